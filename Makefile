@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install lint unit integration test demo bench sandbox-down clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check pacdeploy tests bench
+	$(BIN)/ruff format --check pacdeploy tests bench
+
+unit: install
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# Integration tests bring the sandbox up themselves (building it on first use).
+integration: install
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/pacdeploy sandbox up
+	$(BIN)/pacdeploy --context pacdeploy-sandbox up --storage-class csi-hostpath-sc
+	$(BIN)/pacdeploy --context pacdeploy-sandbox status
+	$(BIN)/pacdeploy --context pacdeploy-sandbox scale --replicas 10
+	$(BIN)/pacdeploy --context pacdeploy-sandbox scale --replicas 1
+	@echo "Next: pacdeploy forward 9090, pacdeploy down, pacdeploy sandbox down"
+
+bench: install
+	$(BIN)/python bench/run.py
+
+sandbox-down: install
+	$(BIN)/pacdeploy sandbox down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

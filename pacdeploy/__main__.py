@@ -1,0 +1,3 @@
+from pacdeploy.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""The cluster-scoped objects that make the sandbox look like the lesson's minikube."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# KWOK's controller adopts nodes carrying this annotation and keeps them Ready.
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+NODE_NAMES = ("pacdeploy-sandbox", "pacdeploy-sandbox-m02", "pacdeploy-sandbox-m03")
+ZONES = ("sandbox-a", "sandbox-b", "sandbox-c")
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+# minikube's classes: `standard` (its hostpath provisioner, default) and the csi-hostpath addon.
+STORAGE_CLASSES = {
+    "standard": "k8s.io/minikube-hostpath",
+    "csi-hostpath-sc": "hostpath.csi.k8s.io",
+}
+INITIAL_DEFAULT_CLASS = "standard"
+INGRESS_CLASS = "nginx"
+
+
+def node(name: str, zone: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {KWOK_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "type": "kwok",
+                "topology.kubernetes.io/region": "sandbox",
+                "topology.kubernetes.io/zone": zone,
+            },
+        },
+        "status": {
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux"},
+            # KWOK serves the kubelet API (logs, port-forward) on 127.0.0.1 for every node.
+            "addresses": [
+                {"type": "InternalIP", "address": "127.0.0.1"},
+                {"type": "Hostname", "address": name},
+            ],
+        },
+    }
+
+
+def storage_class(name: str, provisioner: str, default: bool) -> dict[str, Any]:
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": name,
+            "annotations": {DEFAULT_CLASS_ANNOTATION: "true" if default else "false"},
+        },
+        "provisioner": provisioner,
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
+    }
+
+
+def ingress_class() -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": INGRESS_CLASS},
+        "spec": {"controller": "k8s.io/ingress-nginx"},
+    }
+
+
+def port_forward(name: str, namespaces: list[str], port: int, target_port: int) -> dict[str, Any]:
+    """A KWOK ClusterPortForward: traffic to ``port`` of matching pods goes to 127.0.0.1."""
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterPortForward",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchNamespaces": namespaces},
+            "forwards": [
+                {"ports": [port], "target": {"address": "127.0.0.1", "port": target_port}}
+            ],
+        },
+    }
+
+
+def seed_objects() -> list[dict[str, Any]]:
+    """Everything `sandbox up` creates once the control plane answers."""
+    nodes = [node(n, z) for n, z in zip(NODE_NAMES, ZONES, strict=True)]
+    classes = [
+        storage_class(name, prov, default=name == INITIAL_DEFAULT_CLASS)
+        for name, prov in STORAGE_CLASSES.items()
+    ]
+    return [*nodes, *classes, ingress_class()]

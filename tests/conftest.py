@@ -1,0 +1,147 @@
+"""Test harness: every integration test gets a real API server and a namespace of its own.
+
+--cluster=sandbox   (default) the project's sandbox: real control plane + KWOK, built on first use
+--cluster=kind      a kind cluster via pytest-kind-ng (hosts with Docker)
+--cluster=existing  the current context of KUBECONFIG, as it is
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pacdeploy.cluster import Cluster, connect
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cluster",
+        choices=("sandbox", "kind", "existing"),
+        default=os.environ.get("PACDEPLOY_TEST_CLUSTER", "sandbox"),
+        help="which real cluster the integration tests run against",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sandbox_only: needs the sandbox (KWOK forwards, restarts)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--cluster") == "sandbox":
+        return
+    skip = pytest.mark.skip(reason="needs the pacdeploy sandbox (KWOK port forwards or restarts)")
+    for item in items:
+        if "sandbox_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass
+class Target:
+    """A real cluster the tests may use, and how to reach it from a shell."""
+
+    kind: str
+    kubeconfig: Path
+    context: str
+    kubectl: str
+
+    def cluster(self) -> Cluster:
+        return connect(str(self.kubeconfig), self.context)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl_run(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.kubectl, "--context", self.context, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
+
+    def pacdeploy(
+        self, *args: str, timeout: float = 300, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real CLI, as a user would, against this cluster."""
+        return subprocess.run(
+            [sys.executable, "-m", "pacdeploy", "--context", self.context, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
+
+
+def _sandbox(tmp: Path) -> Iterator[Target]:
+    from pacdeploy.sandbox import binaries, lifecycle
+
+    kubeconfig = tmp / "kubeconfig"
+    previous = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    was_running = lifecycle.status().healthy
+    try:
+        lifecycle.up(lambda message: print(f"[sandbox] {message}", flush=True))
+        yield Target("sandbox", kubeconfig, lifecycle.CONTEXT, str(binaries.bin_dir() / "kubectl"))
+    finally:
+        if not was_running:
+            lifecycle.down()
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
+
+
+@pytest.fixture(scope="session")
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    mode = request.config.getoption("--cluster")
+    if mode == "sandbox":
+        yield from _sandbox(tmp_path_factory.mktemp("sandbox"))
+        return
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail(f"--cluster={mode} needs kubectl on PATH")
+    if mode == "kind":
+        try:
+            kind_cluster = request.getfixturevalue("kind_cluster")
+        except pytest.FixtureLookupError:
+            pytest.fail("--cluster=kind needs pytest-kind-ng: pip install -e '.[kind]'")
+        yield Target(
+            "kind", Path(kind_cluster.kubeconfig_path), f"kind-{kind_cluster.name}", kubectl
+        )
+        return
+    from pacdeploy.cluster import kubeconfig_paths
+
+    paths = [p for p in kubeconfig_paths(None) if p.is_file()]
+    if not paths:
+        pytest.fail("--cluster=existing but no kubeconfig found (KUBECONFIG or ~/.kube/config)")
+    cluster = connect(None, None)
+    yield Target("existing", paths[0], cluster.context, kubectl)
+
+
+@pytest.fixture(scope="session")
+def cluster(target: Target) -> Cluster:
+    return target.cluster()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (without waiting)."""
+    name = f"pd-{uuid.uuid4().hex[:8]}"
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    cluster.delete("Namespace", name)

@@ -1,0 +1,269 @@
+"""The cluster under test behaves like a real one: controllers, storage, scale, port-forward."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pacdeploy.sandbox import objects
+
+pytestmark = pytest.mark.integration
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check.__doc__}")
+        time.sleep(interval)
+
+
+def container(port: int = 8080) -> dict[str, Any]:
+    return {
+        "name": "web",
+        "image": "registry.k8s.io/pause:3.10",
+        "ports": [{"name": "http", "containerPort": port}],
+    }
+
+
+def deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container()]}},
+        },
+    }
+
+
+def test_sandbox_reports_pinned_version(target):
+    if target.kind != "sandbox":
+        pytest.skip("the pinned version is the sandbox's")
+    out = target.kubectl_run("get", "--raw", "/version").stdout
+    assert '"gitVersion": "v1.36.3"' in out
+
+
+def test_sandbox_looks_like_minikube(cluster, target):
+    if target.kind != "sandbox":
+        pytest.skip("sandbox topology")
+    nodes = cluster.list("Node")
+    assert {n["metadata"]["name"] for n in nodes} >= set(objects.NODE_NAMES)
+    for node in nodes:
+        addresses = {a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"}
+        assert addresses == {"127.0.0.1"}
+    classes = {sc["metadata"]["name"]: sc for sc in cluster.list("StorageClass")}
+    assert classes["csi-hostpath-sc"]["provisioner"] == "hostpath.csi.k8s.io"
+    assert classes["csi-hostpath-sc"]["volumeBindingMode"] == "Immediate"
+    assert cluster.get("IngressClass", "nginx") is not None
+
+
+def test_deployment_of_three_becomes_ready(cluster, namespace):
+    cluster.create(deployment("web", namespace, 3))
+
+    def ready():
+        """deployment web has 3 available replicas and 3 ready pods"""
+        dep = cluster.get("Deployment", "web", namespace)
+        pods = cluster.list("Pod", namespace, label_selector="app=web")
+        ready_pods = [
+            p
+            for p in pods
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
+        ]
+        return dep["status"].get("availableReplicas") == 3 and len(ready_pods) == 3
+
+    eventually(ready)
+
+
+def test_statefulset_claims_bind_to_volumes(cluster, namespace):
+    labels = {"app": "db"}
+    cluster.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db", "namespace": namespace},
+            "spec": {
+                "replicas": 2,
+                "serviceName": "db",
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {**container(), "volumeMounts": [{"name": "data", "mountPath": "/d"}]}
+                        ]
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        }
+    )
+
+    def ready():
+        """statefulset db has 2 ready replicas"""
+        return cluster.get("StatefulSet", "db", namespace)["status"].get("readyReplicas") == 2
+
+    eventually(ready)
+    claims = {c["metadata"]["name"]: c for c in cluster.list("PersistentVolumeClaim", namespace)}
+    assert set(claims) == {"data-db-0", "data-db-1"}
+    for claim in claims.values():
+        assert claim["status"]["phase"] == "Bound"
+        volume = cluster.get("PersistentVolume", claim["spec"]["volumeName"])
+        assert volume["status"]["phase"] == "Bound"
+        assert volume["spec"]["claimRef"]["uid"] == claim["metadata"]["uid"]
+
+
+def test_scale_subresource_moves_pods(cluster, namespace):
+    cluster.create(deployment("web", namespace, 1))
+    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/web/scale"
+    cluster.request(
+        "PATCH", path, body={"spec": {"replicas": 4}}, content_type="application/merge-patch+json"
+    )
+    assert cluster.request("GET", path)["spec"]["replicas"] == 4
+
+    def four():
+        """4 pods of web exist"""
+        return len(cluster.list("Pod", namespace, label_selector="app=web")) == 4
+
+    eventually(four)
+    cluster.request(
+        "PATCH", path, body={"spec": {"replicas": 0}}, content_type="application/merge-patch+json"
+    )
+
+    def none():
+        """web's pods are gone"""
+        return not cluster.list("Pod", namespace, label_selector="app=web")
+
+    eventually(none)
+
+
+def test_namespace_deletion_completes(cluster):
+    name = f"pd-gone-{uuid.uuid4().hex[:6]}"
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    cluster.create(deployment("web", name, 2))
+    eventually(lambda: len(cluster.list("Pod", name)) == 2)
+    cluster.delete("Namespace", name)
+
+    def gone():
+        """the namespace no longer exists"""
+        return cluster.get("Namespace", name) is None
+
+    eventually(gone, timeout=120)
+
+
+def test_storage_class_patch_seen_by_second_client(target, cluster):
+    name = f"pd-sc-{uuid.uuid4().hex[:6]}"
+    cluster.create(objects.storage_class(name, "example.com/none", default=False))
+    try:
+        target.kubectl_run(
+            "patch",
+            "storageclass",
+            name,
+            "-p",
+            '{"metadata":{"annotations":{"example.com/patched":"yes"}}}',
+        )
+        second = target.cluster()  # an independent connection
+        annotations = second.get("StorageClass", name)["metadata"]["annotations"]
+        assert annotations["example.com/patched"] == "yes"
+    finally:
+        cluster.delete("StorageClass", name)
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello through the sandbox\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_http_server() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.sandbox_only
+def test_kubectl_port_forward_reaches_local_server(target, cluster, namespace, local_http_server):
+    forward = objects.port_forward(f"pf-{namespace}", [namespace], 8080, local_http_server)
+    cluster.create(forward)
+    try:
+        cluster.create(deployment("web", namespace, 1))
+        eventually(
+            lambda: (
+                cluster.get("Deployment", "web", namespace)["status"].get("availableReplicas") == 1
+            )
+        )
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                target.kubectl,
+                "--context",
+                target.context,
+                "-n",
+                namespace,
+                "port-forward",
+                "deploy/web",
+                f"{port}:8080",
+            ],
+            env=target.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert "Forwarding from 127.0.0.1" in proc.stdout.readline()
+
+            def fetch():
+                """a GET through kubectl port-forward returns the local server's body"""
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+                    data = b""
+                    while b"hello through the sandbox" not in data and (chunk := sock.recv(4096)):
+                        data += chunk
+                return b"hello through the sandbox" in data
+
+            eventually(fetch, timeout=20)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    finally:
+        cluster.delete("ClusterPortForward", forward["metadata"]["name"])

@@ -1,0 +1,90 @@
+"""`pacdeploy sandbox up|status|down`, run as a user would, in a state directory of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from pacdeploy.sandbox.lifecycle import CONTEXT, _pid_alive
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
+
+
+def run(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "pacdeploy", "sandbox", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def status(env):
+    result = run(env, "status", "-o", "json")
+    return result.returncode, json.loads(result.stdout)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_twice_restart_and_down_leave_nothing(tmp_path):
+    kubeconfig = tmp_path / "config"
+    env = {
+        **os.environ,
+        "PACDEPLOY_STATE_DIR": str(tmp_path / "state"),
+        "KUBECONFIG": str(kubeconfig),
+    }
+    first = run(env, "up")
+    assert first.returncode == 0, first.stderr
+    config = yaml.safe_load(kubeconfig.read_text())
+    assert config["current-context"] == CONTEXT
+    server = next(c["cluster"]["server"] for c in config["clusters"] if c["name"] == CONTEXT)
+    port = urlparse(server).port
+    assert urlparse(server).hostname == "127.0.0.1"
+
+    code, before = status(env)
+    assert code == 0 and before["healthy"]
+    assert all(before["processes"].values())
+
+    again = run(env, "up")
+    assert again.returncode == 0
+    assert "already running" in again.stdout
+    assert status(env)[1]["processes"] == before["processes"]
+
+    # A crashed component is detected and restarted by the next `up`.
+    os.kill(before["processes"]["kube-apiserver"], signal.SIGKILL)
+    time.sleep(0.5)
+    code, crashed = status(env)
+    assert code == 1 and not crashed["healthy"]
+    repaired = run(env, "up")
+    assert repaired.returncode == 0, repaired.stderr
+    code, after = status(env)
+    assert code == 0 and after["healthy"]
+    assert after["processes"]["kube-apiserver"] != before["processes"]["kube-apiserver"]
+
+    down = run(env, "down")
+    assert down.returncode == 0, down.stderr
+    deadline = time.monotonic() + 10
+    pids = [p for p in after["processes"].values() if p]
+    while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in pids if _pid_alive(p)]
+    assert not listening(port)
+    config = yaml.safe_load(kubeconfig.read_text())
+    assert CONTEXT not in [c["name"] for c in config["contexts"]]
+    assert config["current-context"] == ""
+    assert status(env)[1]["exists"] is False
