@@ -300,6 +300,29 @@ class Cluster:
             body=obj,
         )
 
+    def replace(self, obj: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """PUT ``obj`` over ``current``, keeping what the API server allocated (Service IPs)."""
+        body = {
+            **obj,
+            "metadata": {
+                **obj["metadata"],
+                "resourceVersion": current["metadata"]["resourceVersion"],
+            },
+        }
+        if obj["kind"] == "Service":
+            allocated = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
+            body["spec"] = {
+                **obj["spec"],
+                **{k: current["spec"][k] for k in allocated if k in current["spec"]},
+            }
+        meta = obj["metadata"]
+        return self.request(
+            "PUT",
+            object_path(obj["kind"], meta["name"], meta.get("namespace")),
+            query={"fieldManager": FIELD_MANAGER},
+            body=body,
+        )
+
     def merge_patch(
         self, kind: str, name: str, patch: dict[str, Any], namespace: str | None = None
     ) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import tempfile
 from pathlib import Path
@@ -40,9 +41,9 @@ def with_context(
     make_current: bool = True,
 ) -> dict[str, Any]:
     """Return ``config`` with cluster, user and context ``name`` added or replaced."""
-    merged = {**_empty(), **(config or {})}
+    merged = {**_empty(), **copy.deepcopy(config or {})}
     for section in ("clusters", "users", "contexts"):
-        merged[section] = list(merged.get(section) or [])
+        merged[section] = merged.get(section) or []
     _upsert(merged["clusters"], name, "cluster", cluster)
     _upsert(merged["users"], name, "user", user)
     _upsert(merged["contexts"], name, "context", {"cluster": name, "user": name})

@@ -1,0 +1,313 @@
+"""The `pacdeploy` command line: thin commands over the modules that do the work.
+
+Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --help` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from pacdeploy import ui
+from pacdeploy.errors import EXIT_INTERRUPTED, PacdeployError
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+class Duration(click.ParamType):
+    """kubectl-style durations: 90s, 5m, 1h, 1m30s, or bare seconds."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text, total, number = str(value).strip(), 0.0, ""
+        for char in text:
+            if char.isdigit() or char == ".":
+                number += char
+            elif char in DURATION_UNITS and number:
+                total += float(number) * DURATION_UNITS[char]
+                number = ""
+            else:
+                self.fail(f"{value!r} is not a duration like 90s, 5m or 1h", param, ctx)
+        if number:
+            total += float(number)
+        if total <= 0:
+            self.fail(f"{value!r} must be a positive duration", param, ctx)
+        return total
+
+
+class Port(click.ParamType):
+    name = "port"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a port number", param, ctx)
+        if not 0 <= port <= 65535:
+            self.fail(f"{port} is out of range: use 1-65535 (or 0 for any free port)", param, ctx)
+        return port
+
+
+@dataclass
+class Settings:
+    kubeconfig: str | None
+    context: str | None
+    namespace: str
+
+    def cluster(self) -> Any:
+        from pacdeploy.cluster import connect
+
+        return connect(self.kubeconfig, self.context)
+
+
+pass_settings = click.make_pass_decorator(Settings)
+OUTPUT = click.Choice(["table", "json", "yaml"])
+TIMEOUT = click.option(
+    "--timeout", type=Duration(), default="5m", show_default=True, help="How long to wait."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--kubeconfig", metavar="PATH", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config)."
+)
+@click.option("--context", metavar="NAME", help="Kubeconfig context (default: current).")
+@click.option(
+    "-n", "--namespace", default="pacman", show_default=True, help="Namespace of the app."
+)
+@click.option("-v", "--verbose", count=True, help="More output (-vv: API requests).")
+@click.version_option(package_name="pacdeploy")
+@click.pass_context
+def cli(
+    ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str, verbose: int
+) -> None:
+    """Deploy the Pacman + MongoDB stateful demo to Kubernetes."""
+    from pacdeploy.manifests import validate_namespace
+
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+    validate_namespace(namespace)
+    ctx.obj = Settings(kubeconfig, context, namespace)
+
+
+# -- sandbox -------------------------------------------------------------------
+@cli.group()
+def sandbox() -> None:
+    """A local cluster: the real control plane, with KWOK simulating nodes and pods."""
+
+
+@sandbox.command("up")
+def sandbox_up() -> None:
+    """Build (first time), start and seed the sandbox; merge context pacdeploy-sandbox."""
+    from pacdeploy.sandbox import lifecycle
+
+    with ui.step_reporter("sandbox up") as report:
+        lifecycle.up(report)
+    ui.info(f"kubectl --context {lifecycle.CONTEXT} get nodes")
+
+
+@sandbox.command("down")
+def sandbox_down() -> None:
+    """Stop every sandbox process and remove its context."""
+    from pacdeploy.sandbox import lifecycle
+
+    with ui.step_reporter("sandbox down") as report:
+        existed = lifecycle.down(report)
+    ui.info("sandbox stopped" if existed else "no sandbox was running")
+
+
+@sandbox.command("status")
+@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True)
+def sandbox_status(output: str) -> None:
+    """Say what runs and where."""
+    from pacdeploy.sandbox import lifecycle
+
+    current = lifecycle.status()
+    data = {
+        "exists": current.exists,
+        "healthy": current.healthy,
+        "server": current.server,
+        "context": lifecycle.CONTEXT if current.exists else None,
+        "processes": current.processes,
+        "state": str(lifecycle.state_root()),
+    }
+    if output != "table":
+        ui.emit(data, output)
+    elif not current.exists:
+        ui.info("sandbox: not created (run `pacdeploy sandbox up`)")
+    else:
+        ui.info(f"sandbox: {'healthy' if current.healthy else 'DEGRADED'} at {current.server}")
+        for name, pid in current.processes.items():
+            ui.info(f"  {name:<24} {'pid ' + str(pid) if pid else 'NOT RUNNING'}")
+    if current.exists and not current.healthy:
+        sys.exit(1)
+
+
+# -- the app -------------------------------------------------------------------
+def _report_changes(changes: list[Any], dry_run: bool = False) -> None:
+    suffix = " (server dry run)" if dry_run else ""
+    for change in changes:
+        ui.info(f"{change.ref} {change.action}{suffix}")
+
+
+@cli.command()
+@click.option(
+    "--storage-class",
+    default="csi-hostpath-sc",
+    show_default=True,
+    help="StorageClass to make the cluster default (the data lives there).",
+)
+@click.option(
+    "--keep-default-class", is_flag=True, help="Leave the cluster's default StorageClass as it is."
+)
+@click.option(
+    "--ingress/--no-ingress", default=False, show_default=True, help="Also create the Ingress."
+)
+@click.option("--ingress-host", default="pacman.com", show_default=True)
+@click.option("--ingress-class", default="nginx", show_default=True)
+@click.option("--replicas", type=int, help="Web replicas (default: 1, or the current count).")
+@click.option(
+    "--service-type",
+    type=click.Choice(["ClusterIP", "NodePort", "LoadBalancer"]),
+    default="LoadBalancer",
+    show_default=True,
+)
+@click.option("--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest).")
+@click.option("--force", is_flag=True, help="Take over objects of the same name not made by us.")
+@click.option("--dry-run", is_flag=True, help="Server-side dry run: show what would change.")
+@TIMEOUT
+@pass_settings
+def up(
+    settings: Settings,
+    storage_class: str,
+    keep_default_class: bool,
+    ingress: bool,
+    ingress_host: str,
+    ingress_class: str,
+    replicas: int | None,
+    service_type: str,
+    pacman_image: str | None,
+    force: bool,
+    dry_run: bool,
+    timeout: float,
+) -> None:
+    """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
+    from pacdeploy import deploy
+    from pacdeploy.manifests import Options, validate
+
+    options = Options(
+        namespace=settings.namespace,
+        replicas=1 if replicas is None else replicas,
+        service_type=service_type,
+        ingress=ingress,
+        ingress_host=ingress_host,
+        ingress_class=ingress_class,
+        pacman_image=pacman_image,
+    )
+    validate(options)  # bad input fails before any connection is made
+    cluster = settings.cluster()
+    plan = deploy.plan_up(
+        cluster,
+        options,
+        storage_class=storage_class,
+        keep_default_class=keep_default_class,
+        replicas_given=replicas is not None,
+        force=force,
+    )
+    changes = deploy.apply_up(cluster, plan, force=force, dry_run=dry_run)
+    _report_changes(changes, dry_run)
+    if dry_run:
+        return
+    deploy.wait_up(cluster, settings.namespace, timeout)
+    ui.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
+
+
+@cli.command()
+@click.option("--replicas", type=int, required=True, help="Web replicas (0-100).")
+@TIMEOUT
+@pass_settings
+def scale(settings: Settings, replicas: int, timeout: float) -> None:
+    """Scale the web Deployment and wait for the rollout."""
+    from pacdeploy import deploy
+    from pacdeploy.manifests import validate_replicas
+
+    validate_replicas(replicas)
+    change = deploy.scale(settings.cluster(), settings.namespace, replicas, timeout)
+    ui.info(f"{change.ref} {change.action} to {replicas}")
+
+
+@cli.command()
+@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True)
+@pass_settings
+def status(settings: Settings, output: str) -> None:
+    """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
+    from pacdeploy import status as app_status
+
+    doc = app_status.collect(settings.cluster(), settings.namespace)
+    if output == "table":
+        app_status.show(doc)
+    else:
+        ui.emit(doc, output)
+
+
+@cli.command()
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete the namespace with its data, and restore the default class.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --purge.")
+@TIMEOUT
+@pass_settings
+def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
+    """Remove the app; keeps the Secret and volumes unless --purge."""
+    from pacdeploy import deploy
+    from pacdeploy.errors import InvalidInput
+
+    cluster = settings.cluster()
+    if purge and not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput(
+                "--purge deletes the high scores and needs confirmation",
+                "Run it in a terminal to confirm, or pass --yes",
+            )
+        click.confirm(
+            f"Delete namespace {settings.namespace} with its volumes and credentials?",
+            abort=True,
+        )
+    changes = deploy.down(cluster, settings.namespace, purge=purge, timeout=timeout)
+    _report_changes(changes)
+    if not changes:
+        ui.info(f"nothing to remove in namespace {settings.namespace}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure a user can cause is one line on stderr and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="pacdeploy", standalone_mode=False)
+    except PacdeployError as exc:
+        ui.error(str(exc))
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        ui.error(exc.format_message() + hint)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        ui.error("aborted; nothing was changed")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        ui.error("interrupted; re-run the command to resume")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,140 @@
+"""The app's manifests: loaded from manifests/ (the kustomization) and rendered with options."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pacdeploy.cluster import KINDS
+from pacdeploy.errors import InvalidInput
+
+DEFAULT_NAMESPACE = "pacman"
+DEPLOYMENT = "pacman"
+STATEFULSET = "mongo"
+SERVICE = "pacman"
+INGRESS = "pacman-ingress"
+SECRET = "mongodb-users-secret"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "pacdeploy"}
+MANAGED_SELECTOR = "app.kubernetes.io/managed-by=pacdeploy"
+MAX_REPLICAS = 100
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(
+    r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    namespace: str = DEFAULT_NAMESPACE
+    replicas: int = 1
+    service_type: str = "LoadBalancer"
+    ingress: bool = False
+    ingress_host: str = "pacman.com"
+    ingress_class: str = "nginx"
+    pacman_image: str | None = None
+
+
+def validate_namespace(name: str) -> None:
+    if len(name) > 63 or not _DNS_LABEL.match(name):
+        raise InvalidInput(
+            f"invalid namespace {name!r}: it must be a DNS-1123 label",
+            "Use at most 63 lowercase letters, digits and '-', starting and ending alphanumeric",
+        )
+
+
+def validate_replicas(replicas: int) -> None:
+    if not 0 <= replicas <= MAX_REPLICAS:
+        raise InvalidInput(
+            f"invalid replicas {replicas}: must be between 0 and {MAX_REPLICAS}",
+            "Pass --replicas with a number in that range",
+        )
+
+
+def validate_ingress_host(host: str) -> None:
+    if len(host) > 253 or not _DNS_SUBDOMAIN.match(host):
+        raise InvalidInput(
+            f"invalid ingress host {host!r}: it must be a DNS name like pacman.example.com",
+            "Pass --ingress-host made of lowercase letters, digits, '-' and '.' ('*.' may lead)",
+        )
+
+
+def validate(options: Options) -> None:
+    validate_namespace(options.namespace)
+    validate_replicas(options.replicas)
+    if options.service_type not in SERVICE_TYPES:
+        raise InvalidInput(
+            f"invalid service type {options.service_type!r}",
+            f"Use one of {', '.join(SERVICE_TYPES)}",
+        )
+    if options.ingress:
+        validate_ingress_host(options.ingress_host)
+        validate_namespace(options.ingress_class)
+
+
+def manifests_dir() -> Path:
+    """manifests/ shipped in the wheel, or the repository's own in a source checkout."""
+    packaged = Path(str(resources.files("pacdeploy"))) / "manifests"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "manifests"
+
+
+@cache
+def load(directory: Path | None = None) -> tuple[dict[str, Any], ...]:
+    """The objects of the kustomization, in its order."""
+    directory = directory or manifests_dir()
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    docs: list[dict[str, Any]] = []
+    for name in kustomization["resources"]:
+        docs += [d for d in yaml.safe_load_all((directory / name).read_text()) if d]
+    return tuple(docs)
+
+
+def cluster_scoped_name(base: str, namespace: str) -> str:
+    """Cluster-scoped names carry the namespace: `pacman-node-reader-<namespace>`."""
+    return f"{base.rsplit('-', 1)[0]}-{namespace}"
+
+
+def render(options: Options) -> list[dict[str, Any]]:
+    """The objects `up` applies, in dependency order, labelled as pacdeploy's."""
+    ns = options.namespace
+    rendered = []
+    for source in load():
+        obj = copy.deepcopy(source)
+        kind, meta = obj["kind"], obj["metadata"]
+        if kind == "Ingress" and not options.ingress:
+            continue
+        meta.setdefault("labels", {}).update(MANAGED_BY)
+        if kind == "Namespace":
+            meta["name"] = ns
+        elif KINDS[kind][1]:
+            meta["namespace"] = ns
+        else:
+            meta["name"] = cluster_scoped_name(meta["name"], ns)
+        if kind == "ClusterRoleBinding":
+            obj["roleRef"]["name"] = cluster_scoped_name(obj["roleRef"]["name"], ns)
+            for subject in obj["subjects"]:
+                subject["namespace"] = ns
+        elif kind == "Deployment":
+            obj["spec"]["replicas"] = options.replicas
+            if options.pacman_image:
+                obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
+        elif kind == "Service" and meta["name"] == SERVICE:
+            obj["spec"]["type"] = options.service_type
+        elif kind == "Ingress":
+            obj["spec"]["ingressClassName"] = options.ingress_class
+            obj["spec"]["rules"][0]["host"] = options.ingress_host
+        rendered.append(obj)
+    return rendered
+
+
+def is_managed(obj: dict[str, Any]) -> bool:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    return labels.get("app.kubernetes.io/managed-by") == "pacdeploy"

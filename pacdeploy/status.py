@@ -1,0 +1,244 @@
+"""What the lesson's `kubectl get all / pv / pvc / ingress` showed, as one document.
+
+`collect` builds a stable, documented dict (the `-o json|yaml` output); `outline` turns it
+into the tree that `-o table` prints (Rich on a terminal, indented plain lines otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.tree import Tree
+
+from pacdeploy import readiness, storage, ui
+from pacdeploy.cluster import Cluster
+from pacdeploy.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
+
+SCHEMA_VERSION = 1
+Node = tuple[str, list["Node"]]
+
+
+def _pod(pod: dict[str, Any]) -> dict[str, Any]:
+    status = pod.get("status", {})
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
+    )
+    return {
+        "name": pod["metadata"]["name"],
+        "phase": "Terminating"
+        if pod["metadata"].get("deletionTimestamp")
+        else status.get("phase", "Unknown"),
+        "ready": ready,
+        "node": pod.get("spec", {}).get("nodeName"),
+        "restarts": sum(c.get("restartCount", 0) for c in status.get("containerStatuses", [])),
+        "claims": [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod.get("spec", {}).get("volumes", [])
+            if "persistentVolumeClaim" in v
+        ],
+    }
+
+
+def _reach(svc: dict[str, Any], namespace: str) -> str:
+    kind = svc["spec"].get("type", "ClusterIP")
+    ports = svc["spec"].get("ports", [])
+    forward = f"pacdeploy forward 9090 -n {namespace}, then http://127.0.0.1:9090"
+    if kind == "LoadBalancer":
+        ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+        if ingress:
+            host = ingress[0].get("ip") or ingress[0].get("hostname")
+            return f"http://{host}:{ports[0]['port']}"
+        return f"external address pending (minikube: `minikube tunnel`); meanwhile {forward}"
+    if kind == "NodePort":
+        return f"any node address, port {ports[0].get('nodePort')}; or {forward}"
+    return forward
+
+
+def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    rule = readiness.statefulset if obj["kind"] == "StatefulSet" else readiness.deployment
+    verdict = rule(obj)
+    selector = obj["spec"]["selector"].get("matchLabels", {})
+    mine = [
+        p
+        for p in pods
+        if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+    ]
+    status = obj.get("status", {})
+    return {
+        "name": obj["metadata"]["name"],
+        "replicas": obj["spec"].get("replicas", 1),
+        "readyReplicas": status.get("readyReplicas", 0),
+        "availableReplicas": status.get("availableReplicas", 0),
+        "ready": verdict.ready,
+        "waitingFor": verdict.waiting_for or None,
+        "images": [c["image"] for c in obj["spec"]["template"]["spec"]["containers"]],
+        "pods": sorted((_pod(p) for p in mine), key=lambda p: p["name"]),
+    }
+
+
+def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
+    """Everything `status` shows, read in one pass; absent objects are null."""
+    classes = cluster.list("StorageClass")
+    ns = cluster.get("Namespace", namespace)
+    doc: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "namespace": {
+            "name": namespace,
+            "exists": ns is not None,
+            "phase": (ns or {}).get("status", {}).get("phase"),
+        },
+        "defaultStorageClasses": storage.defaults(classes),
+        "storageClasses": [
+            {
+                "name": sc["metadata"]["name"],
+                "provisioner": sc.get("provisioner"),
+                "default": storage.is_default(sc),
+            }
+            for sc in sorted(classes, key=lambda sc: sc["metadata"]["name"])
+        ],
+        "deployment": None,
+        "statefulset": None,
+        "services": [],
+        "ingress": None,
+        "claims": [],
+    }
+    if ns is None:
+        return doc
+    pods = cluster.list("Pod", namespace)
+    doc["deployment"] = _workload(cluster.get("Deployment", DEPLOYMENT, namespace), pods)
+    doc["statefulset"] = _workload(cluster.get("StatefulSet", STATEFULSET, namespace), pods)
+    volumes = {pv["metadata"]["name"]: pv for pv in cluster.list("PersistentVolume")}
+    for claim in sorted(
+        cluster.list("PersistentVolumeClaim", namespace), key=lambda c: c["metadata"]["name"]
+    ):
+        volume = volumes.get(claim["spec"].get("volumeName") or "")
+        doc["claims"].append(
+            {
+                "name": claim["metadata"]["name"],
+                "phase": claim.get("status", {}).get("phase"),
+                "storageClass": claim["spec"].get("storageClassName"),
+                "capacity": claim.get("status", {}).get("capacity", {}).get("storage"),
+                "volume": None
+                if volume is None
+                else {
+                    "name": volume["metadata"]["name"],
+                    "phase": volume.get("status", {}).get("phase"),
+                    "reclaimPolicy": volume["spec"].get("persistentVolumeReclaimPolicy"),
+                },
+            }
+        )
+    for svc in sorted(cluster.list("Service", namespace), key=lambda s: s["metadata"]["name"]):
+        spec = svc["spec"]
+        doc["services"].append(
+            {
+                "name": svc["metadata"]["name"],
+                "type": spec.get("type"),
+                "clusterIP": spec.get("clusterIP"),
+                "ports": [
+                    {
+                        k: p.get(k)
+                        for k in ("port", "targetPort", "nodePort")
+                        if p.get(k) is not None
+                    }
+                    for p in spec.get("ports", [])
+                ],
+                "reach": _reach(svc, namespace) if svc["metadata"]["name"] == SERVICE else None,
+            }
+        )
+    ingress = cluster.get("Ingress", INGRESS, namespace)
+    if ingress is not None:
+        lb = ingress.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+        doc["ingress"] = {
+            "name": INGRESS,
+            "class": ingress["spec"].get("ingressClassName"),
+            "hosts": [r.get("host") for r in ingress["spec"].get("rules", [])],
+            "addresses": [a.get("ip") or a.get("hostname") for a in lb],
+        }
+    return doc
+
+
+def _pod_line(pod: dict[str, Any]) -> str:
+    ready = "ready" if pod["ready"] else "not ready"
+    return f"pod/{pod['name']} {pod['phase']} {ready} node={pod['node'] or '-'}"
+
+
+def _claim_node(claim: dict[str, Any]) -> Node:
+    line = (
+        f"pvc/{claim['name']} {claim['phase']} {claim['capacity'] or '-'} "
+        f"class={claim['storageClass'] or '-'}"
+    )
+    volume = claim["volume"]
+    children = (
+        []
+        if volume is None
+        else [(f"pv/{volume['name']} {volume['phase']} reclaim={volume['reclaimPolicy']}", [])]
+    )
+    return line, children
+
+
+def outline(doc: dict[str, Any]) -> Node:
+    """The status document as a tree of lines: Namespace, workloads, pods, claims, volumes."""
+    ns = doc["namespace"]
+    root_line = f"namespace/{ns['name']} {ns['phase'] or 'absent'}"
+    defaults = ", ".join(doc["defaultStorageClasses"]) or "none"
+    children: list[Node] = [(f"default storageclass: {defaults}", [])]
+    claims = {c["name"]: c for c in doc["claims"]}
+    shown: set[str] = set()
+    for key in ("deployment", "statefulset"):
+        workload = doc[key]
+        if workload is None:
+            children.append((f"{key}: not deployed", []))
+            continue
+        state = "ready" if workload["ready"] else f"waiting for {workload['waitingFor']}"
+        pods: list[Node] = []
+        for pod in workload["pods"]:
+            pod_claims = [_claim_node(claims[c]) for c in pod["claims"] if c in claims]
+            shown.update(pod["claims"])
+            pods.append((_pod_line(pod), pod_claims))
+        children.append(
+            (
+                f"{key}/{workload['name']} {workload['readyReplicas']}/"
+                f"{workload['replicas']} ready, {state}",
+                pods,
+            )
+        )
+    children += [_claim_node(c) for name, c in claims.items() if name not in shown]
+    for svc in doc["services"]:
+        ports = ", ".join(f"{p['port']}->{p.get('targetPort')}" for p in svc["ports"])
+        reach = [(f"reach: {svc['reach']}", [])] if svc["reach"] else []
+        children.append((f"service/{svc['name']} {svc['type']} {svc['clusterIP']} {ports}", reach))
+    if doc["ingress"]:
+        ing = doc["ingress"]
+        address = ", ".join(a for a in ing["addresses"] if a) or "pending"
+        children.append(
+            (
+                f"ingress/{ing['name']} class={ing['class']} "
+                f"hosts={','.join(ing['hosts'])} address={address}",
+                [],
+            )
+        )
+    return root_line, children
+
+
+def show(doc: dict[str, Any]) -> None:
+    line, children = outline(doc)
+    if ui.interactive():
+        tree = Tree(f"[bold]{line}[/]")
+
+        def add(parent: Tree, nodes: list[Node]) -> None:
+            for text, kids in nodes:
+                add(parent.add(text), kids)
+
+        add(tree, children)
+        ui.console.print(tree)
+        return
+
+    def emit(nodes: list[Node], depth: int) -> None:
+        for text, kids in nodes:
+            print("  " * depth + text)
+            emit(kids, depth + 1)
+
+    print(line)
+    emit(children, 1)

@@ -1,0 +1,96 @@
+"""The default StorageClass: make ours the only default, remember and restore the previous one.
+
+This is the lesson's pair of `kubectl patch storageclass` commands, done safely: the
+annotations are only changed once every check has passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pacdeploy.cluster import Cluster
+from pacdeploy.errors import NotFound
+
+GA = "storageclass.kubernetes.io/is-default-class"
+BETA = "storageclass.beta.kubernetes.io/is-default-class"
+# Recorded on the app's namespace, so `down --purge` can put things back.
+PREVIOUS_DEFAULT = "pacdeploy.io/previous-default-storage-classes"
+MADE_DEFAULT = "pacdeploy.io/default-storage-class"
+
+Patch = tuple[str, dict[str, Any]]
+
+
+def _annotations(sc: dict[str, Any]) -> dict[str, str]:
+    return sc.get("metadata", {}).get("annotations") or {}
+
+
+def is_default(sc: dict[str, Any]) -> bool:
+    annotations = _annotations(sc)
+    return "true" in (annotations.get(GA), annotations.get(BETA))
+
+
+def defaults(classes: list[dict[str, Any]]) -> list[str]:
+    return sorted(sc["metadata"]["name"] for sc in classes if is_default(sc))
+
+
+def require(classes: list[dict[str, Any]], name: str) -> None:
+    if name not in {sc["metadata"]["name"] for sc in classes}:
+        available = ", ".join(sorted(sc["metadata"]["name"] for sc in classes)) or "none"
+        raise NotFound(
+            f"StorageClass {name!r} does not exist (available: {available})",
+            "Pass --storage-class with one of them; nothing was changed",
+        )
+
+
+def _set(sc: dict[str, Any], value: str) -> dict[str, Any]:
+    """Annotations that make ``sc`` default (value 'true') or not ('false'), GA and beta alike."""
+    annotations = _annotations(sc)
+    patch = {GA: value} if annotations.get(GA) != value else {}
+    if BETA in annotations and annotations[BETA] != value:
+        patch[BETA] = value
+    return patch
+
+
+def make_only_default(classes: list[dict[str, Any]], target: str) -> list[Patch]:
+    """Patches that leave ``target`` the one default class; empty when it already is."""
+    patches: list[Patch] = []
+    for sc in classes:
+        name = sc["metadata"]["name"]
+        if name == target:
+            change = _set(sc, "true")
+        elif is_default(sc):
+            change = _set(sc, "false")
+        else:
+            continue
+        if change:
+            patches.append((name, change))
+    return patches
+
+
+def restore(classes: list[dict[str, Any]], previous: list[str], ours: str) -> list[Patch]:
+    """Patches that give the default back to ``previous`` (those that still exist)."""
+    patches: list[Patch] = []
+    for sc in classes:
+        name = sc["metadata"]["name"]
+        if name in previous:
+            change = _set(sc, "true")
+        elif name == ours:
+            change = _set(sc, "false")
+        else:
+            continue
+        if change:
+            patches.append((name, change))
+    return patches
+
+
+def apply_patches(cluster: Cluster, patches: list[Patch]) -> None:
+    for name, change in patches:
+        cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": change}})
+
+
+def parse_previous(namespace: dict[str, Any] | None) -> list[str] | None:
+    """The classes that were default before `up`, or None if `up` never recorded them."""
+    value = _annotations(namespace or {}).get(PREVIOUS_DEFAULT)
+    if value is None:
+        return None
+    return [name for name in value.split(",") if name]

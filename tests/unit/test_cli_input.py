@@ -1,0 +1,63 @@
+"""Bad input: one line naming the problem and the fix, a documented exit code, no cluster call.
+
+Every case points --kubeconfig at a file that does not exist: had the command tried to
+connect, it would fail with exit code 3 instead of the code asserted here.
+"""
+
+import pytest
+
+from pacdeploy.cli import Duration, main
+
+NO_CLUSTER = ["--kubeconfig", "/nonexistent/kubeconfig"]
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*NO_CLUSTER, *args])
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["scale", "--replicas", "-1"], 2, "between 0 and 100"),
+        (["scale", "--replicas", "abc"], 2, "not a valid integer"),
+        (["scale", "--replicas", "1000000"], 2, "between 0 and 100"),
+        (["up", "--replicas", "101"], 2, "between 0 and 100"),
+        (["-n", "Not_A_Namespace", "status"], 2, "DNS-1123"),
+        (["up", "--ingress", "--ingress-host", "Bad Host!"], 2, "invalid ingress host"),
+        (["up", "--timeout", "soon"], 2, "not a duration"),
+        (["up", "--service-type", "Magic"], 2, "Magic"),
+        (["status"], 3, "no kubeconfig found at /nonexistent/kubeconfig"),
+    ],
+)
+def test_bad_input_is_one_line_and_an_exit_code(capsys, args, code, needle):
+    exit_code, out, err = run(capsys, *args)
+    assert exit_code == code
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and needle in lines[0]
+    assert "Traceback" not in err and out == ""
+
+
+def test_unknown_context_lists_the_known_ones(tmp_path, capsys):
+    config = tmp_path / "config"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+        "clusters: [{name: a, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: a, user: {token: x}}]\n"
+        "contexts: [{name: a, context: {cluster: a, user: a}}]\n"
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--kubeconfig", str(config), "--context", "b", "status"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 3
+    assert "context 'b' is not in kubeconfig" in err and "Use one of: a" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("5m", 300), ("1m30s", 90), ("1h", 3600), ("45", 45)]
+)
+def test_durations_like_kubectl(text, seconds):
+    assert Duration().convert(text, None, None) == seconds

@@ -1,0 +1,50 @@
+"""Which StorageClass annotations `up` and `down --purge` change."""
+
+from pacdeploy import storage
+from pacdeploy.storage import BETA, GA
+
+
+def sc(name, **annotations):
+    return {"metadata": {"name": name, "annotations": annotations}}
+
+
+def test_target_becomes_the_only_default_ga_and_beta():
+    classes = [
+        sc("standard", **{GA: "true"}),
+        sc("old", **{BETA: "true"}),
+        sc("csi-hostpath-sc"),
+        sc("other", **{GA: "false"}),
+    ]
+    patches = dict(storage.make_only_default(classes, "csi-hostpath-sc"))
+    assert patches == {
+        "standard": {GA: "false"},
+        "old": {GA: "false", BETA: "false"},
+        "csi-hostpath-sc": {GA: "true"},
+    }
+
+
+def test_nothing_to_do_when_target_already_sole_default():
+    classes = [sc("standard", **{GA: "false"}), sc("csi-hostpath-sc", **{GA: "true"})]
+    assert storage.make_only_default(classes, "csi-hostpath-sc") == []
+
+
+def test_restore_gives_the_default_back():
+    classes = [sc("standard", **{GA: "false"}), sc("csi-hostpath-sc", **{GA: "true"})]
+    patches = dict(storage.restore(classes, ["standard"], "csi-hostpath-sc"))
+    assert patches == {"standard": {GA: "true"}, "csi-hostpath-sc": {GA: "false"}}
+
+
+def test_restore_when_there_was_no_default():
+    classes = [sc("csi-hostpath-sc", **{GA: "true"})]
+    assert dict(storage.restore(classes, [], "csi-hostpath-sc")) == {
+        "csi-hostpath-sc": {GA: "false"}
+    }
+
+
+def test_previous_defaults_round_trip():
+    ns = {"metadata": {"annotations": {storage.PREVIOUS_DEFAULT: "a,b"}}}
+    assert storage.parse_previous(ns) == ["a", "b"]
+    assert (
+        storage.parse_previous({"metadata": {"annotations": {storage.PREVIOUS_DEFAULT: ""}}}) == []
+    )
+    assert storage.parse_previous({"metadata": {}}) is None
