@@ -311,3 +311,44 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         ui.error("interrupted; re-run the command to resume")
         sys.exit(EXIT_INTERRUPTED)
+
+
+@cli.command()
+@click.argument("local_port", type=Port(), default=9090, required=False)
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Local address to listen on (0.0.0.0 exposes it to your network).",
+)
+@click.option("--service", default="pacman", show_default=True)
+@click.option(
+    "--port",
+    "service_port",
+    default="80",
+    show_default=True,
+    help="Service port, by number or name.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the URL in a browser.")
+@pass_settings
+def forward(
+    settings: Settings,
+    local_port: int,
+    address: str,
+    service: str,
+    service_port: str,
+    open_browser: bool,
+) -> None:
+    """Forward LOCAL_PORT (default 9090; 0 = any free) to the Service, surviving pod restarts."""
+    from pacdeploy import forward_display
+    from pacdeploy.forwarding import Forwarder
+
+    port: int | str = int(service_port) if service_port.isdigit() else service_port
+    forwarder = Forwarder(
+        settings.cluster(), settings.namespace, service, port, address, local_port
+    )
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(forwarder.url)
+    forward_display.run(forwarder)

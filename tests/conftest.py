@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from pacdeploy import storage
 from pacdeploy.cluster import Cluster, connect
 
 
@@ -145,3 +146,22 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     yield name
     cluster.delete("Namespace", name)
+
+
+@pytest.fixture
+def app_ns(cluster, target):
+    """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
+    classes_before = {
+        sc["metadata"]["name"]: storage.is_default(sc) for sc in cluster.list("StorageClass")
+    }
+    name = f"pd-app-{uuid.uuid4().hex[:6]}"
+    yield name
+    cluster.delete("Namespace", name)
+    for kind in ("ClusterRoleBinding", "ClusterRole"):
+        cluster.delete(kind, f"pacman-node-reader-{name}")
+    for sc_name, was_default in classes_before.items():
+        cluster.merge_patch(
+            "StorageClass",
+            sc_name,
+            {"metadata": {"annotations": {storage.GA: "true" if was_default else "false"}}},
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 
 import pytest
 
@@ -15,25 +14,6 @@ from pacdeploy.manifests import SECRET
 pytestmark = pytest.mark.integration
 
 TARGET_CLASS = "csi-hostpath-sc"
-
-
-@pytest.fixture
-def app_ns(cluster, target):
-    """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
-    classes_before = {
-        sc["metadata"]["name"]: storage.is_default(sc) for sc in cluster.list("StorageClass")
-    }
-    name = f"pd-app-{uuid.uuid4().hex[:6]}"
-    yield name
-    cluster.delete("Namespace", name)
-    for kind in ("ClusterRoleBinding", "ClusterRole"):
-        cluster.delete(kind, f"pacman-node-reader-{name}")
-    for sc_name, was_default in classes_before.items():
-        cluster.merge_patch(
-            "StorageClass",
-            sc_name,
-            {"metadata": {"annotations": {storage.GA: "true" if was_default else "false"}}},
-        )
 
 
 def versions(cluster, namespace):

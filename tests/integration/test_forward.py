@@ -1,0 +1,187 @@
+"""`pacdeploy forward` through the API server to pods, on the sandbox.
+
+KWOK forwards the pods' port 8080 to an HTTP server this test runs on 127.0.0.1, so every
+byte really travels client -> pacdeploy -> kube-apiserver -> KWOK kubelet -> server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pacdeploy.sandbox import objects
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
+
+BODY = os.urandom(4 * 1024 * 1024)
+DIGEST = hashlib.sha256(BODY).hexdigest()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        body = BODY if self.path == "/big" else b"pacman\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def app(target, cluster, app_ns):
+    """Pacman deployed by pacdeploy, its pods' 8080 forwarded by KWOK to a local server."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.server_address[1])
+    cluster.create(forward)
+    result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
+    assert result.returncode == 0, result.stderr
+    yield app_ns
+    cluster.delete("ClusterPortForward", forward["metadata"]["name"])
+    server.shutdown()
+
+
+class Forward:
+    def __init__(self, target, namespace, *args):
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pacdeploy",
+                "--context",
+                target.context,
+                "-n",
+                namespace,
+                "forward",
+                "0",
+                *args,
+            ],
+            env=target.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
+        assert match, first + self.proc.stderr.read()
+        self.port = int(match.group(1))
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def get(self, path="/", timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path, headers={"Connection": "close"})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def stop(self):
+        self.proc.send_signal(2)  # Ctrl-C
+        code = self.proc.wait(timeout=10)
+        self.reader.join(timeout=5)
+        return code, "\n".join(self.lines), self.proc.stderr.read()
+
+
+@pytest.fixture
+def forward(target, app):
+    fwd = Forward(target, app)
+    yield fwd
+    if fwd.proc.poll() is None:
+        fwd.proc.kill()
+
+
+def test_request_reaches_the_pod_port_through_named_target_port(forward, cluster, app):
+    svc = cluster.get("Service", "pacman", app)
+    assert svc["spec"]["ports"][0]["targetPort"] == "http-server"
+    assert forward.get("/") == (200, b"pacman\n")
+    code, out, err = forward.stop()
+    assert code == 0
+    assert "Traceback" not in err
+    assert "connections served" in out
+
+
+def test_twenty_concurrent_clients_get_intact_bodies(forward):
+    def fetch(_):
+        status, body = forward.get("/big", timeout=60)
+        return status, hashlib.sha256(body).hexdigest()
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(fetch, range(20)))
+    assert results == [(200, DIGEST)] * 20
+
+
+def serving(forward):
+    for line in reversed(forward.lines):
+        if line.startswith("serving from "):
+            return line.removeprefix("serving from ").split(", ")
+    return []
+
+
+def eventually(check, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, check.__doc__
+        time.sleep(0.2)
+    return result
+
+
+def test_deleting_the_serving_pods_does_not_stop_the_forward(forward, cluster, app):
+    assert forward.get("/")[0] == 200
+    before = eventually(lambda: serving(forward))
+    for pod in before:
+        cluster.delete("Pod", pod, app)
+
+    def replaced():
+        """the forward serves only from new pods"""
+        now = serving(forward)
+        return now and not set(now) & set(before)
+
+    eventually(replaced)
+    assert forward.get("/") == (200, b"pacman\n")
+    assert forward.proc.poll() is None
+
+
+def test_scaled_to_zero_the_forward_waits_then_recovers(target, forward, app):
+    assert target.pacdeploy("-n", app, "scale", "--replicas", "0").returncode == 0
+    eventually(lambda: any("waiting for a ready pacman pod" in line for line in forward.lines))
+    results = []
+    waiter = threading.Thread(target=lambda: results.append(forward.get("/", timeout=120)))
+    waiter.start()
+    time.sleep(1.0)
+    assert not results, "a request was answered with no pod to serve it"
+    assert target.pacdeploy("-n", app, "scale", "--replicas", "1").returncode == 0
+    waiter.join(timeout=60)
+    assert results == [(200, b"pacman\n")]
+    assert forward.proc.poll() is None
+
+
+def test_forward_errors_are_one_line(target, app, forward):
+    busy = target.pacdeploy("-n", app, "forward", str(forward.port), timeout=30)
+    assert busy.returncode == 2 and "already in use" in busy.stderr
+    missing = target.pacdeploy("-n", app, "forward", "0", "--service", "nope", timeout=30)
+    assert missing.returncode == 7 and "service/nope not found" in missing.stderr
+    wrong = target.pacdeploy("-n", app, "forward", "0", "--port", "81", timeout=30)
+    assert wrong.returncode == 2 and "has no port 81 (it has 80 (http))" in wrong.stderr
+    for result in (busy, missing, wrong):
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,89 @@
+"""How `forward` maps a Service port to pods, like kubectl, and refuses bad listen addresses."""
+
+import socket
+
+import pytest
+
+from pacdeploy.errors import InvalidInput
+from pacdeploy.forwarding import (
+    _listen,
+    container_port,
+    ready_backends,
+    resolve_service_port,
+)
+
+SERVICE = {
+    "metadata": {"name": "pacman"},
+    "spec": {"selector": {"name": "pacman"},
+             "ports": [{"name": "http", "port": 80, "targetPort": "http-server"},
+                       {"port": 8443}]},
+}
+
+
+def pod(name, ready=True, port_name="http-server", port=8080, deleting=False, phase="Running"):
+    meta = {"name": name}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    return {
+        "metadata": meta,
+        "spec": {"containers": [{"ports": [{"name": port_name, "containerPort": port}]}]},
+        "status": {"phase": phase,
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+    }
+
+
+def test_service_port_by_number_or_name():
+    assert resolve_service_port(SERVICE, 80).target == "http-server"
+    assert resolve_service_port(SERVICE, "http").port == 80
+    assert resolve_service_port(SERVICE, 8443).target == 8443  # targetPort defaults to port
+
+
+def test_missing_port_lists_the_ports():
+    with pytest.raises(InvalidInput, match=r"has no port 81 \(it has 80 \(http\), 8443\)"):
+        resolve_service_port(SERVICE, 81)
+
+
+def test_service_without_selector_is_refused():
+    with pytest.raises(InvalidInput, match="no selector"):
+        resolve_service_port({"metadata": {"name": "ext"}, "spec": {"ports": []}}, 80)
+
+
+def test_named_target_port_is_looked_up_per_pod():
+    assert container_port(pod("a", port=9000), "http-server") == 9000
+    assert container_port(pod("a", port_name="other"), "http-server") is None
+    assert container_port(pod("a"), 7000) == 7000
+
+
+def test_only_ready_running_pods_with_the_port_serve():
+    pods = [pod("c"), pod("a"), pod("b", ready=False), pod("d", deleting=True),
+            pod("e", phase="Pending"), pod("f", port_name="metrics")]
+    assert ready_backends(pods, "http-server") == [("a", 8080), ("c", 8080)]
+
+
+def test_busy_port_is_reported():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(InvalidInput, match=f"port {port} on 127.0.0.1 is already in use"):
+            _listen("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("address", ["not an address", "300.1.1.1"])
+def test_invalid_address_is_reported(address):
+    with pytest.raises(InvalidInput, match="not a valid IP address"):
+        _listen(address, 0)
+
+
+def test_foreign_address_is_reported():
+    with pytest.raises(InvalidInput, match="does not belong to this machine"):
+        _listen("192.0.2.1", 0)  # TEST-NET-1: never assigned to a host
+
+
+def test_port_zero_picks_a_free_port_on_loopback():
+    sock = _listen("127.0.0.1", 0)
+    try:
+        address, port = sock.getsockname()[:2]
+        assert address == "127.0.0.1" and port > 0
+    finally:
+        sock.close()
