@@ -63,8 +63,11 @@ def test_durations_like_kubectl(text, seconds):
     assert Duration().convert(text, None, None) == seconds
 
 
-@pytest.mark.parametrize(("port", "needle"), [("-1", "out of range"), ("65536", "out of range"),
-                                              ("http", "not a port number")])
+@pytest.mark.parametrize(
+    ("port", "needle"),
+    [("-1", "out of range"), ("65536", "out of range"), ("http", "not a port number")],
+)
 def test_forward_port_must_be_a_port(capsys, port, needle):
     exit_code, out, err = run(capsys, "forward", "--", port)
-    assert exit_code == 2 and needle in err and len(err.strip().splitlines()) == 1
+    assert exit_code == 2 and out == ""
+    assert needle in err and len(err.strip().splitlines()) == 1

@@ -14,9 +14,10 @@ from pacdeploy.forwarding import (
 
 SERVICE = {
     "metadata": {"name": "pacman"},
-    "spec": {"selector": {"name": "pacman"},
-             "ports": [{"name": "http", "port": 80, "targetPort": "http-server"},
-                       {"port": 8443}]},
+    "spec": {
+        "selector": {"name": "pacman"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http-server"}, {"port": 8443}],
+    },
 }
 
 
@@ -27,8 +28,10 @@ def pod(name, ready=True, port_name="http-server", port=8080, deleting=False, ph
     return {
         "metadata": meta,
         "spec": {"containers": [{"ports": [{"name": port_name, "containerPort": port}]}]},
-        "status": {"phase": phase,
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]},
+        "status": {
+            "phase": phase,
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
     }
 
 
@@ -55,8 +58,14 @@ def test_named_target_port_is_looked_up_per_pod():
 
 
 def test_only_ready_running_pods_with_the_port_serve():
-    pods = [pod("c"), pod("a"), pod("b", ready=False), pod("d", deleting=True),
-            pod("e", phase="Pending"), pod("f", port_name="metrics")]
+    pods = [
+        pod("c"),
+        pod("a"),
+        pod("b", ready=False),
+        pod("d", deleting=True),
+        pod("e", phase="Pending"),
+        pod("f", port_name="metrics"),
+    ]
     assert ready_backends(pods, "http-server") == [("a", 8080), ("c", 8080)]
 
 
