@@ -7,6 +7,7 @@ first write, so bad input never leaves the cluster half-changed.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from pacdeploy.manifests import (
 from pacdeploy.permissions import Need
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
+WORKLOAD_KEYS = set(WORKLOADS)
 IGNORED_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
@@ -98,10 +100,9 @@ def plan_up(
         if current is not None:
             options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
     objects = render(options)
-    existing = {
-        ref(o): (namespace if o["kind"] == "Namespace" else _get(cluster, o, exists))
-        for o in objects
-    }
+    with ThreadPoolExecutor(max_workers=8) as pool:  # independent reads: in parallel
+        found = list(pool.map(lambda o: _get(cluster, o, exists), objects[1:]))
+    existing = {ref(objects[0]): namespace, **dict(zip(map(ref, objects[1:]), found, strict=True))}
     secret = cluster.get("Secret", SECRET, ns_name) if exists else None
 
     foreign = [r for r, e in existing.items() if e is not None and not is_managed(e)]
@@ -178,46 +179,64 @@ def _comparable(obj: dict[str, Any] | None) -> dict[str, Any] | None:
 def apply_up(
     cluster: Cluster, plan: UpPlan, *, force: bool = False, dry_run: bool = False
 ) -> list[Change]:
-    """Make the cluster match the plan; a second run reports everything unchanged."""
+    """Make the cluster match the plan; a second run reports everything unchanged.
+
+    Objects go in waves (the namespace; what pods refer to; the workloads) so no pod starts
+    before its ServiceAccount or Secret exists; within a wave requests run in parallel.
+    """
     permissions.require(cluster, plan.needs, "deploy pacman")
-    changes: list[Change] = []
-    namespace_exists = plan.existing[ref(plan.objects[0])] is not None
-    for obj in plan.objects:
-        before = plan.existing[ref(obj)]
-        if dry_run and KINDS[obj["kind"]][1] and not namespace_exists:
-            changes.append(Change(ref(obj), "created"))  # the server cannot dry-run into it
-            continue
-        taking_over = before is not None and not is_managed(before)
-        if taking_over and not dry_run:
-            # --force: replace the foreign object whole, then own every field we apply.
-            cluster.replace(obj, before)
-        after = cluster.apply(obj, force=force, dry_run=dry_run)
-        if before is None:
-            action = "created"
-        elif dry_run:
-            action = "unchanged" if _comparable(after) == _comparable(before) else "configured"
-        else:
-            same = after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
-            action = "unchanged" if same else "configured"
-        changes.append(Change(ref(obj), action))
-        if obj["kind"] == "Namespace":
-            _ensure_secret(cluster, plan, changes, dry_run)
-            changes += _default_class(cluster, plan, dry_run)
+    namespace, rest = plan.objects[0], plan.objects[1:]
+    ns_existed = plan.existing[ref(namespace)] is not None
+    changes = [_apply_one(cluster, plan, namespace, ns_existed, force, dry_run)]
+    changes.append(_ensure_secret(cluster, plan, dry_run))
+    changes += _default_class(cluster, plan, dry_run)
+    waves = [
+        [o for o in rest if (o["kind"], o["metadata"]["name"]) not in WORKLOAD_KEYS],
+        [o for o in rest if (o["kind"], o["metadata"]["name"]) in WORKLOAD_KEYS],
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for wave in waves:
+            changes += pool.map(
+                lambda o: _apply_one(cluster, plan, o, ns_existed, force, dry_run), wave
+            )
     return changes
 
 
-def _ensure_secret(cluster: Cluster, plan: UpPlan, changes: list[Change], dry_run: bool) -> None:
+def _apply_one(
+    cluster: Cluster,
+    plan: UpPlan,
+    obj: dict[str, Any],
+    ns_existed: bool,
+    force: bool,
+    dry_run: bool,
+) -> Change:
+    before = plan.existing[ref(obj)]
+    if dry_run and KINDS[obj["kind"]][1] and not ns_existed:
+        return Change(ref(obj), "created")  # the server cannot dry-run into a new namespace
+    if before is not None and not is_managed(before) and not dry_run:
+        # --force: replace the foreign object whole, then own every field we apply.
+        cluster.replace(obj, before)
+    after = cluster.apply(obj, force=force, dry_run=dry_run)
+    if before is None:
+        return Change(ref(obj), "created")
+    if dry_run:
+        same = _comparable(after) == _comparable(before)
+    else:
+        same = after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    return Change(ref(obj), "unchanged" if same else "configured")
+
+
+def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
     if plan.secret is not None:
         adopt = not is_managed(plan.secret)
         if adopt and not dry_run:  # --force: keep the user's credentials, mark them ours
             cluster.merge_patch(
                 "Secret", SECRET, {"metadata": {"labels": MANAGED_BY}}, plan.options.namespace
             )
-        changes.append(Change(f"secret/{SECRET}", "adopted" if adopt else "unchanged"))
-        return
+        return Change(f"secret/{SECRET}", "adopted" if adopt else "unchanged")
     if not dry_run:
         cluster.create(credentials.new_secret(plan.options.namespace))
-    changes.append(Change(f"secret/{SECRET}", "created"))
+    return Change(f"secret/{SECRET}", "created")
 
 
 def _default_class(cluster: Cluster, plan: UpPlan, dry_run: bool) -> list[Change]:

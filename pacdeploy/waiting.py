@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,18 @@ from pacdeploy import readiness, ui
 from pacdeploy.cluster import Cluster
 from pacdeploy.errors import NotFound, NotReady
 
-POLL_SECONDS = 0.25
+# Poll fast first (a no-op or a quick rollout ends in milliseconds), then back off so a
+# long wait on a real cluster costs about one request round per second.
+FIRST_POLL, MAX_POLL = 0.05, 1.0
+
+
+def _polls() -> Iterator[float]:
+    delay = FIRST_POLL
+    while True:
+        yield delay
+        delay = min(delay * 1.5, MAX_POLL)
+
+
 RULES = {"StatefulSet": readiness.statefulset, "Deployment": readiness.deployment}
 
 
@@ -95,16 +107,17 @@ def wait_ready(
                     ui.info(s.line())
         return all(s.ready for s in states) or any(s.failed for s in states)
 
+    polls = _polls()
     if ui.interactive():
         with Live(_table(states, 0, timeout), console=ui.console, transient=True) as live:
             while not tick() and time.monotonic() < deadline:
                 live.update(_table(states, time.monotonic() - started, timeout))
-                time.sleep(POLL_SECONDS)
+                time.sleep(next(polls))
         for s in states:
             ui.info(("[green]✓[/] " if s.ready else "[red]✗[/] ") + s.line())
     else:
         while not tick() and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
+            time.sleep(next(polls))
 
     laggards = [s for s in states if not s.ready]
     if laggards:
@@ -122,6 +135,7 @@ def wait_gone(
 ) -> None:
     """Wait until an object is deleted; NotReady explains what still holds it."""
     deadline = time.monotonic() + timeout
+    polls = _polls()
     while True:
         obj = cluster.get(kind, name, namespace)
         if obj is None:
@@ -140,11 +154,12 @@ def wait_gone(
                 f"{kind.lower()}/{name} still exists after {timeout:.0f}s, held by: {held}",
                 "Resolve what holds it, then run the command again",
             )
-        time.sleep(POLL_SECONDS)
+        time.sleep(next(polls))
 
 
 def wait_pods_gone(cluster: Cluster, namespace: str, selector: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
+    polls = _polls()
     while pods := cluster.list("Pod", namespace, label_selector=selector):
         if time.monotonic() > deadline:
             names = ", ".join(p["metadata"]["name"] for p in pods)
@@ -152,7 +167,7 @@ def wait_pods_gone(cluster: Cluster, namespace: str, selector: str, timeout: flo
                 f"pods still terminating after {timeout:.0f}s: {names}",
                 "Check their finalizers and events, then run the command again",
             )
-        time.sleep(POLL_SECONDS)
+        time.sleep(next(polls))
 
 
 def require(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
