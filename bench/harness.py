@@ -26,14 +26,18 @@ def sandbox() -> Cluster:
 def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(binaries.bin_dir() / "kubectl"), "--context", lifecycle.CONTEXT, *args],
-        capture_output=True, text=True, check=check,
+        capture_output=True,
+        text=True,
+        check=check,
     )
 
 
 def pacdeploy(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pacdeploy", "--context", lifecycle.CONTEXT, *args],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 

@@ -26,15 +26,26 @@ TARGET, OTHER = "csi-hostpath-sc", "standard"
 def reset_default(cluster) -> None:
     """Back to the sandbox's initial state: `standard` is the default."""
     for name, value in ((OTHER, "true"), (TARGET, "false")):
-        cluster.merge_patch("StorageClass", name,
-                            {"metadata": {"annotations": {storage.GA: value}}})
+        cluster.merge_patch(
+            "StorageClass", name, {"metadata": {"annotations": {storage.GA: value}}}
+        )
 
 
 def kubectl_sequence(manifest: Path, namespace: str) -> None:
-    kubectl("patch", "storageclass", OTHER, "-p",
-            '{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"false"}}}')
-    kubectl("patch", "storageclass", TARGET, "-p",
-            '{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}}}')
+    kubectl(
+        "patch",
+        "storageclass",
+        OTHER,
+        "-p",
+        '{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"false"}}}',
+    )
+    kubectl(
+        "patch",
+        "storageclass",
+        TARGET,
+        "-p",
+        '{"metadata":{"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}}}',
+    )
     kubectl("apply", "-f", str(manifest))
     kubectl("-n", namespace, "rollout", "status", "statefulset/mongo", "--timeout=5m")
     kubectl("-n", namespace, "rollout", "status", "deployment/pacman", "--timeout=5m")
@@ -71,10 +82,18 @@ def main() -> None:
         f"up vs the lesson's kubectl sequence, sandbox, median of {args.rounds} rounds",
         [
             ("case", "pacdeploy", "kubectl", "pacdeploy/kubectl"),
-            ("nothing -> Ready", f"{m['pd_up']:.2f}s", f"{m['k_up']:.2f}s",
-             f"{m['pd_up'] / m['k_up']:.2f}"),
-            ("re-run (no-op)", f"{m['pd_noop']:.2f}s", f"{m['k_noop']:.2f}s",
-             f"{m['pd_noop'] / m['k_noop']:.2f}"),
+            (
+                "nothing -> Ready",
+                f"{m['pd_up']:.2f}s",
+                f"{m['k_up']:.2f}s",
+                f"{m['pd_up'] / m['k_up']:.2f}",
+            ),
+            (
+                "re-run (no-op)",
+                f"{m['pd_noop']:.2f}s",
+                f"{m['k_noop']:.2f}s",
+                f"{m['pd_noop'] / m['k_noop']:.2f}",
+            ),
         ],
     )
     save("up_vs_kubectl", {"seconds": times, "median": m})

@@ -13,9 +13,11 @@ import contextlib
 import errno
 import itertools
 import logging
+import select
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,11 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 1.0
 CHUNK = 256 * 1024
+# A new connection costs a TLS handshake and an upgrade through the API server to the
+# kubelet: ~10 ms. A couple of streams opened ahead of time make it free, like kubectl's
+# multiplexed SPDY streams. They are recycled before an app would time out an idle socket.
+WARM_STREAMS = 2
+WARM_MAX_AGE = 10.0
 DATA, ERROR = 0, 1  # websocket channels of the first (only) forwarded port
 
 
@@ -109,6 +116,27 @@ class StreamError(Exception):
     """A port-forward stream to one pod could not be opened or broke."""
 
 
+@dataclass
+class WarmStream:
+    pod: str
+    ws: Any
+    born: float = field(default_factory=time.monotonic)
+
+    def usable(self, ready_pods: set[str]) -> bool:
+        """Young, to a pod still ready, and silent: a stream the pod closed has data waiting."""
+        if self.pod not in ready_pods or time.monotonic() - self.born > WARM_MAX_AGE:
+            return False
+        try:
+            readable, _, _ = select.select([self.ws.sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable and not self.ws.sock.pending()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close(timeout=0.2)
+
+
 # -- the forwarder ------------------------------------------------------------------
 class Forwarder:
     def __init__(
@@ -139,6 +167,10 @@ class Forwarder:
         self.stopping = threading.Event()
         self._turn = itertools.count()
         self._conns: set[socket.socket] = set()
+        self._warm: deque[WarmStream] = deque()
+        self._warm_wanted = threading.Event()
+        self._warm_lock = threading.Lock()
+        self._opening = 0
         self.refresh()
 
     @property
@@ -192,8 +224,53 @@ class Forwarder:
             self.refresh()
 
     # connections
+    def _ready_pods(self) -> set[str]:
+        with self.changed:
+            return {pod for pod, _ in self.backends}
+
+    def _take_warm(self) -> Any:
+        ready = self._ready_pods()
+        while True:
+            try:
+                stream = self._warm.popleft()
+            except IndexError:
+                return None
+            self._warm_wanted.set()
+            if stream.usable(ready):
+                return stream.ws
+            stream.close()
+
+    def _keep_warm(self) -> None:
+        """One of WARM_STREAMS threads keeping streams open ahead of need."""
+        while not self.stopping.is_set():
+            ready = self._ready_pods()
+            for stream in list(self._warm):
+                if not stream.usable(ready):
+                    with contextlib.suppress(ValueError):
+                        self._warm.remove(stream)
+                    stream.close()
+            with self._warm_lock:
+                short = len(self._warm) + self._opening < WARM_STREAMS
+                backend = self.pick() if short else None
+                self._opening += backend is not None
+            if backend is None:
+                self._warm_wanted.wait(1.0)
+                self._warm_wanted.clear()
+                continue
+            try:
+                ws = open_stream(self.cluster, self.namespace, *backend)
+                self._warm.append(WarmStream(backend[0], ws))
+            except StreamError:
+                self.mark_bad(backend[0])
+                self.stopping.wait(0.5)
+            finally:
+                with self._warm_lock:
+                    self._opening -= 1
+
     def serve_forever(self) -> None:
         threading.Thread(target=self._watch_pods, daemon=True, name="pods").start()
+        for _ in range(WARM_STREAMS):
+            threading.Thread(target=self._keep_warm, daemon=True, name="warm").start()
         self.listener.settimeout(0.2)
         while not self.stopping.is_set():
             try:
@@ -224,7 +301,9 @@ class Forwarder:
                 client.close()
 
     def _open_stream(self) -> Any:
-        """A port-forward stream to some ready pod; tries others if one fails."""
+        """A port-forward stream to some ready pod: a warm one, else a new one (retried)."""
+        if (warm := self._take_warm()) is not None:
+            return warm
         for _attempt in range(5):
             backend = self.wait_for_backend()
             if backend is None:
@@ -240,8 +319,11 @@ class Forwarder:
 
     def stop(self) -> None:
         self.stopping.set()
+        self._warm_wanted.set()
         with self.changed:
             self.changed.notify_all()
+        while self._warm:
+            self._warm.popleft().close()
         with contextlib.suppress(OSError):
             self.listener.close()
         for conn in list(self._conns):
