@@ -37,7 +37,8 @@ demo: install
 	@echo "Next: pacdeploy forward 9090, pacdeploy down, pacdeploy sandbox down"
 
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/up_vs_kubectl.py
+	$(BIN)/python bench/forward_vs_kubectl.py
 
 sandbox-down: install
 	$(BIN)/pacdeploy sandbox down
