@@ -305,12 +305,18 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
         ui.error(exc.format_message() + hint)
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _interrupted()
         ui.error("aborted; nothing was changed")
         sys.exit(1)
     except KeyboardInterrupt:
-        ui.error("interrupted; re-run the command to resume")
-        sys.exit(EXIT_INTERRUPTED)
+        _interrupted()
+
+
+def _interrupted() -> None:
+    ui.error("interrupted; what was done is kept, run the command again to finish")
+    sys.exit(EXIT_INTERRUPTED)
 
 
 @cli.command()

@@ -117,13 +117,16 @@ def _status_message(exc: Any) -> str:
         return str(getattr(exc, "reason", exc))
 
 
+_BACKOFF = wait_exponential_jitter(multiplier=0.2, max=2.0)
+
+
 def _retry_after(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     headers = getattr(exc, "headers", None) or {}
     value = headers.get("Retry-After") if hasattr(headers, "get") else None
     if value and str(value).isdigit():
         return min(float(value), 10.0)
-    return wait_exponential_jitter(initial=0.2, max=2.0)(state)
+    return _BACKOFF(state)
 
 
 def _is_transient(exc: BaseException) -> bool:

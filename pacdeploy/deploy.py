@@ -28,7 +28,7 @@ from pacdeploy.manifests import (
 from pacdeploy.permissions import Need
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
-WORKLOAD_KEYS = set(WORKLOADS)
+SECOND_WAVE = {"ClusterRoleBinding", "RoleBinding", "StatefulSet", "Deployment"}
 IGNORED_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
@@ -181,8 +181,9 @@ def apply_up(
 ) -> list[Change]:
     """Make the cluster match the plan; a second run reports everything unchanged.
 
-    Objects go in waves (the namespace; what pods refer to; the workloads) so no pod starts
-    before its ServiceAccount or Secret exists; within a wave requests run in parallel.
+    Objects go in waves (the namespace; what others refer to; bindings and workloads), so
+    no pod starts before its ServiceAccount exists and no binding precedes its role (RBAC
+    checks a non-admin's binding against the role's rules). Within a wave: in parallel.
     """
     permissions.require(cluster, plan.needs, "deploy pacman")
     namespace, rest = plan.objects[0], plan.objects[1:]
@@ -191,8 +192,8 @@ def apply_up(
     changes.append(_ensure_secret(cluster, plan, dry_run))
     changes += _default_class(cluster, plan, dry_run)
     waves = [
-        [o for o in rest if (o["kind"], o["metadata"]["name"]) not in WORKLOAD_KEYS],
-        [o for o in rest if (o["kind"], o["metadata"]["name"]) in WORKLOAD_KEYS],
+        [o for o in rest if o["kind"] not in SECOND_WAVE],
+        [o for o in rest if o["kind"] in SECOND_WAVE],
     ]
     with ThreadPoolExecutor(max_workers=8) as pool:
         for wave in waves:
@@ -235,7 +236,13 @@ def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
             )
         return Change(f"secret/{SECRET}", "adopted" if adopt else "unchanged")
     if not dry_run:
-        cluster.create(credentials.new_secret(plan.options.namespace))
+        try:
+            cluster.create(credentials.new_secret(plan.options.namespace))
+        except Conflict:
+            # A retried create whose first attempt landed: ours already, keep it as it is.
+            existing = cluster.get("Secret", SECRET, plan.options.namespace)
+            if existing is None or not is_managed(existing):
+                raise
     return Change(f"secret/{SECRET}", "created")
 
 

@@ -86,7 +86,7 @@ class Target:
         )
 
 
-def _sandbox(tmp: Path) -> Iterator[Target]:
+def _sandbox(tmp: Path, config: pytest.Config) -> Iterator[Target]:
     from pacdeploy.sandbox import binaries, lifecycle
 
     kubeconfig = tmp / "kubeconfig"
@@ -94,7 +94,9 @@ def _sandbox(tmp: Path) -> Iterator[Target]:
     os.environ["KUBECONFIG"] = str(kubeconfig)
     was_running = lifecycle.status().healthy
     try:
-        lifecycle.up(lambda message: print(f"[sandbox] {message}", flush=True))
+        # Shown live: on a fresh machine this builds Kubernetes, which takes minutes.
+        with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+            lifecycle.up(lambda message: print(f"\n[sandbox] {message}", flush=True))
         yield Target("sandbox", kubeconfig, lifecycle.CONTEXT, str(binaries.bin_dir() / "kubectl"))
     finally:
         if not was_running:
@@ -111,7 +113,7 @@ def target(
 ) -> Iterator[Target]:
     mode = request.config.getoption("--cluster")
     if mode == "sandbox":
-        yield from _sandbox(tmp_path_factory.mktemp("sandbox"))
+        yield from _sandbox(tmp_path_factory.mktemp("sandbox"), request.config)
         return
     kubectl = shutil.which("kubectl")
     if kubectl is None:

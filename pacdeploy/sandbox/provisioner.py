@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pacdeploy.cluster import Cluster, connect
-from pacdeploy.errors import PacdeployError
+from pacdeploy.errors import Conflict, PacdeployError
 from pacdeploy.sandbox.objects import DEFAULT_CLASS_ANNOTATION, STORAGE_CLASSES
 
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
@@ -81,7 +81,10 @@ def reconcile(cluster: Cluster, root: Path) -> None:
             continue
         pv = volume_for(claim, classes[class_name], root)
         Path(pv["spec"]["hostPath"]["path"]).mkdir(parents=True, exist_ok=True)
-        cluster.create(pv)
+        try:
+            cluster.create(pv)
+        except Conflict:
+            continue  # created by an earlier, retried request
         log.info("provisioned %s for %s/%s", pv["metadata"]["name"], *_claim_key(claim))
     for pv in volumes.values():
         ours = pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()

@@ -1,0 +1,531 @@
+"""When things go wrong: API server outages, Ctrl-C, missing permissions, bad input, secrets.
+
+Outages and pauses are real: the sandbox's kube-apiserver is killed and restarted, and its
+volume provisioner is stopped (SIGSTOP) to hold a rollout in its wait.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pacdeploy.manifests import SECRET
+from pacdeploy.storage import GA
+from pacdeploy.sandbox import lifecycle
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def eventually(check, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, check.__doc__
+        time.sleep(0.1)
+    return result
+
+
+def start(target, *args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pacdeploy", "--context", target.context, *args],
+        env=env or target.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# -- sandbox controls ---------------------------------------------------------------
+def _pid(name: str) -> int:
+    pid = lifecycle.status(check_api=False).processes[name]
+    assert pid, f"{name} is not running"
+    return pid
+
+
+@pytest.fixture
+def paused_provisioner():
+    """Claims stay Pending (so `up` waits) until the test calls the returned resume()."""
+    pid = _pid("provisioner")
+    os.kill(pid, signal.SIGSTOP)
+    resumed = []
+
+    def resume():
+        if not resumed:
+            os.kill(pid, signal.SIGCONT)
+            resumed.append(True)
+
+    yield resume
+    resume()
+
+
+@pytest.fixture
+def api_server(target):
+    """kill() the real kube-apiserver; restart() it the way `sandbox up` repairs a crash."""
+
+    class Control:
+        def kill(self):
+            os.kill(_pid("kube-apiserver"), signal.SIGKILL)
+
+        def restart(self):
+            lifecycle.up()
+
+    control = Control()
+    yield control
+    if not lifecycle.status().healthy:
+        control.restart()
+
+
+def pvc_uid(cluster, ns):
+    claim = cluster.get("PersistentVolumeClaim", "mongo-db-mongo-0", ns)
+    return claim and claim["metadata"]["uid"]
+
+
+def assert_deployed_once(cluster, ns):
+    """Exactly the expected objects, each once, all ready: no duplicate, nothing missing."""
+    assert cluster.get("StatefulSet", "mongo", ns)["status"]["readyReplicas"] == 1
+    assert cluster.get("Deployment", "pacman", ns)["status"]["availableReplicas"] == 1
+    assert [s["metadata"]["name"] for s in cluster.list("Secret", ns)] == [SECRET]
+    assert sorted(s["metadata"]["name"] for s in cluster.list("Service", ns)) == [
+        "mongo",
+        "mongo-headless",
+        "pacman",
+    ]
+    assert [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)] == [
+        "mongo-db-mongo-0"
+    ]
+
+
+# -- transient API faults -------------------------------------------------------------
+@pytest.mark.sandbox_only
+def test_up_rides_out_an_api_server_outage_at_start(target, cluster, app_ns, api_server):
+    api_server.kill()
+    proc = start(target, "-n", app_ns, "up", "--timeout", "2m")
+    time.sleep(3)
+    assert proc.poll() is None, "up gave up while the API server was restarting"
+    api_server.restart()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert_deployed_once(cluster, app_ns)
+
+
+@pytest.mark.sandbox_only
+def test_up_rides_out_an_api_server_outage_while_waiting(
+    target, cluster, app_ns, api_server, paused_provisioner
+):
+    proc = start(target, "-n", app_ns, "up", "--timeout", "2m")
+
+    def waiting():
+        """up created the StatefulSet and waits for its claim"""
+        return cluster.get("StatefulSet", "mongo", app_ns) is not None
+
+    eventually(waiting)
+    api_server.kill()
+    time.sleep(3)
+    api_server.restart()
+    paused_provisioner()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert_deployed_once(cluster, app_ns)
+
+
+@pytest.mark.sandbox_only
+def test_api_server_down_for_good_fails_in_seconds(target, app_ns, api_server):
+    api_server.kill()
+    env = {**target.env(), "PACDEPLOY_API_RETRY_SECONDS": "3"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pacdeploy", "--context", target.context, "-n", app_ns, "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    api_server.restart()
+    assert result.returncode == 3
+    assert "cannot reach the API server" in one_line(result.stderr)
+    assert elapsed < 20, f"gave up after {elapsed:.1f}s"
+
+
+# -- interrupts ---------------------------------------------------------------------------
+def interrupt(proc, after):
+    eventually(after)
+    proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - started < 5, "Ctrl-C was not prompt"
+    return proc.returncode, err
+
+
+@pytest.mark.sandbox_only
+def test_ctrl_c_during_up_then_up_converges(target, cluster, app_ns, paused_provisioner):
+    proc = start(target, "-n", app_ns, "up")
+    code, err = interrupt(proc, lambda: cluster.get("StatefulSet", "mongo", app_ns))
+    assert code == 130
+    assert "interrupted" in one_line(err)
+    paused_provisioner()
+    again = target.pacdeploy("-n", app_ns, "up")
+    assert again.returncode == 0, again.stderr
+    assert_deployed_once(cluster, app_ns)
+
+
+def test_ctrl_c_during_scale(target, cluster, app_ns):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    # Cordon every node so that the scale-up waits for pods that cannot be scheduled.
+    nodes = [n["metadata"]["name"] for n in cluster.list("Node")]
+    for node in nodes:
+        cluster.merge_patch("Node", node, {"spec": {"unschedulable": True}})
+    try:
+        proc = start(target, "-n", app_ns, "scale", "--replicas", "3")
+        code, err = interrupt(
+            proc, lambda: cluster.get("Deployment", "pacman", app_ns)["spec"]["replicas"] == 3
+        )
+    finally:
+        for node in nodes:
+            cluster.merge_patch("Node", node, {"spec": {"unschedulable": None}})
+    assert code == 130 and "interrupted" in one_line(err)
+
+
+def _hold_namespace(cluster, ns):
+    """A Secret with a finalizer keeps the namespace Terminating until released."""
+    name = f"held-{uuid.uuid4().hex[:4]}"
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns, "finalizers": ["example.com/hold"]},
+        }
+    )
+
+    def release():
+        cluster.merge_patch("Secret", name, {"metadata": {"finalizers": None}}, ns)
+
+    return release
+
+
+def test_ctrl_c_during_purge_and_finalizer_is_named(target, cluster, app_ns):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    release = _hold_namespace(cluster, app_ns)
+    try:
+        short = target.pacdeploy("-n", app_ns, "down", "--purge", "--yes", "--timeout", "3s")
+        assert short.returncode == 6
+        assert "held by" in one_line(short.stderr)
+        proc = start(target, "-n", app_ns, "down", "--purge", "--yes")
+        time.sleep(1.0)
+        code, err = interrupt(proc, lambda: True)
+        assert code == 130 and "interrupted" in one_line(err)
+    finally:
+        release()
+
+
+# -- permissions ----------------------------------------------------------------------------
+def service_account_kubeconfig(cluster, target, rules, tmp_path, name):
+    """A kubeconfig whose user is a fresh ServiceAccount bound to a ClusterRole of ``rules``."""
+    home = f"pd-rbac-{uuid.uuid4().hex[:6]}"
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": home}})
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": home},
+        }
+    )
+    role = f"{home}-{name}"
+    cluster.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": rules,
+        }
+    )
+    cluster.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": role,
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": home}],
+        }
+    )
+    token = cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{home}/serviceaccounts/{name}/token",
+        body={
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": 3600},
+        },
+    )["status"]["token"]
+    admin = yaml.safe_load(target.kubeconfig.read_text())
+    server = next(c["cluster"] for c in admin["clusters"] if c["name"] == target.context)
+    path = tmp_path / f"{name}.kubeconfig"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": name,
+                "clusters": [{"name": name, "cluster": server}],
+                "users": [{"name": name, "user": {"token": token}}],
+                "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            }
+        )
+    )
+    cleanup = [("Namespace", home), ("ClusterRole", role), ("ClusterRoleBinding", role)]
+    return path, cleanup
+
+
+def operator_rules():
+    return yaml.safe_load((ROOT / "rbac/pacdeploy-operator.yaml").read_text())["rules"]
+
+
+def run_as(kubeconfig, *args, timeout=180):
+    return subprocess.run(
+        [sys.executable, "-m", "pacdeploy", "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def rbac_cleanup(cluster):
+    items = []
+    yield items
+    for kind, name in items:
+        cluster.delete(kind, name)
+
+
+def test_missing_permissions_are_named_before_any_change(
+    target, cluster, app_ns, tmp_path, rbac_cleanup
+):
+    rules = [
+        r
+        for r in operator_rules()
+        if "storageclasses" not in r["resources"] and "namespaces" not in r["resources"]
+    ]
+    rules.append(
+        {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]}
+    )
+    rules.append({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]})
+    kubeconfig, cleanup = service_account_kubeconfig(cluster, target, rules, tmp_path, "limited")
+    rbac_cleanup += cleanup
+    # Another class is the default, so `up` would have to patch classes (app_ns restores).
+    for name, value in (("standard", "true"), ("csi-hostpath-sc", "false")):
+        cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": {GA: value}}})
+    classes = {
+        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
+        for sc in cluster.list("StorageClass")
+    }
+    result = run_as(kubeconfig, "-n", app_ns, "up")
+    assert result.returncode == 4
+    line = one_line(result.stderr)
+    assert "patch storageclasses.storage.k8s.io cluster-wide" in line
+    assert "create namespaces cluster-wide" in line
+    assert cluster.get("Namespace", app_ns) is None
+    assert {
+        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
+        for sc in cluster.list("StorageClass")
+    } == classes
+
+
+def test_the_documented_role_is_enough_for_every_command(
+    target, cluster, app_ns, tmp_path, rbac_cleanup
+):
+    kubeconfig, cleanup = service_account_kubeconfig(
+        cluster, target, operator_rules(), tmp_path, "operator"
+    )
+    rbac_cleanup += cleanup
+    for args in (
+        ["up"],
+        ["status", "-o", "json"],
+        ["scale", "--replicas", "2"],
+        ["down"],
+        ["up"],
+        ["down", "--purge", "--yes"],
+    ):
+        result = run_as(kubeconfig, "-n", app_ns, *args)
+        assert result.returncode == 0, (args, result.stderr)
+    assert cluster.get("Namespace", app_ns) is None
+
+
+# -- bad input against a real cluster --------------------------------------------------------
+def test_unreachable_server_fails_in_seconds(tmp_path):
+    config = tmp_path / "config"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "gone",
+                "clusters": [
+                    {
+                        "name": "gone",
+                        "cluster": {
+                            "server": "https://127.0.0.1:1",
+                            "insecure-skip-tls-verify": True,
+                        },
+                    }
+                ],
+                "users": [{"name": "gone", "user": {"token": "x"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
+            }
+        )
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pacdeploy", "--kubeconfig", str(config), "status"],
+        env={**os.environ, "PACDEPLOY_API_RETRY_SECONDS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "cannot reach the API server at https://127.0.0.1:1" in one_line(result.stderr)
+    assert time.monotonic() - started < 15
+
+
+def test_tls_failure_is_one_line(target, tmp_path):
+    key, cert = tmp_path / "ca.key", tmp_path / "ca.crt"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=not-the-cluster-ca",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    admin = yaml.safe_load(target.kubeconfig.read_text())
+    server = next(c["cluster"]["server"] for c in admin["clusters"] if c["name"] == target.context)
+    config = tmp_path / "config"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "wrong-ca",
+                "clusters": [
+                    {
+                        "name": "wrong-ca",
+                        "cluster": {
+                            "server": server,
+                            "certificate-authority-data": base64.b64encode(
+                                cert.read_bytes()
+                            ).decode(),
+                        },
+                    }
+                ],
+                "users": [{"name": "wrong-ca", "user": {"token": "x"}}],
+                "contexts": [
+                    {"name": "wrong-ca", "context": {"cluster": "wrong-ca", "user": "wrong-ca"}}
+                ],
+            }
+        )
+    )
+    result = run_as(config, "status", timeout=60)
+    assert result.returncode == 3
+    line = one_line(result.stderr)
+    assert "TLS handshake with" in line and "certificate-authority" in line
+
+
+def test_terminating_namespace_is_refused_and_left_alone(target, cluster):
+    ns = f"pd-term-{uuid.uuid4().hex[:6]}"
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    release = _hold_namespace(cluster, ns)
+    try:
+        cluster.delete("Namespace", ns)
+        result = target.pacdeploy("-n", ns, "up")
+        assert result.returncode == 5
+        assert f"namespace {ns} is being deleted" in one_line(result.stderr)
+        assert not cluster.list("StatefulSet", ns)
+    finally:
+        release()
+
+
+# -- data safety and secrets ---------------------------------------------------------------
+@pytest.mark.sandbox_only
+def test_failed_up_then_up_keeps_claim_and_secret(target, cluster, app_ns, paused_provisioner):
+    failed = target.pacdeploy("-n", app_ns, "up", "--timeout", "3s")
+    assert failed.returncode == 6
+    line = one_line(failed.stderr)
+    assert "statefulset/mongo" in line and "PVC mongo-db-mongo-0 is Pending" in line
+    claim, secret = pvc_uid(cluster, app_ns), cluster.get("Secret", SECRET, app_ns)
+    paused_provisioner()
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    assert target.pacdeploy("-n", app_ns, "down").returncode == 0
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    assert pvc_uid(cluster, app_ns) == claim
+    assert cluster.get("Secret", SECRET, app_ns)["data"] == secret["data"]
+
+
+def test_secret_values_never_appear_in_any_output(target, cluster, app_ns):
+    outputs = [target.pacdeploy("-vv", "-n", app_ns, "up", "--ingress")]
+    secret = cluster.get("Secret", SECRET, app_ns)
+    values = [base64.b64decode(v).decode() for v in secret["data"].values()]
+    passwords = [v for v in values if len(v) >= 16]
+    assert len(passwords) == 2
+    for args in (
+        ["up", "--dry-run"],
+        ["status", "-o", "json"],
+        ["status", "-o", "yaml"],
+        ["status"],
+        ["scale", "--replicas", "2"],
+        ["down"],
+    ):
+        outputs.append(target.pacdeploy("-vv", "-n", app_ns, *args))
+    for result in outputs:
+        assert result.returncode == 0, result.stderr
+        for password in passwords:
+            assert password not in result.stdout and password not in result.stderr
+
+
+def test_pod_security_baseline_is_enforced_in_the_app_namespace(target, cluster, app_ns):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    privileged = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "root", "namespace": app_ns},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "busybox", "securityContext": {"privileged": True}}
+            ]
+        },
+    }
+    with pytest.raises(Exception, match="violates PodSecurity"):
+        cluster.create(privileged)
