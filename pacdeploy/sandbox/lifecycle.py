@@ -195,6 +195,11 @@ def _create(bin_dir: Path) -> None:
         # Reach KWOK's kubelet endpoint by the nodes' 127.0.0.1, never by DNS name.
         "--extra-args",
         "kube-apiserver=kubelet-preferred-address-types=InternalIP",
+        # One instance of each: a restarted controller must not wait out a dead one's lease.
+        "--extra-args",
+        "kube-controller-manager=leader-elect=false",
+        "--extra-args",
+        "kube-scheduler=leader-elect=false",
         "--quiet-pull",
         "--wait",
         "60s",

@@ -7,6 +7,7 @@ volume provisioner is stopped (SIGSTOP) to hold a rollout in its wait.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,8 +20,8 @@ import pytest
 import yaml
 
 from pacdeploy.manifests import SECRET
-from pacdeploy.storage import GA
 from pacdeploy.sandbox import lifecycle
+from pacdeploy.storage import GA
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +84,12 @@ def api_server(target):
             os.kill(_pid("kube-apiserver"), signal.SIGKILL)
 
         def restart(self):
+            # After an outage client-go's reflectors back off for up to a minute or two;
+            # restart the controllers with the API server so later tests do not wait on that.
+            for name in ("kube-controller-manager", "kube-scheduler"):
+                with contextlib.suppress(AssertionError, ProcessLookupError):
+                    os.kill(_pid(name), signal.SIGKILL)
+            time.sleep(0.2)
             lifecycle.up()
 
     control = Control()
