@@ -165,7 +165,9 @@ def _report_changes(changes: list[Any], dry_run: bool = False) -> None:
     "--storage-class",
     default="csi-hostpath-sc",
     show_default=True,
-    help="StorageClass to make the cluster default (the data lives there).",
+    envvar="PACDEPLOY_STORAGE_CLASS",
+    help="StorageClass to make the cluster default (the data lives there). "
+    "Env: PACDEPLOY_STORAGE_CLASS.",
 )
 @click.option(
     "--keep-default-class", is_flag=True, help="Leave the cluster's default StorageClass as it is."

@@ -130,31 +130,37 @@ def wait_ready(
     return states
 
 
+def _holders(obj: dict[str, Any]) -> str:
+    """What keeps an object from going: finalizers, and a namespace's content conditions."""
+    finalizers = obj["metadata"].get("finalizers") or obj.get("spec", {}).get("finalizers", [])
+    conditions = [
+        c.get("message", "")
+        for c in obj.get("status", {}).get("conditions", [])
+        if c.get("status") == "True"
+    ]
+    return "; ".join([*(f"finalizer {f}" for f in finalizers), *conditions]) or "deletion"
+
+
 def wait_gone(
     cluster: Cluster, kind: str, name: str, timeout: float, namespace: str | None = None
 ) -> None:
-    """Wait until an object is deleted; NotReady explains what still holds it."""
+    """Wait until an object is deleted, saying what holds it; NotReady if it outlasts timeout."""
     deadline = time.monotonic() + timeout
     polls = _polls()
-    while True:
-        obj = cluster.get(kind, name, namespace)
-        if obj is None:
-            return
-        if time.monotonic() > deadline:
-            finalizers = obj["metadata"].get("finalizers") or obj.get("spec", {}).get(
-                "finalizers", []
-            )
-            conditions = [
-                c.get("message", "")
-                for c in obj.get("status", {}).get("conditions", [])
-                if c.get("status") == "True"
-            ]
-            held = "; ".join([*(f"finalizer {f}" for f in finalizers), *conditions]) or "unknown"
-            raise NotReady(
-                f"{kind.lower()}/{name} still exists after {timeout:.0f}s, held by: {held}",
-                "Resolve what holds it, then run the command again",
-            )
-        time.sleep(next(polls))
+    ref = f"{kind.lower()}/{name}"
+    with ui.step_reporter(f"waiting for {ref} to be deleted") as report:
+        shown = None
+        while (obj := cluster.get(kind, name, namespace)) is not None:
+            held = _holders(obj)
+            if time.monotonic() > deadline:
+                raise NotReady(
+                    f"{ref} still exists after {timeout:.0f}s, held by: {held}",
+                    "Resolve what holds it, then run the command again",
+                )
+            if held != shown:
+                report(f"{ref} is terminating, waiting on: {held}")
+                shown = held
+            time.sleep(next(polls))
 
 
 def wait_pods_gone(cluster: Cluster, namespace: str, selector: str, timeout: float) -> None:

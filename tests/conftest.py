@@ -52,12 +52,19 @@ class Target:
     kubeconfig: Path
     context: str
     kubectl: str
+    # The class `up` makes default: the lesson's on the sandbox; kind's own `standard`;
+    # on an existing cluster, PACDEPLOY_STORAGE_CLASS (as for the CLI itself).
+    storage_class: str = "csi-hostpath-sc"
 
     def cluster(self) -> Cluster:
         return connect(str(self.kubeconfig), self.context)
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PACDEPLOY_STORAGE_CLASS": self.storage_class,
+        }
 
     def kubectl_run(
         self, *args: str, check: bool = True, timeout: float = 60
@@ -115,25 +122,31 @@ def target(
     if mode == "sandbox":
         yield from _sandbox(tmp_path_factory.mktemp("sandbox"), request.config)
         return
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail(f"--cluster={mode} needs kubectl on PATH")
     if mode == "kind":
         try:
-            kind_cluster = request.getfixturevalue("kind_cluster")
+            kind = request.getfixturevalue("kind_cluster")  # pytest-kind-ng
         except pytest.FixtureLookupError:
             pytest.fail("--cluster=kind needs pytest-kind-ng: pip install -e '.[kind]'")
         yield Target(
-            "kind", Path(kind_cluster.kubeconfig_path), f"kind-{kind_cluster.name}", kubectl
+            "kind",
+            Path(kind.kubeconfig_path),
+            f"kind-{kind.name}",
+            str(kind.kubectl_path),
+            storage_class="standard",
         )
         return
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail("--cluster=existing needs kubectl on PATH")
     from pacdeploy.cluster import kubeconfig_paths
 
     paths = [p for p in kubeconfig_paths(None) if p.is_file()]
     if not paths:
         pytest.fail("--cluster=existing but no kubeconfig found (KUBECONFIG or ~/.kube/config)")
-    cluster = connect(None, None)
-    yield Target("existing", paths[0], cluster.context, kubectl)
+    storage_class = os.environ.get("PACDEPLOY_STORAGE_CLASS")
+    if not storage_class:
+        pytest.fail("--cluster=existing needs PACDEPLOY_STORAGE_CLASS: the class `up` may use")
+    yield Target("existing", paths[0], connect(None, None).context, kubectl, storage_class)
 
 
 @pytest.fixture(scope="session")

@@ -341,7 +341,7 @@ def test_missing_permissions_are_named_before_any_change(
     kubeconfig, cleanup = service_account_kubeconfig(cluster, target, rules, tmp_path, "limited")
     rbac_cleanup += cleanup
     # Another class is the default, so `up` would have to patch classes (app_ns restores).
-    for name, value in (("standard", "true"), ("csi-hostpath-sc", "false")):
+    for name, value in (("standard", "true"), (target.storage_class, "false")):
         cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": {GA: value}}})
     classes = {
         sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
