@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import http.server
 import re
 import socket
 import subprocess
@@ -21,31 +20,10 @@ import uuid
 from harness import kubectl, median, pacdeploy, percentile, sandbox, save, table
 
 from pacdeploy.sandbox import binaries, lifecycle, objects
+from pacdeploy.sandbox.standin import StandIn
 
 BIG = 100 * 1024 * 1024
 PAYLOAD = bytes(range(256)) * (BIG // 256)
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # else every small response waits on a delayed ACK
-
-    def do_GET(self):
-        body = PAYLOAD if self.path == "/big" else b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # first_byte() hangs up after one byte, on purpose
 
 
 def throughput(port: int) -> float:
@@ -104,64 +82,40 @@ def start_forward(cmd: list[str], pattern: str) -> tuple[subprocess.Popen, int]:
     return proc, int(match.group(1))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--connections", type=int, default=100)
-    parser.add_argument("--transfers", type=int, default=3)
-    args = parser.parse_args()
-    cluster = sandbox()
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def measure(port: int, args: argparse.Namespace) -> dict[str, float]:
+    lat = latencies(port, args.requests)
+    ttfb = first_byte(port, args.connections, 0.1)
+    burst = first_byte(port, args.connections, 0)
+    return {
+        "throughput_MBps": median([throughput(port) for _ in range(args.transfers)]),
+        "latency_p50_ms": percentile(lat, 50) * 1e3,
+        "latency_p99_ms": percentile(lat, 99) * 1e3,
+        "first_byte_p50_ms": percentile(ttfb, 50) * 1e3,
+        "first_byte_p99_ms": percentile(ttfb, 99) * 1e3,
+        "first_byte_back_to_back_p50_ms": percentile(burst, 50) * 1e3,
+        "first_byte_back_to_back_p99_ms": percentile(burst, 99) * 1e3,
+    }
+
+
+def compare(cluster, server: StandIn, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     ns = f"bench-fwd-{uuid.uuid4().hex[:6]}"
-    forward = objects.port_forward(f"pf-{ns}", [ns], 8080, server.server_address[1])
+    forward = objects.port_forward(f"pf-{ns}", [ns], 8080, server.port)
     cluster.create(forward)
     pacdeploy("-n", ns, "up", "--keep-default-class", "--storage-class", "standard")
+    context = ["--context", lifecycle.CONTEXT, "-n", ns]
     ours, ours_port = start_forward(
-        [
-            sys.executable,
-            "-m",
-            "pacdeploy",
-            "--context",
-            lifecycle.CONTEXT,
-            "-n",
-            ns,
-            "forward",
-            "0",
-        ],
+        [sys.executable, "-m", "pacdeploy", *context, "forward", "0"],
         r"http://127\.0\.0\.1:(\d+)",
     )
     theirs, theirs_port = start_forward(
-        [
-            str(binaries.bin_dir() / "kubectl"),
-            "--context",
-            lifecycle.CONTEXT,
-            "-n",
-            ns,
-            "port-forward",
-            "svc/pacman",
-            ":80",
-        ],
+        [str(binaries.bin_dir() / "kubectl"), *context, "port-forward", "svc/pacman", ":80"],
         r"127\.0\.0\.1:(\d+)",
     )
-    ports = {"direct": server.server_address[1], "pacdeploy": ours_port, "kubectl": theirs_port}
-    results = {}
+    ports = {"direct": server.port, "pacdeploy": ours_port, "kubectl": theirs_port}
     try:
         for port in ports.values():
             latencies(port, 10)  # warm every path once before measuring any
-        for name, port in ports.items():
-            lat = latencies(port, args.requests)
-            ttfb = first_byte(port, args.connections, 0.1)
-            burst = first_byte(port, args.connections, 0)
-            results[name] = {
-                "throughput_MBps": median([throughput(port) for _ in range(args.transfers)]),
-                "latency_p50_ms": percentile(lat, 50) * 1e3,
-                "latency_p99_ms": percentile(lat, 99) * 1e3,
-                "first_byte_p50_ms": percentile(ttfb, 50) * 1e3,
-                "first_byte_p99_ms": percentile(ttfb, 99) * 1e3,
-                "first_byte_back_to_back_p50_ms": percentile(burst, 50) * 1e3,
-                "first_byte_back_to_back_p99_ms": percentile(burst, 99) * 1e3,
-            }
+        return {name: measure(port, args) for name, port in ports.items()}
     finally:
         for proc in (ours, theirs):
             proc.send_signal(2)
@@ -169,7 +123,17 @@ def main() -> None:
         cluster.delete("ClusterPortForward", forward["metadata"]["name"])
         cluster.delete("Namespace", ns)
         kubectl("delete", "clusterrole,clusterrolebinding", f"pacman-node-reader-{ns}", check=False)
-        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument("--transfers", type=int, default=3)
+    args = parser.parse_args()
+    cluster = sandbox()
+    with StandIn({"/": b"ok", "/big": PAYLOAD}) as server:
+        results = compare(cluster, server, args)
     rows = [("metric", "direct", "pacdeploy", "kubectl", "pacdeploy/kubectl")]
     for metric in results["direct"]:
         d, p, k = (results[n][metric] for n in ("direct", "pacdeploy", "kubectl"))

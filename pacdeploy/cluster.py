@@ -151,20 +151,9 @@ class Cluster:
     retry_seconds: float = RETRY_SECONDS
 
     # -- transport --------------------------------------------------------
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: dict[str, Any] | None = None,
-        body: Any = None,
-        content_type: str | None = None,
-        timeout: tuple[float, float] = REQUEST_TIMEOUT,
-    ) -> dict[str, Any]:
-        """One API call with bounded retries; returns the decoded JSON body."""
-        data = self.send(
-            method, path, query=query, body=body, content_type=content_type, timeout=timeout
-        )
+    def request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """:meth:`send`, decoding the JSON body."""
+        data = self.send(method, path, **options)
         return json.loads(data) if data else {}
 
     def send(

@@ -51,36 +51,25 @@ def _set(sc: dict[str, Any], value: str) -> dict[str, Any]:
     return patch
 
 
+def _patches(classes: list[dict[str, Any]], wanted: dict[str, str]) -> list[Patch]:
+    """Annotation patches giving each named class its wanted value; none where it already has."""
+    changes = ((sc["metadata"]["name"], sc) for sc in classes)
+    return [
+        (name, change)
+        for name, sc in changes
+        if name in wanted and (change := _set(sc, wanted[name]))
+    ]
+
+
 def make_only_default(classes: list[dict[str, Any]], target: str) -> list[Patch]:
     """Patches that leave ``target`` the one default class; empty when it already is."""
-    patches: list[Patch] = []
-    for sc in classes:
-        name = sc["metadata"]["name"]
-        if name == target:
-            change = _set(sc, "true")
-        elif is_default(sc):
-            change = _set(sc, "false")
-        else:
-            continue
-        if change:
-            patches.append((name, change))
-    return patches
+    others = {sc["metadata"]["name"]: "false" for sc in classes if is_default(sc)}
+    return _patches(classes, {**others, target: "true"})
 
 
 def restore(classes: list[dict[str, Any]], previous: list[str], ours: str) -> list[Patch]:
     """Patches that give the default back to ``previous`` (those that still exist)."""
-    patches: list[Patch] = []
-    for sc in classes:
-        name = sc["metadata"]["name"]
-        if name in previous:
-            change = _set(sc, "true")
-        elif name == ours:
-            change = _set(sc, "false")
-        else:
-            continue
-        if change:
-            patches.append((name, change))
-    return patches
+    return _patches(classes, {ours: "false", **dict.fromkeys(previous, "true")})
 
 
 def apply_patches(cluster: Cluster, patches: list[Patch]) -> None:

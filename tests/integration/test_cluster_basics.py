@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import http.server
 import socket
 import subprocess
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support import eventually
 
 from pacdeploy.sandbox import objects
+from pacdeploy.sandbox.standin import StandIn
 
 pytestmark = pytest.mark.integration
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check.__doc__}")
-        time.sleep(interval)
 
 
 def container(port: int = 8080) -> dict[str, Any]:
@@ -194,25 +182,10 @@ def test_storage_class_patch_seen_by_second_client(target, cluster):
         cluster.delete("StorageClass", name)
 
 
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"hello through the sandbox\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def local_http_server() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
+    with StandIn({"/": b"hello through the sandbox\n"}) as server:
+        yield server.port
 
 
 def free_port() -> int:

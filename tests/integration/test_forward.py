@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import http.server
 import os
 import re
 import subprocess
@@ -18,8 +17,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import eventually
 
 from pacdeploy.sandbox import objects
+from pacdeploy.sandbox.standin import StandIn
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 
@@ -27,32 +28,16 @@ BODY = os.urandom(4 * 1024 * 1024)
 DIGEST = hashlib.sha256(BODY).hexdigest()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        body = BODY if self.path == "/big" else b"pacman\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def app(target, cluster, app_ns):
     """Pacman deployed by pacdeploy, its pods' 8080 forwarded by KWOK to a local server."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.server_address[1])
-    cluster.create(forward)
-    result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
-    assert result.returncode == 0, result.stderr
-    yield app_ns
-    cluster.delete("ClusterPortForward", forward["metadata"]["name"])
-    server.shutdown()
+    with StandIn({"/": b"pacman\n", "/big": BODY}) as server:
+        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
+        cluster.create(forward)
+        result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
+        assert result.returncode == 0, result.stderr
+        yield app_ns
+        cluster.delete("ClusterPortForward", forward["metadata"]["name"])
 
 
 class Forward:
@@ -136,14 +121,6 @@ def serving(forward):
         if line.startswith("serving from "):
             return line.removeprefix("serving from ").split(", ")
     return []
-
-
-def eventually(check, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, check.__doc__
-        time.sleep(0.2)
-    return result
 
 
 def test_deleting_the_serving_pods_does_not_stop_the_forward(forward, cluster, app):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import eventually, one_line
 
 from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
@@ -25,14 +26,6 @@ from pacdeploy.storage import GA
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def eventually(check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, check.__doc__
-        time.sleep(0.1)
-    return result
 
 
 def start(target, *args, env=None):
@@ -43,13 +36,6 @@ def start(target, *args, env=None):
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def one_line(stderr: str) -> str:
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 # -- sandbox controls ---------------------------------------------------------------
