@@ -312,12 +312,20 @@ def _merge_context() -> None:
 def up(report: Report = lambda _msg: None) -> Cluster:
     """Bring the sandbox up, or repair it; running it twice is harmless."""
     started = time.monotonic()
+    built: list[float] = []
+
+    def on_built(binary: binaries.GoBinary, seconds: float) -> None:
+        built.append(seconds)
+        report(f"built {binary.name} in {seconds:.0f}s")
+
     bin_dir = binaries.ensure_binaries(
         on_build=lambda b, i, n: report(
             f"building {b.name} ({i}/{n}) from the Go module proxy; a cold build takes minutes"
         ),
-        on_built=lambda b, s: report(f"built {b.name} in {s:.0f}s"),
+        on_built=on_built,
     )
+    if built:
+        report(f"built {len(built)} binaries in {sum(built):.0f}s into {bin_dir}")
     current = status()
     if current.healthy:
         report("sandbox already running")

@@ -4,6 +4,9 @@ Every case points --kubeconfig at a file that does not exist: had the command tr
 connect, it would fail with exit code 3 instead of the code asserted here.
 """
 
+import subprocess
+import sys
+
 import pytest
 
 from pacdeploy.cli import Duration, main
@@ -71,3 +74,18 @@ def test_forward_port_must_be_a_port(capsys, port, needle):
     exit_code, out, err = run(capsys, "forward", "--", port)
     assert exit_code == 2 and out == ""
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_does_not_load_the_kubernetes_client():
+    """`pacdeploy --help` stays instant: the client is imported only by commands that talk."""
+    code = (
+        "import sys\n"
+        "from pacdeploy.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('kubernetes' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "Deploy the Pacman" in result.stdout
+    assert result.stdout.strip().endswith("False")
