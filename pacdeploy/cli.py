@@ -6,6 +6,7 @@ Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --hel
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -26,17 +27,16 @@ class Duration(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> float:
         if isinstance(value, int | float):
             return float(value)
-        text, total, number = str(value).strip(), 0.0, ""
-        for char in text:
-            if char.isdigit() or char == ".":
-                number += char
-            elif char in DURATION_UNITS and number:
-                total += float(number) * DURATION_UNITS[char]
-                number = ""
-            else:
-                self.fail(f"{value!r} is not a duration like 90s, 5m or 1h", param, ctx)
-        if number:
-            total += float(number)
+        text = str(value).strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            total = float(text)
+        elif re.fullmatch(r"(\d+(\.\d+)?[hms])+", text):
+            total = sum(
+                float(n) * DURATION_UNITS[unit]
+                for n, _, unit in re.findall(r"(\d+(\.\d+)?)([hms])", text)
+            )
+        else:
+            self.fail(f"{value!r} is not a duration like 90s, 5m or 1h", param, ctx)
         if total <= 0:
             self.fail(f"{value!r} must be a positive duration", param, ctx)
         return total

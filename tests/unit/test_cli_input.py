@@ -31,6 +31,8 @@ def run(capsys, *args):
         (["-n", "Not_A_Namespace", "status"], 2, "DNS-1123"),
         (["up", "--ingress", "--ingress-host", "Bad Host!"], 2, "invalid ingress host"),
         (["up", "--timeout", "soon"], 2, "not a duration"),
+        (["up", "--timeout", "1.5.2m"], 2, "not a duration"),
+        (["scale", "--replicas", "1", "--timeout", "0s"], 2, "positive duration"),
         (["up", "--service-type", "Magic"], 2, "Magic"),
         (["status"], 3, "no kubeconfig found at /nonexistent/kubeconfig"),
     ],
@@ -60,7 +62,8 @@ def test_unknown_context_lists_the_known_ones(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90), ("5m", 300), ("1m30s", 90), ("1h", 3600), ("45", 45)]
+    ("text", "seconds"),
+    [("90s", 90), ("5m", 300), ("1m30s", 90), ("1.5m", 90), ("1h", 3600), ("45", 45)],
 )
 def test_durations_like_kubectl(text, seconds):
     assert Duration().convert(text, None, None) == seconds
