@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
+import yaml
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -347,6 +348,27 @@ def _short(reason: object) -> str:
     return text.split(": ", 1)[-1][:160]
 
 
+def _check_kubeconfig_file(path: Path) -> None:
+    """Readable YAML holding a mapping, or one line saying which of those it is not."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ClusterUnreachable(
+            f"kubeconfig {path} cannot be read: {exc.strerror}", "Fix its permissions (chmod 600)"
+        ) from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ClusterUnreachable(
+            f"kubeconfig {path} is not valid YAML{line}", "Fix or regenerate the file"
+        ) from None
+    if document is not None and not isinstance(document, dict):
+        raise ClusterUnreachable(
+            f"{path} is not a kubeconfig (no clusters, users or contexts in it)",
+            "Pass --kubeconfig with a kubeconfig file",
+        )
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluster:
     """Load credentials like kubectl (--kubeconfig, KUBECONFIG, ~/.kube/config; --context)."""
     from kubernetes import config
@@ -360,11 +382,8 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Cluste
             f"no kubeconfig found at {where}",
             "Pass --kubeconfig, set KUBECONFIG, or run `pacdeploy sandbox up` for a local cluster",
         )
-    unreadable = [p for p in existing if not os.access(p, os.R_OK)]
-    if unreadable:
-        raise ClusterUnreachable(
-            f"kubeconfig {unreadable[0]} is not readable", "Fix its permissions (chmod 600)"
-        )
+    for path in existing:
+        _check_kubeconfig_file(path)
     config_file = os.pathsep.join(str(p) for p in existing)
     try:
         contexts, current = config.list_kube_config_contexts(config_file=config_file)

@@ -92,3 +92,20 @@ def test_help_does_not_load_the_kubernetes_client():
     )
     assert "Deploy the Pacman" in result.stdout
     assert result.stdout.strip().endswith("False")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("apiVersion: v1\nclusters: [unclosed\n", "is not valid YAML at line 3"),
+        ("just a string\n", "is not a kubeconfig"),
+    ],
+)
+def test_broken_kubeconfig_is_one_line(tmp_path, capsys, content, needle):
+    config = tmp_path / "config"
+    config.write_text(content)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--kubeconfig", str(config), "status"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 3
+    assert needle in err and len(err.strip().splitlines()) == 1
