@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -51,31 +52,45 @@ def kubectl_sequence(manifest: Path, namespace: str) -> None:
     kubectl("-n", namespace, "rollout", "status", "deployment/pacman", "--timeout=5m")
 
 
+def run_pacdeploy(cluster, ns: str, _tmp: Path) -> tuple[float, float]:
+    return timed(pacdeploy, "-n", ns, "up"), timed(pacdeploy, "-n", ns, "up")
+
+
+def run_kubectl(cluster, ns: str, tmp: Path) -> tuple[float, float]:
+    manifest = tmp / f"{ns}.yaml"
+    objects = render(Options(namespace=ns))
+    objects.insert(1, credentials.new_secret(ns))
+    manifest.write_text(yaml.safe_dump_all(objects))
+    return timed(kubectl_sequence, manifest, ns), timed(kubectl_sequence, manifest, ns)
+
+
+def clean(cluster, ns: str) -> None:
+    """Remove a round's objects and wait until they are gone, so no round pays for another."""
+    cluster.delete("Namespace", ns)
+    for kind in ("ClusterRoleBinding", "ClusterRole"):
+        cluster.delete(kind, f"pacman-node-reader-{ns}")
+    deadline = time.monotonic() + 120
+    while cluster.get("Namespace", ns) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     cluster = sandbox()
     times: dict[str, list[float]] = {k: [] for k in ("pd_up", "pd_noop", "k_up", "k_noop")}
+    tools = [("pd", run_pacdeploy), ("k", run_kubectl)]
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(args.rounds):
-            ns = f"bench-pd-{uuid.uuid4().hex[:6]}"
-            reset_default(cluster)
-            times["pd_up"].append(timed(pacdeploy, "-n", ns, "up"))
-            times["pd_noop"].append(timed(pacdeploy, "-n", ns, "up"))
-            cluster.delete("Namespace", ns)
-
-            ns = f"bench-k-{uuid.uuid4().hex[:6]}"
-            reset_default(cluster)
-            manifest = Path(tmp) / f"{ns}.yaml"
-            objects = render(Options(namespace=ns))
-            objects.insert(1, credentials.new_secret(ns))
-            manifest.write_text(yaml.safe_dump_all(objects))
-            times["k_up"].append(timed(kubectl_sequence, manifest, ns))
-            times["k_noop"].append(timed(kubectl_sequence, manifest, ns))
-            cluster.delete("Namespace", ns)
-            for kind in ("ClusterRoleBinding", "ClusterRole"):
-                cluster.delete(kind, f"pacman-node-reader-{ns}")
+        for round_number in range(args.rounds):
+            # Alternate who goes first, so neither always meets a warmer or busier cluster.
+            for key, run in tools[:: 1 if round_number % 2 == 0 else -1]:
+                ns = f"bench-{key}-{uuid.uuid4().hex[:6]}"
+                reset_default(cluster)
+                up, noop = run(cluster, ns, Path(tmp))
+                times[f"{key}_up"].append(up)
+                times[f"{key}_noop"].append(noop)
+                clean(cluster, ns)
     reset_default(cluster)
     m = {k: median(v) for k, v in times.items()}
     table(

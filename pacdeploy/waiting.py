@@ -16,14 +16,14 @@ from pacdeploy.errors import NotFound, NotReady
 
 # Poll fast first (a no-op or a quick rollout ends in milliseconds), then back off so a
 # long wait on a real cluster costs about one request round per second.
-FIRST_POLL, MAX_POLL = 0.05, 1.0
+FIRST_POLL, MAX_POLL = 0.02, 1.0
 
 
 def _polls() -> Iterator[float]:
     delay = FIRST_POLL
     while True:
         yield delay
-        delay = min(delay * 1.5, MAX_POLL)
+        delay = min(delay * 1.3, MAX_POLL)
 
 
 RULES = {"StatefulSet": readiness.statefulset, "Deployment": readiness.deployment}
