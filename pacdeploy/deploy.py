@@ -39,13 +39,12 @@ def ref(obj: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class Change:
     ref: str
-    action: str  # created | configured | unchanged | deleted
+    action: str  # created, configured, unchanged, adopted, scaled, deleted, restored
 
 
 @dataclass
 class UpPlan:
     options: Options
-    storage_class: str
     objects: list[dict[str, Any]]
     existing: dict[str, dict[str, Any] | None]
     secret: dict[str, Any] | None
@@ -120,7 +119,7 @@ def plan_up(
         )
 
     _record_storage_defaults(objects[0], namespace, classes, storage_class, keep_default_class)
-    plan = UpPlan(options, storage_class, objects, existing, secret, class_patches)
+    plan = UpPlan(options, objects, existing, secret, class_patches)
     plan.needs = _needs_for_up(plan)
     return plan
 
