@@ -23,6 +23,7 @@ from typing import Any
 
 from pacdeploy.cluster import Cluster
 from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
+from pacdeploy.readiness import has_ready_condition
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ def container_port(pod: dict[str, Any], target: int | str) -> int | None:
 def is_ready(pod: dict[str, Any]) -> bool:
     if pod["metadata"].get("deletionTimestamp") or pod.get("status", {}).get("phase") != "Running":
         return False
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod["status"].get("conditions", [])
-    )
+    return has_ready_condition(pod)
 
 
 def ready_backends(pods: list[dict[str, Any]], target: int | str) -> list[tuple[str, int]]:

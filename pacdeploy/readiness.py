@@ -82,7 +82,23 @@ def _latest_event(events: list[Obj], kind: str, name: str, reason: str | None = 
     return max(matching, key=key) if matching else None
 
 
-def _claims_of(pod: Obj) -> list[str]:
+def has_ready_condition(obj: Obj) -> bool:
+    """A pod's or a node's Ready condition is True."""
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in obj.get("status", {}).get("conditions", [])
+    )
+
+
+def selects(workload: Obj, pod: Obj) -> bool:
+    """The workload's matchLabels select the pod."""
+    match = workload["spec"]["selector"].get("matchLabels", {})
+    labels = pod["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in match.items())
+
+
+def claims_of(pod: Obj) -> list[str]:
+    """The PersistentVolumeClaims a pod mounts."""
     return [
         v["persistentVolumeClaim"]["claimName"]
         for v in pod.get("spec", {}).get("volumes", [])
@@ -92,14 +108,14 @@ def _claims_of(pod: Obj) -> list[str]:
 
 def pod_blocker(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> str | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
+    if has_ready_condition(pod):
+        return None
     status = pod.get("status", {})
     conditions = {c.get("type"): c for c in status.get("conditions", [])}
-    if conditions.get("Ready", {}).get("status") == "True":
-        return None
     name = _name(pod)
     if pod["metadata"].get("deletionTimestamp"):
         return f"{name}: terminating"
-    for claim_name in _claims_of(pod):
+    for claim_name in claims_of(pod):
         claim = claims.get(claim_name)
         phase = (claim or {}).get("status", {}).get("phase", "missing")
         if phase != "Bound":

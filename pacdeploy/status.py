@@ -20,22 +20,15 @@ Node = tuple[str, list["Node"]]
 
 def _pod(pod: dict[str, Any]) -> dict[str, Any]:
     status = pod.get("status", {})
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
-    )
     return {
         "name": pod["metadata"]["name"],
         "phase": "Terminating"
         if pod["metadata"].get("deletionTimestamp")
         else status.get("phase", "Unknown"),
-        "ready": ready,
+        "ready": readiness.has_ready_condition(pod),
         "node": pod.get("spec", {}).get("nodeName"),
         "restarts": sum(c.get("restartCount", 0) for c in status.get("containerStatuses", [])),
-        "claims": [
-            v["persistentVolumeClaim"]["claimName"]
-            for v in pod.get("spec", {}).get("volumes", [])
-            if "persistentVolumeClaim" in v
-        ],
+        "claims": readiness.claims_of(pod),
     }
 
 
@@ -59,12 +52,7 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
         return None
     rule = readiness.statefulset if obj["kind"] == "StatefulSet" else readiness.deployment
     verdict = rule(obj)
-    selector = obj["spec"]["selector"].get("matchLabels", {})
-    mine = [
-        p
-        for p in pods
-        if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
-    ]
+    mine = [p for p in pods if readiness.selects(obj, p)]
     status = obj.get("status", {})
     return {
         "name": obj["metadata"]["name"],

@@ -47,12 +47,6 @@ class WorkloadState:
         return f"{self.ref} {self.progress} {status}"
 
 
-def _selected(pod: dict[str, Any], workload: dict[str, Any]) -> bool:
-    match = workload["spec"]["selector"].get("matchLabels", {})
-    labels = pod["metadata"].get("labels") or {}
-    return all(labels.get(k) == v for k, v in match.items())
-
-
 def observe(cluster: Cluster, namespace: str, states: list[WorkloadState]) -> None:
     """Refresh every state from the cluster: rollout rules first, then pod-level reasons."""
     pending = []
@@ -72,7 +66,7 @@ def observe(cluster: Cluster, namespace: str, states: list[WorkloadState]) -> No
     claims = cluster.list("PersistentVolumeClaim", namespace)
     events = cluster.list("Event", namespace)
     for state, obj in pending:
-        mine = [p for p in pods if _selected(p, obj)]
+        mine = [p for p in pods if readiness.selects(obj, p)]
         reasons = readiness.blockers(mine, claims, events)
         if reasons:
             state.why = f"{state.why} ({reasons[0]})" if state.why else reasons[0]

@@ -25,6 +25,7 @@ import yaml
 from pacdeploy import kubeconfig
 from pacdeploy.cluster import RETRY_SECONDS, Cluster, connect, kubeconfig_paths
 from pacdeploy.errors import PacdeployError, SandboxError
+from pacdeploy.readiness import has_ready_condition
 from pacdeploy.sandbox import binaries, objects
 
 NAME = "pacdeploy"
@@ -233,14 +234,7 @@ def _seed(cluster: Cluster) -> None:
     # Node status is owned by KWOK once it adopts the node; wait for that.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        ready = [
-            n
-            for n in cluster.list("Node")
-            if any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in n.get("status", {}).get("conditions", [])
-            )
-        ]
+        ready = [n for n in cluster.list("Node") if has_ready_condition(n)]
         if len(ready) >= len(objects.NODE_NAMES):
             return
         time.sleep(0.3)
