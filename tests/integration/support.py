@@ -23,3 +23,11 @@ def one_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
     return lines[0]
+
+
+def class_versions(cluster: Any) -> dict[str, str]:
+    """StorageClass name -> resourceVersion: equal before and after means none was touched."""
+    return {
+        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
+        for sc in cluster.list("StorageClass")
+    }

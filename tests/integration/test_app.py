@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from support import class_versions
 
 from pacdeploy import storage
 from pacdeploy.manifests import SECRET
@@ -168,10 +169,7 @@ def test_down_purge_restores_default_class_and_removes_namespace(target, cluster
 
 
 def test_unknown_storage_class_changes_nothing(target, cluster, app_ns):
-    classes = {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    }
+    classes = class_versions(cluster)
     result = target.pacdeploy("-n", app_ns, "up", "--storage-class", "no-such-class")
     assert result.returncode == 7
     lines = result.stderr.strip().splitlines()
@@ -179,25 +177,16 @@ def test_unknown_storage_class_changes_nothing(target, cluster, app_ns):
     assert "no-such-class" in lines[0] and target.storage_class in lines[0]
     assert "Traceback" not in result.stderr
     assert cluster.get("Namespace", app_ns) is None
-    assert {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    } == classes
+    assert class_versions(cluster) == classes
 
 
 def test_dry_run_changes_nothing(target, cluster, app_ns):
-    classes = {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    }
+    classes = class_versions(cluster)
     fresh = target.pacdeploy("-n", app_ns, "up", "--dry-run")
     assert fresh.returncode == 0, fresh.stderr
     assert "deployment/pacman created (server dry run)" in fresh.stdout
     assert cluster.get("Namespace", app_ns) is None
-    assert {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    } == classes
+    assert class_versions(cluster) == classes
 
     up(target, app_ns)
     before = versions(cluster, app_ns)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import eventually, one_line
+from support import class_versions, eventually, one_line
 
 from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
@@ -329,20 +329,14 @@ def test_missing_permissions_are_named_before_any_change(
     # Another class is the default, so `up` would have to patch classes (app_ns restores).
     for name, value in (("standard", "true"), (target.storage_class, "false")):
         cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": {GA: value}}})
-    classes = {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    }
+    classes = class_versions(cluster)
     result = run_as(kubeconfig, "-n", app_ns, "up")
     assert result.returncode == 4
     line = one_line(result.stderr)
     assert "patch storageclasses.storage.k8s.io cluster-wide" in line
     assert "create namespaces cluster-wide" in line
     assert cluster.get("Namespace", app_ns) is None
-    assert {
-        sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
-        for sc in cluster.list("StorageClass")
-    } == classes
+    assert class_versions(cluster) == classes
 
 
 def test_the_documented_role_is_enough_for_every_command(
