@@ -185,6 +185,11 @@ def _report_changes(changes: list[Any], dry_run: bool = False) -> None:
     show_default=True,
 )
 @click.option("--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest).")
+@click.option(
+    "--volume-permissions",
+    is_flag=True,
+    help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
+)
 @click.option("--force", is_flag=True, help="Take over objects of the same name not made by us.")
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: show what would change.")
 @TIMEOUT
@@ -199,6 +204,7 @@ def up(
     replicas: int | None,
     service_type: str,
     pacman_image: str | None,
+    volume_permissions: bool,
     force: bool,
     dry_run: bool,
     timeout: float,
@@ -215,6 +221,7 @@ def up(
         ingress_host=ingress_host,
         ingress_class=ingress_class,
         pacman_image=pacman_image,
+        volume_permissions=volume_permissions,
     )
     validate(options)  # bad input fails before any connection is made
     cluster = settings.cluster()

@@ -17,14 +17,20 @@ KEYS = (
 )
 
 
-def new_secret(namespace: str) -> dict[str, Any]:
-    values = {
+def generate() -> dict[str, str]:
+    """Fresh credentials. The admin is `root` because the MongoDB image creates it by that
+    name; passwords are URL-safe because the app pastes them into its connection URL."""
+    return {
         "database-admin-name": "root",
         "database-admin-password": secrets.token_urlsafe(24),
         "database-name": "pacman",
         "database-user": "pacman",
         "database-password": secrets.token_urlsafe(24),
     }
+
+
+def new_secret(namespace: str) -> dict[str, Any]:
+    values = generate()
     return {
         "apiVersion": "v1",
         "kind": "Secret",

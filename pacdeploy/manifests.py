@@ -41,6 +41,7 @@ class Options:
     ingress_host: str = "pacman.com"
     ingress_class: str = "nginx"
     pacman_image: str | None = None
+    volume_permissions: bool = False
 
 
 def validate_namespace(name: str) -> None:
@@ -97,6 +98,15 @@ def load(directory: Path | None = None) -> tuple[dict[str, Any], ...]:
     return tuple(docs)
 
 
+@cache
+def volume_permissions_init(directory: Path | None = None) -> dict[str, Any]:
+    """The init container of the `volume-permissions` kustomize Component."""
+    directory = directory or manifests_dir()
+    patch = yaml.safe_load((directory / "volume-permissions" / "init-container.yaml").read_text())
+    (init,) = patch["spec"]["template"]["spec"]["initContainers"]
+    return init
+
+
 def cluster_scoped_name(base: str, namespace: str) -> str:
     """Cluster-scoped names carry the namespace: `pacman-node-reader-<namespace>`."""
     return f"{base.rsplit('-', 1)[0]}-{namespace}"
@@ -126,6 +136,11 @@ def render(options: Options) -> list[dict[str, Any]]:
             obj["spec"]["replicas"] = options.replicas
             if options.pacman_image:
                 obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
+        elif kind == "StatefulSet" and options.volume_permissions:
+            pod = obj["spec"]["template"]["spec"]
+            init = copy.deepcopy(volume_permissions_init())
+            init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
+            pod["initContainers"] = [init]
         elif kind == "Service" and meta["name"] == SERVICE:
             obj["spec"]["type"] = options.service_type
         elif kind == "Ingress":
