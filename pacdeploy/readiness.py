@@ -1,22 +1,57 @@
-"""When is a workload ready, and if not, why: the rules of `kubectl rollout status` and Helm.
+"""When is a workload ready, and if not, why: kubectl rollout status, kstatus and Helm's rules.
 
-Pure functions over API objects (plain dicts), so every rule is unit-tested.
+Pure functions over API objects (plain dicts), so every rule is unit-tested. A workload is in
+one of three states (kstatus's vocabulary): in progress, current, or failed. A pod that is not
+ready gets one diagnosis naming the root cause a user can act on, and whether waiting longer
+can still help (``fatal_after``).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 Obj = dict[str, Any]
 
+# A container that has crashed this often will not come up by waiting (kubelet's back-off is
+# already minutes long by then).
+CRASH_RESTARTS = 3
+# Image pulls are retried by the kubelet; a registry hiccup clears in seconds, a wrong name
+# or a missing credential never does.
+IMAGE_PULL_GRACE = 60.0
+# A missing Secret or key may be created a moment later by whoever owns it.
+CONFIG_ERROR_GRACE = 10.0
+IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"})
+CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError"})
+QUIET_WAITING = frozenset({None, "ContainerCreating", "PodInitializing"})
+
+
+class Status(Enum):
+    IN_PROGRESS = "InProgress"
+    CURRENT = "Current"
+    FAILED = "Failed"
+
 
 @dataclass(frozen=True)
 class Readiness:
-    ready: bool
+    status: Status
     progress: str  # e.g. "2/3 ready"
-    waiting_for: str = ""  # what the rollout itself still waits for
-    failed: bool = False  # will not get better by waiting (e.g. progress deadline exceeded)
+    message: str = ""  # what the rollout waits for, or why it failed
+
+    @property
+    def ready(self) -> bool:
+        return self.status is Status.CURRENT
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+
+def _waiting(progress: str, message: str) -> Readiness:
+    return Readiness(Status.IN_PROGRESS, progress, message)
 
 
 def _generation_pending(obj: Obj) -> bool:
@@ -30,19 +65,23 @@ def statefulset(sts: Obj) -> Readiness:
     updated = status.get("updatedReplicas", 0)
     progress = f"{ready}/{want} ready"
     if _generation_pending(sts):
-        return Readiness(False, progress, "the StatefulSet controller to see the new spec")
+        return _waiting(progress, "the StatefulSet controller to see the new spec")
+    if (extra := status.get("replicas", 0) - want) > 0:
+        return _waiting(progress, f"{extra} pod(s) to be removed (scale-down)")
     strategy = spec.get("updateStrategy", {})
     if strategy.get("type", "RollingUpdate") == "OnDelete":
         # kubectl does not track OnDelete rollouts; readiness is all it can promise.
-        return Readiness(ready >= want, progress, "" if ready >= want else "pods to become ready")
+        if ready >= want:
+            return Readiness(Status.CURRENT, progress)
+        return _waiting(progress, "pods to become ready")
     if ready < want:
-        return Readiness(False, progress, f"{want - ready} more pod(s) to become ready")
+        return _waiting(progress, f"{want - ready} more pod(s) to become ready")
     partition = strategy.get("rollingUpdate", {}).get("partition", 0)
     if updated < want - partition:
-        return Readiness(False, progress, f"{want - partition - updated} pod(s) to be updated")
+        return _waiting(progress, f"{want - partition - updated} pod(s) to be updated")
     if partition == 0 and status.get("currentRevision") != status.get("updateRevision"):
-        return Readiness(False, progress, "the rolling update to finish")
-    return Readiness(True, progress)
+        return _waiting(progress, "the rolling update to finish")
+    return Readiness(Status.CURRENT, progress)
 
 
 def deployment(dep: Obj) -> Readiness:
@@ -52,20 +91,35 @@ def deployment(dep: Obj) -> Readiness:
     available = status.get("availableReplicas", 0)
     total = status.get("replicas", 0)
     progress = f"{available}/{want} available"
+    if spec.get("paused"):
+        name = dep["metadata"]["name"]
+        return Readiness(
+            Status.FAILED,
+            progress,
+            f"the rollout is paused; resume it with `kubectl rollout resume deployment/{name}`",
+        )
     if _generation_pending(dep):
-        return Readiness(False, progress, "the Deployment controller to see the new spec")
+        return _waiting(progress, "the Deployment controller to see the new spec")
     for cond in status.get("conditions", []):
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return Readiness(False, progress, cond.get("message", "progress deadline"), failed=True)
+            return Readiness(Status.FAILED, progress, cond.get("message", "progress deadline"))
     if updated < want:
-        return Readiness(False, progress, f"{want - updated} pod(s) to be updated")
+        return _waiting(progress, f"{want - updated} pod(s) to be updated")
     if total > updated:
-        return Readiness(False, progress, f"{total - updated} old pod(s) to terminate")
+        return _waiting(progress, f"{total - updated} old pod(s) to terminate")
     if available < updated:
-        return Readiness(False, progress, f"{updated - available} pod(s) to become available")
-    return Readiness(True, progress)
+        return _waiting(progress, f"{updated - available} pod(s) to become available")
+    return Readiness(Status.CURRENT, progress)
 
 
+RULES = {"StatefulSet": statefulset, "Deployment": deployment}
+
+
+def of(workload: Obj) -> Readiness:
+    return RULES[workload["kind"]](workload)
+
+
+# -- pods ---------------------------------------------------------------------------
 def _name(obj: Obj) -> str:
     return obj["metadata"]["name"]
 
@@ -106,7 +160,74 @@ def claims_of(pod: Obj) -> list[str]:
     ]
 
 
-def pod_blocker(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> str | None:
+@dataclass(frozen=True)
+class PodProblem:
+    """Why one pod is not ready, as precisely as status and Events tell."""
+
+    pod: str
+    reason: str  # CrashLoopBackOff, OOMKilled, ImagePullBackOff, Unschedulable, ...
+    detail: str = ""
+    container: str | None = None
+    restarts: int = 0
+    # Seconds this problem may last before waiting is pointless; None: waiting may help.
+    fatal_after: float | None = None
+    wants_log: bool = False  # the container's previous log tells why it crashed
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return self.pod, self.reason, self.container
+
+    def line(self, log_line: str | None = None) -> str:
+        text = f"{self.pod}: {self.reason}"
+        if self.detail:
+            text += f" ({self.detail})" if self.wants_log else f": {self.detail}"
+        if log_line:
+            text += f"; last log line: {log_line}"
+        return text
+
+
+def _limit(pod: Obj, container: str) -> str | None:
+    for spec in pod.get("spec", {}).get("containers", []):
+        if spec.get("name") == container:
+            return spec.get("resources", {}).get("limits", {}).get("memory")
+    return None
+
+
+def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
+    container = status.get("name")
+    restarts = status.get("restartCount", 0)
+    state = status.get("state", {})
+    waiting = state.get("waiting") or {}
+    reason = waiting.get("reason")
+    message = waiting.get("message", "")
+    terminated = state.get("terminated") or (status.get("lastState") or {}).get("terminated")
+    if reason in IMAGE_PULL_REASONS or reason == "InvalidImageName":
+        detail = f"image {status.get('image') or '?'}" + (f": {message}" if message else "")
+        grace = 0.0 if reason == "InvalidImageName" else IMAGE_PULL_GRACE
+        return PodProblem(name, reason, detail, container, restarts, fatal_after=grace)
+    if reason in CONFIG_REASONS:
+        return PodProblem(name, reason, message, container, restarts, CONFIG_ERROR_GRACE)
+    crashed = terminated is not None and terminated.get("exitCode", 0) != 0
+    if reason == "CrashLoopBackOff" or (crashed and not status.get("ready")):
+        terminated = terminated or {}
+        oom = terminated.get("reason") == "OOMKilled"
+        parts = [f"container {container}"]
+        if "exitCode" in terminated:
+            parts.append(f"exit code {terminated['exitCode']}")
+        parts.append(f"{restarts} restarts")
+        if oom and (limit := _limit(pod, container)):
+            parts.append(f"memory limit {limit}")
+        # Down now (backing off or just exited) after repeated crashes: it will not recover.
+        down = reason == "CrashLoopBackOff" or "terminated" in state
+        fatal = 0.0 if down and restarts >= CRASH_RESTARTS else None
+        label = "OOMKilled" if oom else (reason or "Error")
+        return PodProblem(name, label, ", ".join(parts), container, restarts, fatal, True)
+    if reason not in QUIET_WAITING:
+        return PodProblem(name, reason, message, container, restarts)
+    return None
+
+
+def diagnose_pod(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> PodProblem | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
     if has_ready_condition(pod):
         return None
@@ -114,43 +235,57 @@ def pod_blocker(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> str | No
     conditions = {c.get("type"): c for c in status.get("conditions", [])}
     name = _name(pod)
     if pod["metadata"].get("deletionTimestamp"):
-        return f"{name}: terminating"
+        return PodProblem(name, "Terminating")
     for claim_name in claims_of(pod):
         claim = claims.get(claim_name)
         phase = (claim or {}).get("status", {}).get("phase", "missing")
         if phase != "Bound":
             event = _latest_event(events, "PersistentVolumeClaim", claim_name)
-            detail = f": {event['message']}" if event else ""
-            return f"{name}: PVC {claim_name} is {phase}{detail}"
+            detail = f"PVC {claim_name} is {phase}" + (f": {event['message']}" if event else "")
+            return PodProblem(name, "VolumePending", detail)
     scheduled = conditions.get("PodScheduled", {})
     if scheduled.get("status") == "False":
-        return f"{name}: unschedulable: {scheduled.get('message') or scheduled.get('reason')}"
+        return PodProblem(
+            name, "Unschedulable", scheduled.get("message") or scheduled.get("reason", "")
+        )
     if not status.get("phase") or not scheduled:
-        return f"{name}: waiting for the scheduler"
+        return PodProblem(name, "Scheduling", "waiting for the scheduler")
     for container in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
-        waiting = container.get("state", {}).get("waiting")
-        if waiting and waiting.get("reason") not in (None, "ContainerCreating", "PodInitializing"):
-            message = waiting.get("message", "")
-            return f"{name}: {waiting['reason']}" + (f": {message}" if message else "")
+        if (problem := _container_problem(pod, container, name)) is not None:
+            return problem
     unhealthy = _latest_event(events, "Pod", name, "Unhealthy")
     if unhealthy:
-        return f"{name}: probe failing: {unhealthy.get('message', '')}"
+        return PodProblem(name, "ProbeFailing", unhealthy.get("message", ""))
     if status.get("phase") == "Pending":
         event = _latest_event(events, "Pod", name)
-        detail = f" ({event['reason']}: {event.get('message', '')})" if event else ""
-        return f"{name}: starting containers{detail}"
-    return f"{name}: running, not ready yet"
+        detail = f"{event['reason']}: {event.get('message', '')}" if event else ""
+        return PodProblem(name, "ContainerCreating", detail)
+    return PodProblem(name, "NotReady", "running, not ready yet")
 
 
-def blockers(pods: list[Obj], claims: list[Obj], events: list[Obj]) -> list[str]:
-    """Why the given pods are not ready, one line per pod that is not."""
+def diagnose(pods: list[Obj], claims: list[Obj], events: list[Obj]) -> list[PodProblem]:
+    """Why the given pods are not ready, one problem per pod that is not, in name order."""
     by_name = {_name(c): c for c in claims}
-    reasons = [pod_blocker(p, by_name, events) for p in sorted(pods, key=_name)]
-    return [r for r in reasons if r]
+    found = [diagnose_pod(p, by_name, events) for p in sorted(pods, key=_name)]
+    return [p for p in found if p is not None]
 
 
-def owned_by(obj: Obj, kind: str, names: set[str]) -> bool:
-    return any(
-        ref.get("kind") == kind and ref.get("name") in names
-        for ref in obj["metadata"].get("ownerReferences", [])
-    )
+# -- logs ---------------------------------------------------------------------------
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any of ``secrets`` and without the password of any URL in it."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+
+
+def last_log_line(log: str, secrets: Iterable[str]) -> str | None:
+    """The last non-blank line of a container log, redacted and safe to print on one line."""
+    for line in reversed(log.splitlines()):
+        if line.strip():
+            return _CONTROL.sub("", redact(line.strip(), secrets))[:300]
+    return None

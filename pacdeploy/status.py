@@ -50,8 +50,7 @@ def _reach(svc: dict[str, Any], namespace: str) -> str:
 def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[str, Any] | None:
     if obj is None:
         return None
-    rule = readiness.statefulset if obj["kind"] == "StatefulSet" else readiness.deployment
-    verdict = rule(obj)
+    verdict = readiness.of(obj)
     mine = [p for p in pods if readiness.selects(obj, p)]
     status = obj.get("status", {})
     return {
@@ -60,7 +59,7 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
         "readyReplicas": status.get("readyReplicas", 0),
         "availableReplicas": status.get("availableReplicas", 0),
         "ready": verdict.ready,
-        "waitingFor": verdict.waiting_for or None,
+        "waitingFor": verdict.message or None,
         "images": [c["image"] for c in obj["spec"]["template"]["spec"]["containers"]],
         "pods": sorted((_pod(p) for p in mine), key=lambda p: p["name"]),
     }

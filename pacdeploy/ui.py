@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.text import Text
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -19,18 +20,27 @@ def interactive() -> bool:
     return console.is_terminal
 
 
-def info(message: str) -> None:
+def info(message: str | Text) -> None:
+    """One line on stdout. Strings are never read as markup: they often carry cluster text."""
     if interactive():
-        console.print(message)
+        console.print(message, markup=False)
     else:
-        print(message, flush=True)
+        print(message.plain if isinstance(message, Text) else message, flush=True)
+
+
+def _stderr(label: str, style: str, message: str) -> None:
+    if err_console.is_terminal:
+        err_console.print(Text.assemble((label, style), message), soft_wrap=True)
+    else:
+        print(f"{label}{message}", file=sys.stderr, flush=True)
 
 
 def error(message: str) -> None:
-    if err_console.is_terminal:
-        err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
-    else:
-        print(f"error: {message}", file=sys.stderr, flush=True)
+    _stderr("error: ", "bold red", message)
+
+
+def warning(message: str) -> None:
+    _stderr("warning: ", "bold yellow", message)
 
 
 def emit(data: Any, output: str) -> None:
@@ -51,7 +61,7 @@ def step_reporter(title: str) -> Iterator[Any]:
     with console.status(title) as status:
 
         def report(message: str) -> None:
-            console.print(f"  [dim]•[/] {message}")
-            status.update(f"{title}: {message}")
+            console.print(Text.assemble(("  • ", "dim"), message))
+            status.update(Text(f"{title}: {message}"))
 
         yield report

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from pacdeploy import readiness, ui
 from pacdeploy.cluster import Cluster
-from pacdeploy.errors import NotFound, NotReady
+from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied
+from pacdeploy.manifests import SECRET
 
 # Poll fast first (a no-op or a quick rollout ends in milliseconds), then back off so a
 # long wait on a real cluster costs about one request round per second.
@@ -26,50 +30,145 @@ def _polls() -> Iterator[float]:
         delay = min(delay * 1.3, MAX_POLL)
 
 
-RULES = {"StatefulSet": readiness.statefulset, "Deployment": readiness.deployment}
-
-
 @dataclass
 class WorkloadState:
     kind: str
     name: str
-    ready: bool = False
-    progress: str = "not created yet"
-    why: str = ""
-    failed: bool = False
+    verdict: readiness.Readiness | None = None  # None: the object does not exist
+    problem: readiness.PodProblem | None = None  # the first unready pod's root cause
+    log_line: str | None = None
+    fatal: bool = False  # the problem will not go away by waiting
 
     @property
     def ref(self) -> str:
         return f"{self.kind.lower()}/{self.name}"
 
+    @property
+    def ready(self) -> bool:
+        return self.verdict is not None and self.verdict.ready
+
+    @property
+    def failed(self) -> bool:
+        return self.fatal or (self.verdict is not None and self.verdict.failed)
+
+    @property
+    def progress(self) -> str:
+        return self.verdict.progress if self.verdict else "missing"
+
+    @property
+    def why(self) -> str:
+        rollout = self.verdict.message if self.verdict else "the object to be created"
+        if self.problem is None:
+            return rollout
+        pod = self.problem.line(self.log_line)
+        return f"{rollout} ({pod})" if rollout else pod
+
     def line(self) -> str:
-        status = "ready" if self.ready else f"waiting: {self.why}"
+        status = "ready" if self.ready else f"{'failed' if self.failed else 'waiting'}: {self.why}"
         return f"{self.ref} {self.progress} {status}"
 
 
-def observe(cluster: Cluster, namespace: str, states: list[WorkloadState]) -> None:
-    """Refresh every state from the cluster: rollout rules first, then pod-level reasons."""
-    pending = []
-    for state in states:
-        obj = cluster.get(state.kind, state.name, namespace)
-        if obj is None:
-            state.ready, state.progress, state.why = False, "missing", "the object to be created"
-            continue
-        verdict = RULES[state.kind](obj)
-        state.ready, state.progress, state.failed = verdict.ready, verdict.progress, verdict.failed
-        state.why = verdict.waiting_for
-        if not verdict.ready:
-            pending.append((state, obj))
-    if not pending:
-        return
-    pods = cluster.list("Pod", namespace)
-    claims = cluster.list("PersistentVolumeClaim", namespace)
-    events = cluster.list("Event", namespace)
-    for state, obj in pending:
-        mine = [p for p in pods if readiness.selects(obj, p)]
-        reasons = readiness.blockers(mine, claims, events)
-        if reasons:
-            state.why = f"{state.why} ({reasons[0]})" if state.why else reasons[0]
+LOG_TAIL_LINES = 20
+LOG_RETRY_SECONDS = 1.0
+
+
+class Rollout:
+    """What a set of workloads waits for, refreshed from the cluster on each :meth:`observe`.
+
+    Remembers when each pod problem was first seen (a pull error is fatal only once it has
+    lasted IMAGE_PULL_GRACE) and the log line of each crash, so a log is read once per restart.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        namespace: str,
+        workloads: list[tuple[str, str]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.states = [WorkloadState(kind, name) for kind, name in workloads]
+        self.clock = clock
+        self.first_seen: dict[tuple[str, str, str | None], float] = {}
+        self.logs: dict[tuple[str, str | None, int], str | None] = {}
+        self._secrets: list[str] | None = None
+        # A log is a nice-to-have: a node that cannot serve it must not stall the wait.
+        self._log_reader = dataclasses.replace(cluster, retry_seconds=LOG_RETRY_SECONDS)
+
+    @property
+    def done(self) -> bool:
+        return all(s.ready for s in self.states) or any(s.failed for s in self.states)
+
+    def observe(self) -> None:
+        pending = []
+        for state in self.states:
+            obj = self.cluster.get(state.kind, state.name, self.namespace)
+            state.verdict = None if obj is None else readiness.of(obj)
+            state.problem, state.log_line, state.fatal = None, None, False
+            if obj is not None and not state.ready:
+                pending.append((state, obj))
+        if not pending:
+            return
+        pods = self.cluster.list("Pod", self.namespace)
+        claims = self.cluster.list("PersistentVolumeClaim", self.namespace)
+        events = self.cluster.list("Event", self.namespace)
+        now = self.clock()
+        seen = set()
+        for state, obj in pending:
+            mine = [p for p in pods if readiness.selects(obj, p)]
+            problems = readiness.diagnose(mine, claims, events)
+            for problem in problems:
+                seen.add(problem.key)
+                self.first_seen.setdefault(problem.key, now)
+            if not problems:
+                continue
+            # The worst first: one that is already fatal, else the first pod's.
+            fatal = [p for p in problems if self._is_fatal(p, now)]
+            state.problem = (fatal or problems)[0]
+            state.fatal = bool(fatal)
+            if state.problem.wants_log:
+                state.log_line = self._log_line(state.problem)
+        self.first_seen = {k: v for k, v in self.first_seen.items() if k in seen}
+
+    def _is_fatal(self, problem: readiness.PodProblem, now: float) -> bool:
+        limit = problem.fatal_after
+        return limit is not None and now - self.first_seen[problem.key] >= limit
+
+    def _log_line(self, problem: readiness.PodProblem) -> str | None:
+        key = (problem.pod, problem.container, problem.restarts)
+        if key not in self.logs:
+            self.logs[key] = self._read_log(problem)
+        return self.logs[key]
+
+    def _read_log(self, problem: readiness.PodProblem) -> str | None:
+        secrets = self._secret_values()
+        if secrets is None:
+            return "(hidden: the app's Secret could not be read to redact it)"
+        path = f"/api/v1/namespaces/{self.namespace}/pods/{problem.pod}/log"
+        # The crashed container's own last words; a first crash has no previous instance.
+        for previous in ("true", None):
+            query = {"container": problem.container, "tailLines": LOG_TAIL_LINES}
+            try:
+                text = self._log_reader.send("GET", path, query={**query, "previous": previous})
+            except PermissionDenied:
+                return "(not readable: no permission to get pods/log)"
+            except PacdeployError:  # no such instance, or the node cannot serve logs
+                continue
+            if line := readiness.last_log_line(text.decode(errors="replace"), secrets):
+                return line
+        return None
+
+    def _secret_values(self) -> list[str] | None:
+        """Every value of the app's Secret, to keep them out of printed log lines."""
+        if self._secrets is None:
+            try:
+                secret = self.cluster.get("Secret", SECRET, self.namespace)
+            except PermissionDenied:
+                return None
+            data = (secret or {}).get("data") or {}
+            self._secrets = [base64.b64decode(v).decode(errors="replace") for v in data.values()]
+        return self._secrets
 
 
 def _table(states: list[WorkloadState], elapsed: float, timeout: float) -> Table:
@@ -78,28 +177,52 @@ def _table(states: list[WorkloadState], elapsed: float, timeout: float) -> Table
     table.add_column("progress")
     table.add_column("status")
     for s in states:
-        status = "[green]ready[/]" if s.ready else f"[yellow]{s.why}[/]"
-        table.add_row(s.ref, s.progress, status)
+        style = "green" if s.ready else "red" if s.failed else "yellow"
+        table.add_row(s.ref, s.progress, Text("ready" if s.ready else s.why, style=style))
     return table
+
+
+def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
+    """What a user should do next about a pod problem."""
+    reason = problem.reason if problem else ""
+    if problem and problem.wants_log:
+        return (
+            f"Read its log with `kubectl -n {namespace} logs {problem.pod} "
+            f"-c {problem.container} --previous`, fix the cause, then re-run"
+        )
+    if reason in readiness.IMAGE_PULL_REASONS or reason == "InvalidImageName":
+        return "Check the image name and the registry's credentials (--pacman-image), then re-run"
+    if reason in readiness.CONFIG_REASONS:
+        return (
+            f"Add what is missing to secret/{SECRET}, or delete it so `pacdeploy up` "
+            "generates a complete one, then re-run"
+        )
+    return f"Inspect with `pacdeploy status -n {namespace}`, then re-run (it resumes)"
 
 
 def wait_ready(
     cluster: Cluster, namespace: str, workloads: list[tuple[str, str]], timeout: float
 ) -> list[WorkloadState]:
-    """Block until every (kind, name) is ready; NotReady names each laggard and its reason."""
-    states = [WorkloadState(kind, name) for kind, name in workloads]
+    """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
+
+    Fails early, without waiting out the timeout, when a workload's rollout has failed or a
+    pod's problem will not go away by waiting (repeated crashes, an image that cannot be
+    pulled, a missing Secret key).
+    """
+    rollout = Rollout(cluster, namespace, workloads)
+    states = rollout.states
     started = time.monotonic()
     deadline = started + timeout
     last_lines: dict[str, str] = {}
 
     def tick() -> bool:
-        observe(cluster, namespace, states)
+        rollout.observe()
         if not ui.interactive():
             for s in states:
                 if last_lines.get(s.ref) != s.line():
                     last_lines[s.ref] = s.line()
                     ui.info(s.line())
-        return all(s.ready for s in states) or any(s.failed for s in states)
+        return rollout.done
 
     polls = _polls()
     if ui.interactive():
@@ -108,19 +231,19 @@ def wait_ready(
                 live.update(_table(states, time.monotonic() - started, timeout))
                 time.sleep(next(polls))
         for s in states:
-            ui.info(("[green]✓[/] " if s.ready else "[red]✗[/] ") + s.line())
+            mark = ("✓ ", "green") if s.ready else ("✗ ", "red")
+            ui.info(Text.assemble(mark, s.line()))
     else:
         while not tick() and time.monotonic() < deadline:
             time.sleep(next(polls))
 
     laggards = [s for s in states if not s.ready]
     if laggards:
-        cause = "failed" if any(s.failed for s in laggards) else f"not ready after {timeout:.0f}s"
-        details = "; ".join(f"{s.ref} {s.progress}: {s.why}" for s in laggards)
-        raise NotReady(
-            f"{cause}: {details}",
-            f"Inspect with `pacdeploy status -n {namespace}`, then re-run (it resumes)",
-        )
+        failed = [s for s in laggards if s.failed]
+        cause = "failed" if failed else f"not ready after {timeout:.0f}s"
+        details = "; ".join(f"{s.ref} {s.progress}: {s.why}" for s in failed or laggards)
+        first = (failed or laggards)[0]
+        raise NotReady(f"{cause}: {details}", fix_for(first.problem, namespace))
     return states
 
 

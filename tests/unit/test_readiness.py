@@ -34,10 +34,10 @@ def dep(replicas=1, updated=1, available=1, total=1, generation=1, observed=1, c
 def test_statefulset_ready_only_when_every_rule_holds():
     assert readiness.statefulset(sts()).ready
     assert not readiness.statefulset(sts(generation=2)).ready
-    assert "1 more pod" in readiness.statefulset(sts(ready=0)).waiting_for
+    assert "1 more pod" in readiness.statefulset(sts(ready=0)).message
     assert not readiness.statefulset(sts(replicas=3, ready=3, updated=2)).ready
     rolling = readiness.statefulset(sts(current="r1", update="r2"))
-    assert not rolling.ready and "rolling update" in rolling.waiting_for
+    assert not rolling.ready and "rolling update" in rolling.message
 
 
 def test_statefulset_partition_counts_only_pods_above_it():
@@ -49,12 +49,12 @@ def test_statefulset_partition_counts_only_pods_above_it():
 def test_deployment_rules():
     assert readiness.deployment(dep()).ready
     assert not readiness.deployment(dep(generation=3, observed=2)).ready
-    assert "to be updated" in readiness.deployment(dep(replicas=3, updated=1)).waiting_for
+    assert "to be updated" in readiness.deployment(dep(replicas=3, updated=1)).message
     old = readiness.deployment(dep(replicas=2, updated=2, available=2, total=3))
-    assert "old pod" in old.waiting_for
+    assert "old pod" in old.message
     assert (
         "available"
-        in readiness.deployment(dep(replicas=2, updated=2, available=1, total=2)).waiting_for
+        in readiness.deployment(dep(replicas=2, updated=2, available=1, total=2)).message
     )
     assert readiness.deployment(dep(replicas=0, updated=0, available=0, total=0)).ready
 
@@ -72,7 +72,7 @@ def test_deployment_past_its_deadline_fails_instead_of_waiting():
             ],
         )
     )
-    assert verdict.failed and "timed out" in verdict.waiting_for
+    assert verdict.failed and "timed out" in verdict.message
 
 
 def pod(name="mongo-0", phase="Pending", conditions=(), containers=(), claims=()):
@@ -89,6 +89,29 @@ def pod(name="mongo-0", phase="Pending", conditions=(), containers=(), claims=()
     }
 
 
+def running(name="mongo-0", containers=(), ready=False, **kw):
+    return pod(
+        name=name,
+        phase="Running",
+        conditions=[
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "Ready", "status": "True" if ready else "False"},
+        ],
+        containers=containers,
+        **kw,
+    )
+
+
+def crashed(restarts, exit_code=1, reason="Error", waiting="CrashLoopBackOff"):
+    return {
+        "name": "mongo",
+        "ready": False,
+        "restartCount": restarts,
+        "state": {"waiting": {"reason": waiting, "message": "back-off 5m0s restarting"}},
+        "lastState": {"terminated": {"exitCode": exit_code, "reason": reason}},
+    }
+
+
 def test_pending_claim_is_named_with_its_event():
     events = [
         {
@@ -99,11 +122,14 @@ def test_pending_claim_is_named_with_its_event():
         }
     ]
     claims = {"data-mongo-0": {"status": {"phase": "Pending"}}}
-    reason = readiness.pod_blocker(pod(claims=["data-mongo-0"]), claims, events)
-    assert reason == "mongo-0: PVC data-mongo-0 is Pending: waiting for provisioner"
+    problem = readiness.diagnose_pod(pod(claims=["data-mongo-0"]), claims, events)
+    assert problem.line() == (
+        "mongo-0: VolumePending: PVC data-mongo-0 is Pending: waiting for provisioner"
+    )
+    assert problem.fatal_after is None
 
 
-def test_unschedulable_image_pull_and_probe_reasons():
+def test_unschedulable_pod_names_the_schedulers_message():
     unschedulable = pod(
         conditions=[
             {
@@ -113,22 +139,72 @@ def test_unschedulable_image_pull_and_probe_reasons():
             }
         ]
     )
-    assert "insufficient cpu" in readiness.pod_blocker(unschedulable, {}, [])
+    problem = readiness.diagnose_pod(unschedulable, {}, [])
+    assert problem.reason == "Unschedulable" and "insufficient cpu" in problem.line()
+
+
+def test_image_pull_names_the_image_and_fails_after_a_grace():
     pulling = pod(
-        phase="Pending",
         conditions=[{"type": "PodScheduled", "status": "True"}],
         containers=[
-            {"state": {"waiting": {"reason": "ImagePullBackOff", "message": "manifest unknown"}}}
+            {
+                "name": "pacman",
+                "image": "quay.io/x/nope:1",
+                "state": {"waiting": {"reason": "ImagePullBackOff", "message": "manifest unknown"}},
+            }
         ],
     )
-    assert readiness.pod_blocker(pulling, {}, []) == "mongo-0: ImagePullBackOff: manifest unknown"
-    running = pod(
-        phase="Running",
-        conditions=[
-            {"type": "PodScheduled", "status": "True"},
-            {"type": "Ready", "status": "False"},
-        ],
+    problem = readiness.diagnose_pod(pulling, {}, [])
+    assert problem.line() == "mongo-0: ImagePullBackOff: image quay.io/x/nope:1: manifest unknown"
+    assert problem.fatal_after == readiness.IMAGE_PULL_GRACE
+
+
+def test_missing_secret_key_is_a_config_error():
+    config = running(
+        containers=[
+            {
+                "name": "mongo",
+                "state": {
+                    "waiting": {
+                        "reason": "CreateContainerConfigError",
+                        "message": "couldn't find key database-password in Secret ns/s",
+                    }
+                },
+            }
+        ]
     )
+    problem = readiness.diagnose_pod(config, {}, [])
+    assert "couldn't find key database-password" in problem.line()
+    assert problem.fatal_after == readiness.CONFIG_ERROR_GRACE
+
+
+def test_crash_loop_reports_exit_code_and_restarts_and_is_fatal_from_three():
+    early = readiness.diagnose_pod(running(containers=[crashed(1)]), {}, [])
+    assert early.reason == "CrashLoopBackOff" and early.fatal_after is None
+    assert early.wants_log and early.container == "mongo"
+    late = readiness.diagnose_pod(running(containers=[crashed(5)]), {}, [])
+    assert late.fatal_after == 0
+    assert late.line("boom") == (
+        "mongo-0: CrashLoopBackOff (container mongo, exit code 1, 5 restarts); last log line: boom"
+    )
+
+
+def test_oom_killed_names_the_memory_limit():
+    oom = running(containers=[crashed(4, exit_code=137, reason="OOMKilled")])
+    oom["spec"]["containers"] = [{"name": "mongo", "resources": {"limits": {"memory": "512Mi"}}}]
+    problem = readiness.diagnose_pod(oom, {}, [])
+    assert problem.reason == "OOMKilled"
+    assert "exit code 137" in problem.detail and "memory limit 512Mi" in problem.detail
+
+
+def test_a_container_running_again_after_crashes_is_not_fatal():
+    recovering = crashed(5)
+    recovering["state"] = {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+    problem = readiness.diagnose_pod(running(containers=[recovering]), {}, [])
+    assert problem.fatal_after is None
+
+
+def test_failing_probe_is_named_from_its_event():
     events = [
         {
             "involvedObject": {"kind": "Pod", "name": "mongo-0"},
@@ -136,9 +212,41 @@ def test_unschedulable_image_pull_and_probe_reasons():
             "message": "Readiness probe failed: connection refused",
         }
     ]
-    assert "Readiness probe failed" in readiness.pod_blocker(running, {}, events)
+    problem = readiness.diagnose_pod(running(), {}, events)
+    assert problem.reason == "ProbeFailing" and "Readiness probe failed" in problem.line()
 
 
-def test_ready_pods_have_no_blocker():
+def test_ready_pods_have_no_problem():
     ready = pod(phase="Running", conditions=[{"type": "Ready", "status": "True"}])
-    assert readiness.blockers([ready], [], []) == []
+    assert readiness.diagnose([ready], [], []) == []
+
+
+def test_statefulset_still_scaling_down_is_not_ready():
+    obj = sts(replicas=1, ready=1)
+    obj["status"]["replicas"] = 3
+    verdict = readiness.statefulset(obj)
+    assert verdict.status is readiness.Status.IN_PROGRESS
+    assert "2 pod(s) to be removed" in verdict.message
+
+
+def test_paused_deployment_fails_with_the_way_out():
+    paused = dep(replicas=2, updated=1, available=1, total=1)
+    paused["spec"]["paused"] = True
+    verdict = readiness.deployment(paused)
+    assert verdict.status is readiness.Status.FAILED
+    assert "kubectl rollout resume deployment/pacman" in verdict.message
+
+
+def test_redaction_removes_secret_values_and_url_passwords():
+    line = "Failed: mongodb://pacman:s3cr3t-Value_x@mongo:27017/pacman and s3cr3t-Value_x"
+    assert readiness.redact(line, ["s3cr3t-Value_x"]) == (
+        "Failed: mongodb://pacman:***@mongo:27017/pacman and ***"
+    )
+    # Even a password the Secret does not hold (someone else's URL) is hidden.
+    assert readiness.redact("mongodb://u:other@h/db", []) == "mongodb://u:***@h/db"
+
+
+def test_last_log_line_skips_blanks_and_strips_control_characters():
+    log = "starting\nERROR \x1b[31mcannot write /opt/bitnami/mongodb/conf\x1b[0m\n\n"
+    assert readiness.last_log_line(log, []) == "ERROR [31mcannot write /opt/bitnami/mongodb/conf[0m"
+    assert readiness.last_log_line("\n \n", []) is None
