@@ -47,7 +47,11 @@ KINDS: dict[str, tuple[str, bool]] = {
     "IngressClass": ("ingressclasses", False),
     "ClusterRole": ("clusterroles", False),
     "ClusterRoleBinding": ("clusterrolebindings", False),
+    "CSIDriver": ("csidrivers", False),
     "ClusterPortForward": ("clusterportforwards", False),
+    "Stage": ("stages", False),
+    "ClusterLogs": ("clusterlogs", False),
+    "Logs": ("logs", True),
     "ServiceAccount": ("serviceaccounts", True),
     "Secret": ("secrets", True),
     "Service": ("services", True),
@@ -74,7 +78,11 @@ API_VERSIONS: dict[str, str] = {
     "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
     "Role": "rbac.authorization.k8s.io/v1",
     "RoleBinding": "rbac.authorization.k8s.io/v1",
+    "CSIDriver": "storage.k8s.io/v1",
     "ClusterPortForward": "kwok.x-k8s.io/v1alpha1",
+    "Stage": "kwok.x-k8s.io/v1alpha1",
+    "ClusterLogs": "kwok.x-k8s.io/v1alpha1",
+    "Logs": "kwok.x-k8s.io/v1alpha1",
 }
 
 

@@ -7,6 +7,7 @@ so the build is reproducible from go.sum alone: nothing is downloaded at run tim
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -84,12 +85,7 @@ def missing_binaries(directory: Path | None = None) -> list[GoBinary]:
 
 def build_binary(binary: GoBinary, directory: Path) -> float:
     """Build one binary into ``directory``; returns seconds taken."""
-    go = shutil.which("go")
-    if go is None:
-        raise SandboxError(
-            "the Go toolchain is not on PATH; the sandbox builds Kubernetes from source",
-            "Install Go 1.26 or newer (https://go.dev/doc/install) and retry",
-        )
+    go = _go()
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / f".{binary.name}.partial"
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false"}
@@ -114,6 +110,33 @@ def build_binary(binary: GoBinary, directory: Path) -> float:
     # Rename last so an interrupted build never leaves a binary that looks complete.
     partial.replace(directory / binary.name)
     return time.monotonic() - started
+
+
+def module_source(module: str, wrapper: str) -> Path:
+    """Where the Go module cache holds ``module`` at the version ``gomod/<wrapper>`` pins."""
+    result = subprocess.run(
+        [_go(), "mod", "download", "-json", module],
+        cwd=GOMOD_DIR / wrapper,
+        env={**os.environ, "GOFLAGS": "-mod=readonly"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return Path(json.loads(result.stdout)["Dir"])
+    except (ValueError, KeyError):
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SandboxError(f"go mod download {module} failed: {last}") from None
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise SandboxError(
+            "the Go toolchain is not on PATH; the sandbox builds Kubernetes from source",
+            "Install Go 1.26 or newer (https://go.dev/doc/install) and retry",
+        )
+    return go
 
 
 def ensure_binaries(

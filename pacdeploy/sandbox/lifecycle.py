@@ -30,7 +30,9 @@ from pacdeploy.sandbox import binaries, objects
 
 NAME = "pacdeploy"
 CONTEXT = "pacdeploy-sandbox"
-CRDS = ("PortForward", "ClusterPortForward")
+# Port forwards for `forward`; Stage and (Cluster)Logs so tests can put pods into real
+# failure states (crash loops, pull errors) and serve their logs through the API server.
+CRDS = ("PortForward", "ClusterPortForward", "Stage", "Logs", "ClusterLogs")
 COMPONENTS = (
     "etcd",
     "kube-apiserver",
@@ -208,6 +210,18 @@ def _create(bin_dir: Path) -> None:
     _check(_kwokctl(bin_dir, *args), "kwokctl create cluster")
 
 
+def _has_current_crds() -> bool:
+    """The sandbox's kwokctl configuration enables every CRD this version needs."""
+    try:
+        documents = list(yaml.safe_load_all((cluster_dir() / "kwok.yaml").read_text()))
+    except (OSError, yaml.YAMLError):
+        return False
+    for doc in documents:
+        if (doc or {}).get("kind") == "KwokctlConfiguration":
+            return set(CRDS) <= set(doc.get("options", {}).get("enableCRDs") or [])
+    return False
+
+
 def _wait_api(deadline: float) -> Cluster:
     while True:
         try:
@@ -226,8 +240,12 @@ def _wait_api(deadline: float) -> Cluster:
 
 
 def _seed(cluster: Cluster) -> None:
-    """Create nodes, classes and the ingress class; an existing object is left as it is."""
-    for obj in objects.seed_objects():
+    """Create stages, nodes, classes and the ingress class; an existing object is left as is.
+
+    Stages first: without them KWOK would leave the new nodes NotReady.
+    """
+    stages = objects.default_stages(binaries.module_source("sigs.k8s.io/kwok", "kwok"))
+    for obj in [*stages, *objects.seed_objects()]:
         existing = cluster.get(obj["kind"], obj["metadata"]["name"])
         if existing is None:
             cluster.create(obj)
@@ -321,6 +339,10 @@ def up(report: Report = lambda _msg: None) -> Cluster:
     if built:
         report(f"built {len(built)} binaries in {sum(built):.0f}s into {bin_dir}")
     current = status()
+    if current.exists and not _has_current_crds():
+        report("sandbox was created by an older pacdeploy (no Stage/Logs CRDs): recreating it")
+        down()
+        current = status()
     if current.healthy:
         report("sandbox already running")
     elif current.exists:

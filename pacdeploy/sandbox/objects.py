@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 # KWOK's controller adopts nodes carrying this annotation and keeps them Ready.
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
@@ -94,3 +97,26 @@ def seed_objects() -> list[dict[str, Any]]:
         for name, prov in STORAGE_CLASSES.items()
     ]
     return [*nodes, *classes, ingress_class()]
+
+
+# kwokctl's own defaults for the binary runtime (pkg/kwokctl/runtime/cluster.go): nodes become
+# Ready and keep a lease, pods become Ready, complete and are deleted. With the Stage CRD
+# enabled kwokctl loads none of them, so `sandbox up` creates them from KWOK's source.
+DEFAULT_STAGES = "kustomize/stage/fast"
+
+
+def kustomize_resources(directory: Path) -> list[dict[str, Any]]:
+    """The objects of a plain kustomization (resources only), following nested directories."""
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    objects: list[dict[str, Any]] = []
+    for entry in kustomization.get("resources", []):
+        path = (directory / entry).resolve()
+        if path.is_dir():
+            objects += kustomize_resources(path)
+        else:
+            objects += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return objects
+
+
+def default_stages(kwok_source: Path) -> list[dict[str, Any]]:
+    return kustomize_resources(kwok_source / DEFAULT_STAGES)
