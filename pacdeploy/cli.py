@@ -233,6 +233,8 @@ def up(
         replicas_given=replicas is not None,
         force=force,
     )
+    for warning in plan.warnings:
+        ui.warning(warning)
     changes = deploy.apply_up(cluster, plan, force=force, dry_run=dry_run)
     _report_changes(changes, dry_run)
     if dry_run:

@@ -7,13 +7,14 @@ first write, so bad input never leaves the cluster half-changed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from pacdeploy import credentials, permissions, storage, waiting
 from pacdeploy.cluster import KINDS, Cluster
-from pacdeploy.errors import Conflict
+from pacdeploy.errors import Conflict, PermissionDenied
 from pacdeploy.manifests import (
     DEPLOYMENT,
     MANAGED_BY,
@@ -26,6 +27,8 @@ from pacdeploy.manifests import (
     validate_replicas,
 )
 from pacdeploy.permissions import Need
+
+log = logging.getLogger(__name__)
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
 SECOND_WAVE = {"ClusterRoleBinding", "RoleBinding", "StatefulSet", "Deployment"}
@@ -50,6 +53,7 @@ class UpPlan:
     secret: dict[str, Any] | None
     class_patches: list[storage.Patch]
     needs: set[Need] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _terminating(ns: dict[str, Any] | None) -> bool:
@@ -121,7 +125,28 @@ def plan_up(
     _record_storage_defaults(objects[0], namespace, classes, storage_class, keep_default_class)
     plan = UpPlan(options, objects, existing, secret, class_patches)
     plan.needs = _needs_for_up(plan)
+    if not options.volume_permissions:
+        plan.warnings += _volume_permission_warnings(cluster, classes, storage_class)
     return plan
+
+
+def _volume_permission_warnings(
+    cluster: Cluster, classes: list[dict[str, Any]], storage_class: str
+) -> list[str]:
+    """MongoDB runs as uid 1001: say so before `up` if its volume will not be writable."""
+    sc = next(c for c in classes if c["metadata"]["name"] == storage_class)
+    try:
+        driver = cluster.get("CSIDriver", sc.get("provisioner", ""))
+    except PermissionDenied:
+        log.info("cannot read CSIDriver %s; volume permissions not checked", sc.get("provisioner"))
+        return []
+    reason = storage.fsgroup_warning(sc, driver)
+    if reason is None:
+        return []
+    return [
+        f"{reason}, so MongoDB (uid 1001) may not be able to write its volume; "
+        "pass --volume-permissions to chown it first"
+    ]
 
 
 def _record_storage_defaults(

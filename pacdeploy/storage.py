@@ -42,6 +42,31 @@ def require(classes: list[dict[str, Any]], name: str) -> None:
         )
 
 
+FSTYPE_PARAMETERS = ("csi.storage.k8s.io/fstype", "fsType")
+
+
+def fsgroup_warning(sc: dict[str, Any], csi_driver: dict[str, Any] | None) -> str | None:
+    """Why the kubelet will not hand this class's volumes to the pod's fsGroup, if it won't.
+
+    Only CSI drivers say so (their CSIDriver's fsGroupPolicy): None ignores fsGroup, and
+    ReadWriteOnceWithFSType (the API default) applies it only to volumes with an fsType.
+    """
+    if csi_driver is None:
+        return None
+    name = csi_driver["metadata"]["name"]
+    policy = csi_driver.get("spec", {}).get("fsGroupPolicy")
+    if policy in (None, "None"):
+        return f"CSI driver {name} ignores fsGroup (fsGroupPolicy: {policy or 'unset'})"
+    parameters = sc.get("parameters") or {}
+    has_fstype = any(parameters.get(k) for k in FSTYPE_PARAMETERS)
+    if policy == "ReadWriteOnceWithFSType" and not has_fstype:
+        return (
+            f"CSI driver {name} applies fsGroup only to volumes with an fsType, and "
+            f"StorageClass {sc['metadata']['name']} sets none"
+        )
+    return None
+
+
 def _set(sc: dict[str, Any], value: str) -> dict[str, Any]:
     """Annotations that make ``sc`` default (value 'true') or not ('false'), GA and beta alike."""
     annotations = _annotations(sc)

@@ -48,3 +48,20 @@ def test_previous_defaults_round_trip():
         storage.parse_previous({"metadata": {"annotations": {storage.PREVIOUS_DEFAULT: ""}}}) == []
     )
     assert storage.parse_previous({"metadata": {}}) is None
+
+
+def csi_driver(name="hostpath.csi.k8s.io", policy=None):
+    spec = {} if policy is None else {"fsGroupPolicy": policy}
+    return {"metadata": {"name": name}, "spec": spec}
+
+
+def test_fsgroup_warning_only_where_the_driver_ignores_fsgroup():
+    sc = {"metadata": {"name": "csi-hostpath-sc"}, "provisioner": "hostpath.csi.k8s.io"}
+    assert storage.fsgroup_warning(sc, None) is None  # not a CSI driver: nothing to say
+    assert storage.fsgroup_warning(sc, csi_driver(policy="File")) is None
+    assert "fsGroupPolicy: None" in storage.fsgroup_warning(sc, csi_driver(policy="None"))
+    assert "fsGroupPolicy: unset" in storage.fsgroup_warning(sc, csi_driver())
+    rwo = csi_driver(policy="ReadWriteOnceWithFSType")
+    assert "sets none" in storage.fsgroup_warning(sc, rwo)
+    with_fstype = {**sc, "parameters": {"csi.storage.k8s.io/fstype": "ext4"}}
+    assert storage.fsgroup_warning(with_fstype, rwo) is None
