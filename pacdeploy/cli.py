@@ -357,15 +357,15 @@ def forward(
     open_browser: bool,
 ) -> None:
     """Forward LOCAL_PORT (default 9090; 0 = any free) to the Service, surviving pod restarts."""
-    from pacdeploy import forward_display
-    from pacdeploy.forwarding import Forwarder
+    from pacdeploy.forward import display
+    from pacdeploy.forward.server import Forwarder
 
     port: int | str = int(service_port) if service_port.isdigit() else service_port
     forwarder = Forwarder(
         settings.cluster(), settings.namespace, service, port, address, local_port
-    )
+    ).open()
     if open_browser:
         import webbrowser
 
         webbrowser.open(forwarder.url)
-    forward_display.run(forwarder)
+    display.run(forwarder)

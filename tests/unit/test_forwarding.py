@@ -5,12 +5,8 @@ import socket
 import pytest
 
 from pacdeploy.errors import InvalidInput
-from pacdeploy.forwarding import (
-    _listen,
-    container_port,
-    ready_backends,
-    resolve_service_port,
-)
+from pacdeploy.forward.server import listen
+from pacdeploy.forward.service import container_port, ready_backends, resolve_service_port
 
 SERVICE = {
     "metadata": {"name": "pacman"},
@@ -75,22 +71,22 @@ def test_busy_port_is_reported():
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(InvalidInput, match=f"port {port} on 127.0.0.1 is already in use"):
-            _listen("127.0.0.1", port)
+            listen("127.0.0.1", port)
 
 
 @pytest.mark.parametrize("address", ["not an address", "300.1.1.1"])
 def test_invalid_address_is_reported(address):
     with pytest.raises(InvalidInput, match="not a valid IP address"):
-        _listen(address, 0)
+        listen(address, 0)
 
 
 def test_foreign_address_is_reported():
     with pytest.raises(InvalidInput, match="does not belong to this machine"):
-        _listen("192.0.2.1", 0)  # TEST-NET-1: never assigned to a host
+        listen("192.0.2.1", 0)  # TEST-NET-1: never assigned to a host
 
 
 def test_port_zero_picks_a_free_port_on_loopback():
-    sock = _listen("127.0.0.1", 0)
+    sock = listen("127.0.0.1", 0)
     try:
         address, port = sock.getsockname()[:2]
         assert address == "127.0.0.1" and port > 0

@@ -1,0 +1,265 @@
+"""The local end of `pacdeploy forward`: a stream per accepted connection, to a ready pod.
+
+`kubectl port-forward svc/x` resolves the Service to one pod once and dies with it. Here
+every accepted connection gets its own port-forward stream to a *currently* ready pod,
+chosen round-robin. A pod that goes away only affects the connections it was serving; the
+next connection goes to another ready pod, or waits until there is one.
+
+Each accepted client socket is owned by the thread that handles it, which alone closes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import itertools
+import logging
+import queue
+import socket
+import threading
+import time
+
+from pacdeploy.cluster import Cluster
+from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
+from pacdeploy.forward.pool import WarmPool
+from pacdeploy.forward.service import ServicePort, ready_backends, resolve_service_port
+from pacdeploy.forward.stream import PodStream, Stats, StreamError, open_stream
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 1.0  # how often the ready pods are listed again
+QUARANTINE_SECONDS = 5.0  # a pod whose stream just failed is skipped this long
+OPEN_ATTEMPTS = 5  # pods tried for one connection before it is given up
+RETRY_PAUSE = 0.5  # between attempts of the warm-stream openers
+NO_BACKEND_POLL = 0.5  # how often a connection waiting for a ready pod looks again
+ACCEPT_POLL = 0.2  # how quickly the accept loop notices stop()
+LISTEN_BACKLOG = 128
+
+
+class Forwarder:
+    """Configure with ``__init__`` (no I/O), then :meth:`open`, then :meth:`serve_forever`."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        namespace: str,
+        service: str,
+        port: int | str,
+        address: str,
+        local_port: int,
+    ) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.service = service
+        self.port = port
+        self.address = address
+        self.local_port = local_port
+        self.target: ServicePort | None = None
+        self.selector = ""
+        self.listener: socket.socket | None = None
+        self.stats = Stats()
+        self.notices: queue.SimpleQueue[str] = queue.SimpleQueue()  # lines for the user
+        self.backends: list[tuple[str, int]] = []
+        self.bad: dict[str, float] = {}  # pod -> when a stream to it failed
+        self.changed = threading.Condition()
+        self.stopping = threading.Event()
+        self.pool = WarmPool()
+        self._turn = itertools.count()
+        self._clients: set[socket.socket] = set()
+        self._clients_lock = threading.Lock()
+
+    def open(self) -> Forwarder:
+        """Resolve the Service, bind the local port and list the pods; errors are one line."""
+        svc = self.cluster.get("Service", self.service, self.namespace)
+        if svc is None:
+            raise NotFound(
+                f"service/{self.service} not found in namespace {self.namespace}",
+                f"Run `pacdeploy up -n {self.namespace}` first, or pass --service",
+            )
+        self.target = resolve_service_port(svc, self.port)
+        self.selector = ",".join(f"{k}={v}" for k, v in svc["spec"]["selector"].items())
+        self.listener = listen(self.address, self.local_port)
+        self.address, self.local_port = self.listener.getsockname()[:2]
+        self.refresh()
+        return self
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"http://{host}:{self.local_port}"
+
+    # -- pods -------------------------------------------------------------------
+    def refresh(self) -> None:
+        assert self.target is not None, "open() first"
+        pods = self.cluster.list("Pod", self.namespace, label_selector=self.selector)
+        backends = ready_backends(pods, self.target.target)
+        with self.changed:
+            if backends != self.backends:
+                self.backends = backends
+                self.changed.notify_all()
+
+    def _watch_pods(self) -> None:
+        while not self.stopping.wait(REFRESH_SECONDS):
+            try:
+                self.refresh()
+            except PacdeployError as exc:  # keep serving through an API server blip
+                log.warning("could not refresh pods: %s", exc)
+
+    def pick(self) -> tuple[str, int] | None:
+        """Next ready pod, round-robin; pods that just failed are skipped for a while."""
+        with self.changed:
+            now = time.monotonic()
+            healthy = [
+                b for b in self.backends if now - self.bad.get(b[0], -1e9) > QUARANTINE_SECONDS
+            ]
+            choices = healthy or self.backends
+            if not choices:
+                return None
+            return choices[next(self._turn) % len(choices)]
+
+    def wait_for_backend(self) -> tuple[str, int] | None:
+        with self.changed:
+            while not self.stopping.is_set():
+                backend = self.pick()
+                if backend is not None:
+                    return backend
+                self.changed.wait(NO_BACKEND_POLL)
+        return None
+
+    def mark_bad(self, pod: str) -> None:
+        with self.changed:
+            self.bad[pod] = time.monotonic()
+        self.stats.add(reconnects=1)
+        threading.Thread(target=self._refresh_quietly, daemon=True).start()
+
+    def _refresh_quietly(self) -> None:
+        with contextlib.suppress(PacdeployError):
+            self.refresh()
+
+    def _ready_pods(self) -> set[str]:
+        with self.changed:
+            return {pod for pod, _ in self.backends}
+
+    # -- streams ----------------------------------------------------------------
+    def _keep_warm(self) -> None:
+        """Keep the pool full: one of its openers (it runs pool.size of them)."""
+        while not self.stopping.is_set():
+            self.pool.prune(self._ready_pods())
+            backend = self.pick() if self.pool.reserve() else None
+            if backend is None:
+                self.pool.wanted.wait(1.0)
+                self.pool.wanted.clear()
+                continue
+            try:
+                self.pool.add(open_stream(self.cluster, self.namespace, *backend))
+            except StreamError:
+                self.pool.release()
+                self.mark_bad(backend[0])
+                self.stopping.wait(RETRY_PAUSE)
+            except BaseException:
+                self.pool.release()
+                raise
+
+    def _open_stream(self) -> PodStream | None:
+        """A port-forward stream to some ready pod: a warm one, else a new one (retried)."""
+        if (warm := self.pool.take(self._ready_pods())) is not None:
+            return warm
+        for _attempt in range(OPEN_ATTEMPTS):
+            backend = self.wait_for_backend()
+            if backend is None:
+                return None
+            pod, port = backend
+            try:
+                return open_stream(self.cluster, self.namespace, pod, port)
+            except StreamError as exc:
+                log.info("stream to %s failed: %s", pod, exc)
+                self.mark_bad(pod)
+        self.stats.add(failures=1)
+        return None
+
+    # -- connections --------------------------------------------------------------
+    def serve_forever(self) -> None:
+        listener = self.listener
+        assert listener is not None, "open() first"
+        threading.Thread(target=self._watch_pods, daemon=True, name="pods").start()
+        for _ in range(self.pool.size):
+            threading.Thread(target=self._keep_warm, daemon=True, name="warm").start()
+        listener.settimeout(ACCEPT_POLL)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    if self.stopping.is_set():
+                        break
+                    raise
+                client.settimeout(None)
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with self._clients_lock:
+                    self._clients.add(client)
+                threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+        finally:
+            listener.close()  # this thread alone used it
+
+    def _handle(self, client: socket.socket) -> None:
+        """Serve one client connection; the only place that closes its socket."""
+        self.stats.add(open=1)
+        try:
+            stream = self._open_stream()
+            if stream is not None:
+                stream.pump(client, self.stats, self.notices.put)
+        finally:
+            self.stats.add(open=-1, served=1)
+            with self._clients_lock:
+                self._clients.discard(client)
+            with contextlib.suppress(OSError):
+                client.close()
+
+    def stop(self) -> None:
+        """Wake every thread; each closes what it owns."""
+        self.stopping.set()
+        with self.changed:
+            self.changed.notify_all()
+        self.pool.close()
+        with self._clients_lock:
+            clients = list(self._clients)
+        for client in clients:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+
+
+def listen(address: str, port: int) -> socket.socket:
+    """Bind like kubectl: one clear error for a busy, privileged or unknown address/port."""
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        raise InvalidInput(
+            f"address {address!r} is not a valid IP address or host name",
+            "Pass --address 127.0.0.1 (default), ::1 or 0.0.0.0",
+        ) from None
+    family, kind, proto, _, sockaddr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(
+                f"port {port} on {address} is already in use",
+                "Choose another port, or 0 for any free one",
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise InvalidInput(
+                f"binding port {port} needs privileges", "Use a port from 1024 up (e.g. 9090)"
+            ) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise InvalidInput(
+                f"address {address} does not belong to this machine",
+                "Pass --address 127.0.0.1 or an address of this host",
+            ) from None
+        raise InvalidInput(f"cannot listen on {address}:{port}: {exc.strerror}") from None
+    sock.listen(LISTEN_BACKLOG)
+    return sock
