@@ -25,6 +25,10 @@ IMAGE_PULL_GRACE = 60.0
 # A missing Secret or key may be created a moment later by whoever owns it.
 CONFIG_ERROR_GRACE = 10.0
 IMAGE_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull"})
+# The registry answered, and the answer was no: retrying the same pull cannot succeed.
+_REGISTRY_REFUSED = re.compile(
+    r"not found|manifest unknown|unauthorized|denied|authentication required", re.IGNORECASE
+)
 CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError"})
 QUIET_WAITING = frozenset({None, "ContainerCreating", "PodInitializing"})
 
@@ -203,7 +207,8 @@ def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
     terminated = state.get("terminated") or (status.get("lastState") or {}).get("terminated")
     if reason in IMAGE_PULL_REASONS or reason == "InvalidImageName":
         detail = f"image {status.get('image') or '?'}" + (f": {message}" if message else "")
-        grace = 0.0 if reason == "InvalidImageName" else IMAGE_PULL_GRACE
+        final = reason == "InvalidImageName" or _REGISTRY_REFUSED.search(message)
+        grace = 0.0 if final else IMAGE_PULL_GRACE
         return PodProblem(name, reason, detail, container, restarts, fatal_after=grace)
     if reason in CONFIG_REASONS:
         return PodProblem(name, reason, message, container, restarts, CONFIG_ERROR_GRACE)

@@ -143,7 +143,7 @@ def test_unschedulable_pod_names_the_schedulers_message():
     assert problem.reason == "Unschedulable" and "insufficient cpu" in problem.line()
 
 
-def test_image_pull_names_the_image_and_fails_after_a_grace():
+def test_image_pull_names_the_image_and_fails_when_the_registry_refuses():
     pulling = pod(
         conditions=[{"type": "PodScheduled", "status": "True"}],
         containers=[
@@ -156,7 +156,10 @@ def test_image_pull_names_the_image_and_fails_after_a_grace():
     )
     problem = readiness.diagnose_pod(pulling, {}, [])
     assert problem.line() == "mongo-0: ImagePullBackOff: image quay.io/x/nope:1: manifest unknown"
-    assert problem.fatal_after == readiness.IMAGE_PULL_GRACE
+    assert problem.fatal_after == 0  # the registry said no: retrying cannot help
+    waiting = pulling["status"]["containerStatuses"][0]["state"]["waiting"]
+    waiting["message"] = "dial tcp: i/o timeout"
+    assert readiness.diagnose_pod(pulling, {}, []).fatal_after == readiness.IMAGE_PULL_GRACE
 
 
 def test_missing_secret_key_is_a_config_error():
