@@ -20,7 +20,7 @@ import uuid
 from harness import kubectl, median, pacdeploy, percentile, sandbox, save, table
 
 from pacdeploy.sandbox import binaries, lifecycle, objects
-from pacdeploy.sandbox.standin import StandIn
+from tests.support.standin import StandIn
 
 BIG = 100 * 1024 * 1024
 PAYLOAD = bytes(range(256)) * (BIG // 256)

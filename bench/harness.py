@@ -14,6 +14,8 @@ from typing import Any
 from pacdeploy.cluster import Cluster, connect
 from pacdeploy.sandbox import binaries, lifecycle
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the benches share tests/support with the test suite
 RESULTS = Path(__file__).with_name("results")
 
 

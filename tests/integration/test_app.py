@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
-from support import class_versions
 
 from pacdeploy import storage
 from pacdeploy.manifests import SECRET
+from tests.support import class_versions
 
 pytestmark = pytest.mark.integration
 

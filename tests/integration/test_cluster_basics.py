@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import eventually
 
 from pacdeploy.sandbox import objects
-from pacdeploy.sandbox.standin import StandIn
+from tests.support import eventually
+from tests.support.standin import StandIn
 
 pytestmark = pytest.mark.integration
 

@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -17,21 +18,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from support import eventually
 
 from pacdeploy.sandbox import objects
-from pacdeploy.sandbox.standin import StandIn
+from tests.support import eventually, load
+from tests.support.standin import StandIn
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 
 BODY = os.urandom(4 * 1024 * 1024)
 DIGEST = hashlib.sha256(BODY).hexdigest()
+SOAK_BODY = os.urandom(200 * 1024)
+SOAK_CONNECTIONS = 3000
+# Resident memory may grow this much from the first 300 connections to the last.
+SOAK_RSS_GROWTH_KIB = 32 * 1024
 
 
 @pytest.fixture
 def app(target, cluster, app_ns):
     """Pacman deployed by pacdeploy, its pods' 8080 forwarded by KWOK to a local server."""
-    with StandIn({"/": b"pacman\n", "/big": BODY}) as server:
+    with StandIn({"/": b"pacman\n", "/big": BODY, "/soak": SOAK_BODY}) as server:
         forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
         cluster.create(forward)
         result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
@@ -162,3 +167,86 @@ def test_forward_errors_are_one_line(target, app, forward):
     assert wrong.returncode == 2 and "has no port 81 (it has 80 (http))" in wrong.stderr
     for result in (busy, missing, wrong):
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_pod_refusing_the_port_is_one_line_and_the_forward_keeps_serving(
+    target, cluster, app, forward
+):
+    """The pods' 8080 leads nowhere: the kubelet's error is shown, and the forward lives on."""
+    name = f"pf-{app}"
+    cluster.merge_patch(
+        "ClusterPortForward",
+        name,
+        {
+            "spec": {
+                "forwards": [
+                    {"ports": [8080], "target": {"address": "127.0.0.1", "port": free_port()}}
+                ]
+            }
+        },
+    )
+
+    def refused():
+        """a request through the forward is refused by the pod's port"""
+        try:
+            status, _ = forward.get("/", timeout=10)
+        except (OSError, http.client.HTTPException):
+            return True
+        return status != 200
+
+    eventually(refused, timeout=30)
+    assert forward.proc.poll() is None
+    code, _, err = forward.stop()
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("warning: error forwarding")]
+    assert lines, err
+    assert re.fullmatch(r"warning: error forwarding to pod pacman-\S+ port 8080: .+", lines[0])
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("concurrency", [10, 50])
+def test_soak_every_connection_intact_while_pods_come_and_go(
+    target, cluster, app, forward, concurrency
+):
+    """Issue 12: never another connection's bytes, and memory that does not grow."""
+    assert target.pacdeploy("-n", app, "scale", "--replicas", "3").returncode == 0
+    warm = load.soak(forward.port, "/soak", SOAK_BODY, 300, concurrency)
+    assert warm.outcomes["intact"] == 300, warm.summary()
+    rss_after_warm_up = load.rss_kib(forward.proc.pid)
+
+    run = load.Soak()
+    finished = threading.Event()
+
+    def disrupt():
+        """Delete a serving pod, scale up, scale back, while the clients run."""
+        for at, action in (
+            (0.2, lambda: cluster.delete("Pod", serving(forward)[0], app)),
+            (
+                0.4,
+                lambda: target.kubectl_run("-n", app, "scale", "deployment/pacman", "--replicas=5"),
+            ),
+            (
+                0.7,
+                lambda: target.kubectl_run("-n", app, "scale", "deployment/pacman", "--replicas=2"),
+            ),
+        ):
+            while run.total < at * SOAK_CONNECTIONS and not finished.is_set():
+                time.sleep(0.05)
+            action()
+
+    disruptor = threading.Thread(target=disrupt, daemon=True)
+    disruptor.start()
+    load.soak(forward.port, "/soak", SOAK_BODY, SOAK_CONNECTIONS, concurrency, into=run)
+    finished.set()
+    disruptor.join(timeout=30)
+    print(f"\nconcurrency {concurrency}: {run.summary()}")
+    assert run.outcomes["foreign"] == 0, run.foreign_samples
+    assert run.outcomes["intact"] == SOAK_CONNECTIONS, run.summary()
+    assert load.rss_kib(forward.proc.pid) - rss_after_warm_up < SOAK_RSS_GROWTH_KIB
+    assert forward.proc.poll() is None

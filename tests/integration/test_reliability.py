@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import class_versions, eventually, one_line
 
 from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
 from pacdeploy.storage import GA
+from tests.support import class_versions, eventually, one_line
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

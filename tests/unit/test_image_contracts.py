@@ -6,10 +6,10 @@ import itertools
 import re
 
 import pytest
-from image_contracts import MongoContract, PacmanContract
 
 from pacdeploy import credentials
 from pacdeploy.manifests import SERVICE_TYPES, Options, render
+from tests.unit.image_contracts import MongoContract, PacmanContract
 
 COMBINATIONS = [
     Options(

@@ -1,0 +1,199 @@
+"""Real failure modes: pods that crash, cannot pull, lack a Secret key, fail probes.
+
+On the sandbox KWOK Stages put the app's pods into each state through the real API server
+(and a Logs object serves the crashed container's log), so `up` reads state, Events and
+logs exactly as it would on a cluster where the container really failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import pytest
+
+from pacdeploy import credentials
+from pacdeploy.manifests import MANAGED_BY
+from tests.support import one_line
+from tests.support.kwok import (
+    CONFIG_ERROR,
+    CRASH_LOOP,
+    IMAGE_PULL,
+    RUNNING,
+    failing_stage,
+    pod_logs,
+)
+
+pytestmark = pytest.mark.integration
+FAIL_FAST = 60.0  # seconds: "fails early", against a --timeout of 5 minutes
+
+
+@pytest.fixture
+def stages(cluster):
+    """Create Stages for a test; delete them afterwards (they are cluster-scoped)."""
+    created = []
+
+    def add(stage):
+        cluster.create(stage)
+        created.append(stage["metadata"]["name"])
+
+    yield add
+    for name in created:
+        cluster.delete("Stage", name)
+
+
+def own_credentials(cluster, namespace):
+    """The namespace and Secret as `up` would make them, with passwords this test knows."""
+    cluster.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": MANAGED_BY},
+        }
+    )
+    secret = credentials.new_secret(namespace)
+    cluster.create(secret)
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def timed_up(target, namespace, *args):
+    started = time.monotonic()
+    result = target.pacdeploy("-n", namespace, "up", *args)
+    return result, time.monotonic() - started
+
+
+@pytest.mark.sandbox_only
+@pytest.mark.parametrize(
+    ("reason", "exit_code", "shown"),
+    [("Error", 1, "CrashLoopBackOff"), ("OOMKilled", 137, "OOMKilled")],
+)
+def test_crash_loop_fails_fast_naming_exit_code_and_last_log_line(
+    target, cluster, app_ns, stages, tmp_path, reason, exit_code, shown
+):
+    values = own_credentials(cluster, app_ns)
+    password = values["database-password"]
+    stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=exit_code, reason=reason)))
+    cluster.create(
+        pod_logs(
+            tmp_path,
+            app_ns,
+            "mongo-0",
+            "mongo",
+            [
+                "mongodb 12:00:00.00 INFO  ==> ** Starting MongoDB setup **",
+                f"connecting to mongodb://pacman:{password}@mongo:27017/pacman",
+                f"sed: couldn't open temporary file [x]: Permission denied {password}",
+            ],
+        )
+    )
+    result, elapsed = timed_up(target, app_ns, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < FAIL_FAST
+    line = one_line(result.stderr)
+    assert "statefulset/mongo" in line and "mongo-0" in line and shown in line
+    assert f"exit code {exit_code}" in line and "5 restarts" in line
+    # The previous container's last line, redacted, and "[x]" kept as text, not markup.
+    assert "last log line: sed: couldn't open temporary file [x]: Permission denied ***" in line
+    if reason == "OOMKilled":
+        assert "memory limit 512Mi" in line
+    assert "kubectl -n" in line and "logs mongo-0 -c mongo --previous" in line
+    for secret in values.values():
+        if len(secret) >= 16:
+            assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.sandbox_only
+def test_image_the_registry_refuses_fails_fast_naming_the_image(target, app_ns, stages):
+    stages(failing_stage(app_ns, "pacman", IMAGE_PULL, phase="Pending"))
+    image = "quay.io/ifont/pacman-nodejs-app:no-such-tag"
+    result, elapsed = timed_up(target, app_ns, "--pacman-image", image, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < FAIL_FAST
+    line = one_line(result.stderr)
+    assert "deployment/pacman" in line and "ImagePullBackOff" in line
+    assert f"image {image}" in line and "not found" in line
+    assert "Check the image name" in line
+
+
+@pytest.mark.sandbox_only
+def test_missing_secret_key_fails_fast_naming_the_key(target, app_ns, stages):
+    stages(failing_stage(app_ns, "mongo", CONFIG_ERROR.format(namespace=app_ns)))
+    result, elapsed = timed_up(target, app_ns, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < FAIL_FAST
+    line = one_line(result.stderr)
+    assert "CreateContainerConfigError" in line
+    assert "couldn't find key database-password" in line
+    assert "secret/mongodb-users-secret" in line  # the fix names the Secret
+
+
+@pytest.mark.sandbox_only
+def test_failing_probe_is_named_when_the_wait_times_out(target, app_ns, stages):
+    event = {
+        "type": "Warning",
+        "reason": "Unhealthy",
+        "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+    }
+    stages(failing_stage(app_ns, "pacman", RUNNING, event=event))
+    result, _ = timed_up(target, app_ns, "--timeout", "8s")
+    assert result.returncode == 6, result.stderr
+    line = one_line(result.stderr)
+    assert "not ready after 8s" in line
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in line
+
+
+def test_paused_deployment_is_reported_not_waited_on(target, app_ns):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.kubectl_run("-n", app_ns, "rollout", "pause", "deployment/pacman")
+    result, elapsed = timed_up(target, app_ns, "--replicas", "2", "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < FAIL_FAST
+    assert "kubectl rollout resume deployment/pacman" in one_line(result.stderr)
+
+
+def test_volume_permissions_init_container_passes_admission_and_runs(target, cluster, app_ns):
+    result = target.pacdeploy("-n", app_ns, "up", "--volume-permissions")
+    assert result.returncode == 0, result.stderr
+    pod = cluster.get("Pod", "mongo-0", app_ns)
+    (init,) = pod["spec"]["initContainers"]
+    assert init["name"] == "volume-permissions"
+    assert init["securityContext"]["runAsUser"] == 0
+    assert pod["metadata"]["labels"]["name"] == "mongo"
+
+
+def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns):
+    suffix = uuid.uuid4().hex[:6]
+    driver = f"nofsgroup-{suffix}.csi.example.com"
+    class_name = f"pd-nofsgroup-{suffix}"
+    cluster.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "CSIDriver",
+            "metadata": {"name": driver},
+            "spec": {"fsGroupPolicy": "None", "attachRequired": False},
+        }
+    )
+    cluster.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": class_name},
+            "provisioner": driver,
+        }
+    )
+    try:
+        warned = target.pacdeploy("-n", app_ns, "up", "--storage-class", class_name, "--dry-run")
+        assert warned.returncode == 0, warned.stderr
+        assert one_line(warned.stderr) == (
+            f"warning: CSI driver {driver} ignores fsGroup (fsGroupPolicy: None), so MongoDB "
+            "(uid 1001) may not be able to write its volume; pass --volume-permissions to chown "
+            "it first"
+        )
+        quiet = target.pacdeploy(
+            "-n", app_ns, "up", "--storage-class", class_name, "--volume-permissions", "--dry-run"
+        )
+        assert quiet.returncode == 0 and quiet.stderr == ""
+    finally:
+        cluster.delete("StorageClass", class_name)
+        cluster.delete("CSIDriver", driver)

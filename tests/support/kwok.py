@@ -1,0 +1,143 @@
+"""KWOK objects that put the sandbox's pods into the failure states of real clusters.
+
+A Stage with weight 100 that selects one namespace's pods of one app wins over KWOK's
+default pod-ready stage (weight 0): those pods get the Stage's status instead of Ready,
+written through the real API server. A Logs object makes KWOK's kubelet endpoint serve a
+file as a container's log (current and previous instance), so `kubectl logs` and pacdeploy
+read it through the API server too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+API_VERSION = "kwok.x-k8s.io/v1alpha1"
+# `$status` is a YAML block for one container; `.name` and `.image` are its spec's.
+_TEMPLATE = """\
+{{{{ $now := Now }}}}
+phase: {phase}
+conditions:
+- type: Initialized
+  status: "True"
+  lastTransitionTime: {{{{ $now | Quote }}}}
+- type: Ready
+  status: "False"
+  lastTransitionTime: {{{{ $now | Quote }}}}
+- type: ContainersReady
+  status: "False"
+  lastTransitionTime: {{{{ $now | Quote }}}}
+containerStatuses:
+{{{{ range .spec.containers }}}}
+- name: {{{{ .name | Quote }}}}
+  image: {{{{ .image | Quote }}}}
+  ready: false
+  started: false
+{container}
+{{{{ end }}}}
+"""
+
+
+def _indent(block: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in block.strip().splitlines())
+
+
+def failing_stage(
+    namespace: str,
+    app: str,
+    container_status: str,
+    *,
+    phase: str = "Running",
+    event: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Stage that gives the ``app`` pods of ``namespace`` ``container_status`` (YAML)."""
+    spec: dict[str, Any] = {
+        "resourceRef": {"apiGroup": "v1", "kind": "Pod"},
+        "weight": 100,
+        "selector": {
+            "matchExpressions": [
+                {"key": ".metadata.namespace", "operator": "In", "values": [namespace]},
+                {"key": ".metadata.labels.name", "operator": "In", "values": [app]},
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+                {"key": ".status.phase", "operator": "In", "values": ["Pending"]},
+            ]
+        },
+        "next": {
+            "statusTemplate": _TEMPLATE.format(phase=phase, container=_indent(container_status, 2))
+        },
+    }
+    if event:
+        spec["next"]["event"] = event
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Stage",
+        "metadata": {"name": f"fail-{app}-{namespace}-{uuid.uuid4().hex[:4]}"},
+        "spec": spec,
+    }
+
+
+CRASH_LOOP = """\
+restartCount: 5
+state:
+  waiting:
+    reason: CrashLoopBackOff
+    message: back-off 5m0s restarting failed container
+lastState:
+  terminated:
+    exitCode: {exit_code}
+    reason: {reason}
+"""
+IMAGE_PULL = """\
+restartCount: 0
+state:
+  waiting:
+    reason: ImagePullBackOff
+    message: 'Back-off pulling image: rpc error: code = NotFound desc = failed to pull and
+      unpack image: not found'
+"""
+CONFIG_ERROR = """\
+restartCount: 0
+state:
+  waiting:
+    reason: CreateContainerConfigError
+    message: couldn't find key database-password in Secret {namespace}/mongodb-users-secret
+"""
+RUNNING = """\
+restartCount: 0
+state:
+  running:
+    startedAt: {{ $now | Quote }}
+"""
+
+
+def _cri(lines: list[str]) -> str:
+    """Lines in the CRI log format the kubelet (and KWOK) read."""
+    return "".join(
+        f"2026-11-26T12:00:{i:02d}.000000000Z stderr F {line}\n" for i, line in enumerate(lines)
+    )
+
+
+def pod_logs(
+    directory: Path, namespace: str, pod: str, container: str, previous: list[str]
+) -> dict[str, Any]:
+    """A Logs object serving ``previous`` as the log of the container's previous instance."""
+    directory.mkdir(parents=True, exist_ok=True)
+    current = directory / f"{pod}-{container}.log"
+    before = directory / f"{pod}-{container}-previous.log"
+    current.write_text(_cri(["waiting to restart"]))
+    before.write_text(_cri(previous))
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Logs",
+        "metadata": {"name": pod, "namespace": namespace},
+        "spec": {
+            "logs": [
+                {
+                    "containers": [container],
+                    "logsFile": str(current),
+                    "previousLogsFile": str(before),
+                }
+            ]
+        },
+    }
