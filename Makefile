@@ -39,6 +39,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/up_vs_kubectl.py
 	$(BIN)/python bench/forward_vs_kubectl.py
+	$(BIN)/python bench/forward_soak.py
 
 sandbox-down: install
 	$(BIN)/pacdeploy sandbox down

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import re
 import socket
-import subprocess
-import sys
-import threading
 import time
 import uuid
 
-from harness import kubectl, median, pacdeploy, percentile, sandbox, save, table
+from harness import (
+    kubectl,
+    median,
+    pacdeploy,
+    percentile,
+    sandbox,
+    save,
+    start_forward,
+    table,
+)
 
-from pacdeploy.sandbox import binaries, lifecycle, objects
+from pacdeploy.sandbox import lifecycle, objects, paths
+from tests.support import cli
 from tests.support.standin import StandIn
 
 BIG = 100 * 1024 * 1024
@@ -73,15 +79,6 @@ def first_byte(port: int, count: int, pause: float) -> list[float]:
     return result
 
 
-def start_forward(cmd: list[str], pattern: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = proc.stdout.readline()
-    match = re.search(pattern, line)
-    assert match, line
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-    return proc, int(match.group(1))
-
-
 def measure(port: int, args: argparse.Namespace) -> dict[str, float]:
     lat = latencies(port, args.requests)
     ttfb = first_byte(port, args.connections, 0.1)
@@ -104,11 +101,11 @@ def compare(cluster, server: StandIn, args: argparse.Namespace) -> dict[str, dic
     pacdeploy("-n", ns, "up", "--keep-default-class", "--storage-class", "standard")
     context = ["--context", lifecycle.CONTEXT, "-n", ns]
     ours, ours_port = start_forward(
-        [sys.executable, "-m", "pacdeploy", *context, "forward", "0"],
+        cli.command(*context, "forward", "0"),
         r"http://127\.0\.0\.1:(\d+)",
     )
     theirs, theirs_port = start_forward(
-        [str(binaries.bin_dir() / "kubectl"), *context, "port-forward", "svc/pacman", ":80"],
+        [str(paths.bin_dir() / "kubectl"), *context, "port-forward", "svc/pacman", ":80"],
         r"127\.0\.0\.1:(\d+)",
     )
     ports = {"direct": server.port, "pacdeploy": ours_port, "kubectl": theirs_port}
@@ -118,7 +115,7 @@ def compare(cluster, server: StandIn, args: argparse.Namespace) -> dict[str, dic
         return {name: measure(port, args) for name, port in ports.items()}
     finally:
         for proc in (ours, theirs):
-            proc.send_signal(2)
+            proc.terminate()
             proc.wait(timeout=10)
         cluster.delete("ClusterPortForward", forward["metadata"]["name"])
         cluster.delete("Namespace", ns)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from pacdeploy.cluster import Cluster, connect
-from pacdeploy.sandbox import binaries, lifecycle
+from pacdeploy.kube.client import Cluster, connect
+from pacdeploy.sandbox import lifecycle, paths
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the benches share tests/support with the test suite
 RESULTS = Path(__file__).with_name("results")
+
+from tests.support import cli  # noqa: E402 - needs ROOT on sys.path
 
 
 def sandbox() -> Cluster:
@@ -27,7 +31,7 @@ def sandbox() -> Cluster:
 
 def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(binaries.bin_dir() / "kubectl"), "--context", lifecycle.CONTEXT, *args],
+        [str(paths.bin_dir() / "kubectl"), "--context", lifecycle.CONTEXT, *args],
         capture_output=True,
         text=True,
         check=check,
@@ -35,12 +39,20 @@ def kubectl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def pacdeploy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pacdeploy", "--context", lifecycle.CONTEXT, *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = cli.run("--context", lifecycle.CONTEXT, *args)
+    result.check_returncode()
+    return result
+
+
+def start_forward(cmd: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]:
+    """Start a port-forward process; the local port it prints (first line, ``pattern``)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(pattern, line)
+    assert match, line
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+    return proc, int(match.group(1))
 
 
 def timed(fn: Any, *args: Any) -> float:

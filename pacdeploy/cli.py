@@ -13,8 +13,13 @@ from typing import Any
 
 import click
 
-from pacdeploy import ui
+from pacdeploy import output
 from pacdeploy.errors import EXIT_INTERRUPTED, PacdeployError
+from pacdeploy.forward import DEFAULT_LOCAL_PORT
+from pacdeploy.manifests import DEFAULT_NAMESPACE, SERVICE, SERVICE_TYPES, Options
+
+log = logging.getLogger("pacdeploy")
+DEFAULTS = Options()
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -57,12 +62,15 @@ class Port(click.ParamType):
 
 @dataclass
 class Settings:
+    """What every command gets from the global options, and where it writes."""
+
     kubeconfig: str | None
     context: str | None
     namespace: str
+    out: output.Output
 
     def cluster(self) -> Any:
-        from pacdeploy.cluster import connect
+        from pacdeploy.kube.client import connect
 
         return connect(self.kubeconfig, self.context)
 
@@ -80,7 +88,7 @@ TIMEOUT = click.option(
 )
 @click.option("--context", metavar="NAME", help="Kubeconfig context (default: current).")
 @click.option(
-    "-n", "--namespace", default="pacman", show_default=True, help="Namespace of the app."
+    "-n", "--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Namespace of the app."
 )
 @click.option("-v", "--verbose", count=True, help="More output (-vv: API requests).")
 @click.version_option(package_name="pacdeploy")
@@ -97,7 +105,7 @@ def cli(
             format="%(levelname)s %(name)s: %(message)s",
         )
     validate_namespace(namespace)
-    ctx.obj = Settings(kubeconfig, context, namespace)
+    ctx.obj = Settings(kubeconfig, context, namespace, output.for_terminal())
 
 
 # -- sandbox -------------------------------------------------------------------
@@ -107,57 +115,53 @@ def sandbox() -> None:
 
 
 @sandbox.command("up")
-def sandbox_up() -> None:
+@pass_settings
+def sandbox_up(settings: Settings) -> None:
     """Build (first time), start and seed the sandbox; merge context pacdeploy-sandbox."""
     from pacdeploy.sandbox import lifecycle
 
-    with ui.step_reporter("sandbox up") as report:
+    with settings.out.steps("sandbox up") as report:
         lifecycle.up(report)
-    ui.info(f"kubectl --context {lifecycle.CONTEXT} get nodes")
+    settings.out.info(f"kubectl --context {lifecycle.CONTEXT} get nodes")
 
 
 @sandbox.command("down")
-def sandbox_down() -> None:
+@pass_settings
+def sandbox_down(settings: Settings) -> None:
     """Stop every sandbox process and remove its context."""
     from pacdeploy.sandbox import lifecycle
 
-    with ui.step_reporter("sandbox down") as report:
+    with settings.out.steps("sandbox down") as report:
         existed = lifecycle.down(report)
-    ui.info("sandbox stopped" if existed else "no sandbox was running")
+    settings.out.info("sandbox stopped" if existed else "no sandbox was running")
 
 
 @sandbox.command("status")
-@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True)
-def sandbox_status(output: str) -> None:
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
+@pass_settings
+def sandbox_status(settings: Settings, fmt: str) -> None:
     """Say what runs and where."""
     from pacdeploy.sandbox import lifecycle
 
+    out = settings.out
     current = lifecycle.status()
-    data = {
-        "exists": current.exists,
-        "healthy": current.healthy,
-        "server": current.server,
-        "context": lifecycle.CONTEXT if current.exists else None,
-        "processes": current.processes,
-        "state": str(lifecycle.state_root()),
-    }
-    if output != "table":
-        ui.emit(data, output)
+    if fmt != "table":
+        out.data(current.as_dict(), fmt)
     elif not current.exists:
-        ui.info("sandbox: not created (run `pacdeploy sandbox up`)")
+        out.info("sandbox: not created (run `pacdeploy sandbox up`)")
     else:
-        ui.info(f"sandbox: {'healthy' if current.healthy else 'DEGRADED'} at {current.server}")
+        out.info(f"sandbox: {'healthy' if current.healthy else 'DEGRADED'} at {current.server}")
         for name, pid in current.processes.items():
-            ui.info(f"  {name:<24} {'pid ' + str(pid) if pid else 'NOT RUNNING'}")
+            out.info(f"  {name:<24} {'pid ' + str(pid) if pid else 'NOT RUNNING'}")
     if current.exists and not current.healthy:
         sys.exit(1)
 
 
 # -- the app -------------------------------------------------------------------
-def _report_changes(changes: list[Any], dry_run: bool = False) -> None:
+def _report_changes(out: output.Output, changes: list[Any], dry_run: bool = False) -> None:
     suffix = " (server dry run)" if dry_run else ""
     for change in changes:
-        ui.info(f"{change.ref} {change.action}{suffix}")
+        out.info(f"{change.ref} {change.action}{suffix}")
 
 
 @cli.command()
@@ -175,13 +179,13 @@ def _report_changes(changes: list[Any], dry_run: bool = False) -> None:
 @click.option(
     "--ingress/--no-ingress", default=False, show_default=True, help="Also create the Ingress."
 )
-@click.option("--ingress-host", default="pacman.com", show_default=True)
-@click.option("--ingress-class", default="nginx", show_default=True)
+@click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True)
+@click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True)
 @click.option("--replicas", type=int, help="Web replicas (default: 1, or the current count).")
 @click.option(
     "--service-type",
-    type=click.Choice(["ClusterIP", "NodePort", "LoadBalancer"]),
-    default="LoadBalancer",
+    type=click.Choice(SERVICE_TYPES),
+    default=DEFAULTS.service_type,
     show_default=True,
 )
 @click.option("--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest).")
@@ -211,7 +215,7 @@ def up(
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
     from pacdeploy import deploy
-    from pacdeploy.manifests import Options, validate
+    from pacdeploy.manifests import validate
 
     options = Options(
         namespace=settings.namespace,
@@ -234,13 +238,13 @@ def up(
         force=force,
     )
     for warning in plan.warnings:
-        ui.warning(warning)
+        settings.out.warning(warning)
     changes = deploy.apply_up(cluster, plan, force=force, dry_run=dry_run)
-    _report_changes(changes, dry_run)
+    _report_changes(settings.out, changes, dry_run)
     if dry_run:
         return
-    deploy.wait_up(cluster, settings.namespace, timeout)
-    ui.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
+    deploy.wait_up(cluster, settings.namespace, timeout, settings.out)
+    settings.out.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
 
 
 @cli.command()
@@ -253,22 +257,22 @@ def scale(settings: Settings, replicas: int, timeout: float) -> None:
     from pacdeploy.manifests import validate_replicas
 
     validate_replicas(replicas)
-    change = deploy.scale(settings.cluster(), settings.namespace, replicas, timeout)
-    ui.info(f"{change.ref} {change.action} to {replicas}")
+    change = deploy.scale(settings.cluster(), settings.namespace, replicas, timeout, settings.out)
+    settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
 
 @cli.command()
-@click.option("-o", "--output", type=OUTPUT, default="table", show_default=True)
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
 @pass_settings
-def status(settings: Settings, output: str) -> None:
+def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
     from pacdeploy import status as app_status
 
     doc = app_status.collect(settings.cluster(), settings.namespace)
-    if output == "table":
-        app_status.show(doc)
+    if fmt == "table":
+        settings.out.tree(app_status.outline(doc))
     else:
-        ui.emit(doc, output)
+        settings.out.data(doc, fmt)
 
 
 @cli.command()
@@ -296,10 +300,12 @@ def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
             f"Delete namespace {settings.namespace} with its volumes and credentials?",
             abort=True,
         )
-    changes = deploy.down(cluster, settings.namespace, purge=purge, timeout=timeout)
-    _report_changes(changes)
+    changes = deploy.down(
+        cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out
+    )
+    _report_changes(settings.out, changes)
     if not changes:
-        ui.info(f"nothing to remove in namespace {settings.namespace}")
+        settings.out.info(f"nothing to remove in namespace {settings.namespace}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -307,38 +313,41 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="pacdeploy", standalone_mode=False)
     except PacdeployError as exc:
-        ui.error(str(exc))
-        sys.exit(exc.exit_code)
+        # The line says it all; -vv also shows the exception it came from.
+        log.debug("%s", exc.problem, exc_info=exc.__cause__)
+        _fail(str(exc), exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
-        ui.error(exc.format_message() + hint)
-        sys.exit(exc.exit_code)
+        _fail(exc.format_message() + hint, exc.exit_code)
     except click.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             _interrupted()
-        ui.error("aborted; nothing was changed")
-        sys.exit(1)
+        _fail("aborted; nothing was changed", 1)
     except KeyboardInterrupt:
         _interrupted()
 
 
+def _fail(message: str, code: int) -> None:
+    output.for_terminal().error(message)
+    sys.exit(code)
+
+
 def _interrupted() -> None:
-    ui.error("interrupted; what was done is kept, run the command again to finish")
-    sys.exit(EXIT_INTERRUPTED)
+    _fail("interrupted; what was done is kept, run the command again to finish", EXIT_INTERRUPTED)
 
 
 @cli.command()
-@click.argument("local_port", type=Port(), default=9090, required=False)
+@click.argument("local_port", type=Port(), default=DEFAULT_LOCAL_PORT, required=False)
 @click.option(
     "--address",
     default="127.0.0.1",
     show_default=True,
     help="Local address to listen on (0.0.0.0 exposes it to your network).",
 )
-@click.option("--service", default="pacman", show_default=True)
+@click.option("--service", default=SERVICE, show_default=True)
 @click.option(
     "--port",
     "service_port",
@@ -368,4 +377,4 @@ def forward(
         import webbrowser
 
         webbrowser.open(forwarder.url)
-    display.run(forwarder)
+    display.run(forwarder, settings.out)

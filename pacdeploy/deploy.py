@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pacdeploy import credentials, permissions, storage, waiting
-from pacdeploy.cluster import KINDS, Cluster
 from pacdeploy.errors import Conflict, PermissionDenied
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.manifests import (
     DEPLOYMENT,
     MANAGED_BY,
@@ -26,17 +27,30 @@ from pacdeploy.manifests import (
     validate,
     validate_replicas,
 )
+from pacdeploy.output import Output
 from pacdeploy.permissions import Need
 
 log = logging.getLogger(__name__)
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
-SECOND_WAVE = {"ClusterRoleBinding", "RoleBinding", "StatefulSet", "Deployment"}
+# Apply order as data (lightkube's sort_objects): a rank applies once every lower one has,
+# and deletion runs it backwards. The namespace holds everything; pods must not start before
+# their ServiceAccount; RBAC checks a non-admin's binding against its role's rules, so the
+# binding waits for the role.
+APPLY_RANK = {
+    "Namespace": 0,
+    "ServiceAccount": 1,
+    "Secret": 1,
+    "ClusterRole": 1,
+    "Role": 1,
+    "Service": 1,
+    "Ingress": 1,
+    "ClusterRoleBinding": 2,
+    "RoleBinding": 2,
+    "StatefulSet": 2,
+    "Deployment": 2,
+}
 IGNORED_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
-
-
-def ref(obj: dict[str, Any]) -> str:
-    return f"{obj['kind'].lower()}/{obj['metadata']['name']}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,51 @@ class UpPlan:
     warnings: list[str] = field(default_factory=list)
 
 
+def waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The objects grouped by APPLY_RANK, lowest first; each group may go in parallel."""
+    ranks = sorted({APPLY_RANK[o["kind"]] for o in objects})
+    return [[o for o in objects if APPLY_RANK[o["kind"]] == rank] for rank in ranks]
+
+
+def deletion_order(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What depends on others goes first: apply order, reversed."""
+    return [o for wave in reversed(waves(objects)) for o in wave]
+
+
+def foreign_objects(
+    existing: dict[str, dict[str, Any] | None], secret: dict[str, Any] | None
+) -> list[str]:
+    """The objects `up` would overwrite that pacdeploy did not create."""
+    foreign = [r for r, e in existing.items() if e is not None and not is_managed(e)]
+    if secret is not None and not is_managed(secret):
+        foreign.append(ref("Secret", SECRET))
+    return foreign
+
+
+def unchanged_by_dry_run(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """A server-side dry run's result equals the live object, but for server-set fields."""
+    return _comparable(after) == _comparable(before)
+
+
+def down_targets(
+    objects: list[dict[str, Any]],
+    live: dict[str, dict[str, Any] | None],
+    *,
+    purge: bool,
+) -> list[dict[str, Any]]:
+    """What `down` deletes, in order: only what pacdeploy made, never the data.
+
+    Without --purge the namespace (with its Secret and PVCs) stays. With it the namespace
+    goes, taking everything namespaced along; cluster-scoped objects are deleted by name.
+    """
+    ns, rest = objects[0], objects[1:]
+    keep = [o for o in rest if not purge or not resource(o["kind"]).namespaced]
+    targets = [o for o in keep if (e := live.get(ref_of(o))) is not None and is_managed(e)]
+    if purge and live.get(ref_of(ns)) is not None:
+        targets.append(ns)
+    return deletion_order(targets)
+
+
 def _terminating(ns: dict[str, Any] | None) -> bool:
     return bool(ns) and (
         ns["metadata"].get("deletionTimestamp") is not None
@@ -65,9 +124,21 @@ def _terminating(ns: dict[str, Any] | None) -> bool:
 
 def _get(cluster: Cluster, obj: dict[str, Any], namespace_exists: bool) -> dict[str, Any] | None:
     meta = obj["metadata"]
-    if KINDS[obj["kind"]][1] and not namespace_exists:
+    if resource(obj["kind"]).namespaced and not namespace_exists:
         return None  # nothing can exist in a namespace that does not
     return cluster.get(obj["kind"], meta["name"], meta.get("namespace"))
+
+
+def _read_live(
+    cluster: Cluster, objects: list[dict[str, Any]], namespace: dict[str, Any] | None
+) -> dict[str, dict[str, Any] | None]:
+    """ref -> the live object (None if absent) for rendered ``objects``, the namespace first."""
+    with ThreadPoolExecutor(max_workers=8) as pool:  # independent reads: in parallel
+        found = list(pool.map(lambda o: _get(cluster, o, namespace is not None), objects[1:]))
+    return {
+        ref_of(objects[0]): namespace,
+        **dict(zip(map(ref_of, objects[1:]), found, strict=True)),
+    }
 
 
 def plan_up(
@@ -103,14 +174,10 @@ def plan_up(
         if current is not None:
             options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
     objects = render(options)
-    with ThreadPoolExecutor(max_workers=8) as pool:  # independent reads: in parallel
-        found = list(pool.map(lambda o: _get(cluster, o, exists), objects[1:]))
-    existing = {ref(objects[0]): namespace, **dict(zip(map(ref, objects[1:]), found, strict=True))}
+    existing = _read_live(cluster, objects, namespace)
     secret = cluster.get("Secret", SECRET, ns_name) if exists else None
 
-    foreign = [r for r, e in existing.items() if e is not None and not is_managed(e)]
-    if secret is not None and not is_managed(secret):
-        foreign.append(f"secret/{SECRET}")
+    foreign = foreign_objects(existing, secret)
     if foreign and not force:
         raise Conflict(
             f"{', '.join(foreign)} in namespace {ns_name} exist but were not created by pacdeploy",
@@ -118,7 +185,7 @@ def plan_up(
         )
     if secret is not None and (missing := credentials.missing_keys(secret)):
         raise Conflict(
-            f"secret/{SECRET} in namespace {ns_name} lacks {', '.join(missing)}",
+            f"{ref('Secret', SECRET)} in namespace {ns_name} lacks {', '.join(missing)}",
             "Add those keys or delete the Secret so pacdeploy generates one",
         )
 
@@ -174,9 +241,9 @@ def _needs_for_up(plan: UpPlan) -> set[Need]:
     if plan.class_patches:
         needs.add(Need.on("patch", "StorageClass"))
     for obj in plan.objects:
-        scope = ns if KINDS[obj["kind"]][1] else None
+        scope = _scope(obj, ns)
         needs.add(Need.on("patch", obj["kind"], scope))
-        if plan.existing[ref(obj)] is None:
+        if plan.existing[ref_of(obj)] is None:
             needs.add(Need.on("create", obj["kind"], scope))
     needs.add(Need.on("get", "Secret", ns))
     if plan.secret is None:
@@ -205,22 +272,16 @@ def apply_up(
 ) -> list[Change]:
     """Make the cluster match the plan; a second run reports everything unchanged.
 
-    Objects go in waves (the namespace; what others refer to; bindings and workloads), so
-    no pod starts before its ServiceAccount exists and no binding precedes its role (RBAC
-    checks a non-admin's binding against the role's rules). Within a wave: in parallel.
+    Objects go in the waves of APPLY_RANK; within a wave, in parallel.
     """
     permissions.require(cluster, plan.needs, "deploy pacman")
-    namespace, rest = plan.objects[0], plan.objects[1:]
-    ns_existed = plan.existing[ref(namespace)] is not None
-    changes = [_apply_one(cluster, plan, namespace, ns_existed, force, dry_run)]
+    first, *rest = waves(plan.objects)
+    ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
+    changes = [_apply_one(cluster, plan, o, ns_existed, force, dry_run) for o in first]
     changes.append(_ensure_secret(cluster, plan, dry_run))
     changes += _default_class(cluster, plan, dry_run)
-    waves = [
-        [o for o in rest if o["kind"] not in SECOND_WAVE],
-        [o for o in rest if o["kind"] in SECOND_WAVE],
-    ]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for wave in waves:
+        for wave in rest:
             changes += pool.map(
                 lambda o: _apply_one(cluster, plan, o, ns_existed, force, dry_run), wave
             )
@@ -235,20 +296,20 @@ def _apply_one(
     force: bool,
     dry_run: bool,
 ) -> Change:
-    before = plan.existing[ref(obj)]
-    if dry_run and KINDS[obj["kind"]][1] and not ns_existed:
-        return Change(ref(obj), "created")  # the server cannot dry-run into a new namespace
+    before = plan.existing[ref_of(obj)]
+    if dry_run and resource(obj["kind"]).namespaced and not ns_existed:
+        return Change(ref_of(obj), "created")  # the server cannot dry-run into a new namespace
     if before is not None and not is_managed(before) and not dry_run:
         # --force: replace the foreign object whole, then own every field we apply.
         cluster.replace(obj, before)
     after = cluster.apply(obj, force=force, dry_run=dry_run)
     if before is None:
-        return Change(ref(obj), "created")
+        return Change(ref_of(obj), "created")
     if dry_run:
-        same = _comparable(after) == _comparable(before)
+        same = unchanged_by_dry_run(before, after)
     else:
         same = after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
-    return Change(ref(obj), "unchanged" if same else "configured")
+    return Change(ref_of(obj), "unchanged" if same else "configured")
 
 
 def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
@@ -258,7 +319,7 @@ def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
             cluster.merge_patch(
                 "Secret", SECRET, {"metadata": {"labels": MANAGED_BY}}, plan.options.namespace
             )
-        return Change(f"secret/{SECRET}", "adopted" if adopt else "unchanged")
+        return Change(ref("Secret", SECRET), "adopted" if adopt else "unchanged")
     if not dry_run:
         try:
             cluster.create(credentials.new_secret(plan.options.namespace))
@@ -267,21 +328,21 @@ def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
             existing = cluster.get("Secret", SECRET, plan.options.namespace)
             if existing is None or not is_managed(existing):
                 raise
-    return Change(f"secret/{SECRET}", "created")
+    return Change(ref("Secret", SECRET), "created")
 
 
 def _default_class(cluster: Cluster, plan: UpPlan, dry_run: bool) -> list[Change]:
     if not dry_run:
         storage.apply_patches(cluster, plan.class_patches)
-    return [Change(f"storageclass/{name}", "configured") for name, _ in plan.class_patches]
+    return [Change(ref("StorageClass", name), "configured") for name, _ in plan.class_patches]
 
 
-def wait_up(cluster: Cluster, namespace: str, timeout: float) -> None:
-    waiting.wait_ready(cluster, namespace, WORKLOADS, timeout)
+def wait_up(cluster: Cluster, namespace: str, timeout: float, out: Output) -> None:
+    waiting.wait_ready(cluster, namespace, WORKLOADS, timeout, out)
 
 
 # -- scale -----------------------------------------------------------------------
-def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float) -> Change:
+def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float, out: Output) -> Change:
     validate_replicas(replicas)
     permissions.require(
         cluster,
@@ -289,21 +350,17 @@ def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float) -> Ch
         f"scale deployment/{DEPLOYMENT}",
     )
     before = waiting.require(cluster, "Deployment", DEPLOYMENT, namespace)
-    path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{DEPLOYMENT}/scale"
-    cluster.request(
-        "PATCH",
-        path,
-        query={"fieldManager": "pacdeploy"},
-        body={"spec": {"replicas": replicas}},
-        content_type="application/merge-patch+json",
-    )
-    waiting.wait_ready(cluster, namespace, [("Deployment", DEPLOYMENT)], timeout)
+    patch = {"spec": {"replicas": replicas}}
+    cluster.merge_patch("Deployment", DEPLOYMENT, patch, namespace, subresource="scale")
+    waiting.wait_ready(cluster, namespace, [("Deployment", DEPLOYMENT)], timeout, out)
     same = before["spec"].get("replicas") == replicas
-    return Change(f"deployment/{DEPLOYMENT}", "unchanged" if same else "scaled")
+    return Change(ref("Deployment", DEPLOYMENT), "unchanged" if same else "scaled")
 
 
 # -- down ------------------------------------------------------------------------
-def down(cluster: Cluster, namespace: str, *, purge: bool, timeout: float) -> list[Change]:
+def down(
+    cluster: Cluster, namespace: str, *, purge: bool, timeout: float, out: Output
+) -> list[Change]:
     """Remove the app. Without purge the namespace, Secret and PVCs (the data) stay."""
     ns_obj = cluster.get("Namespace", namespace)
     if purge and ns_obj is not None and not is_managed(ns_obj):
@@ -312,41 +369,33 @@ def down(cluster: Cluster, namespace: str, *, purge: bool, timeout: float) -> li
             "Run `pacdeploy down` without --purge, or delete the namespace yourself",
         )
     objects = render(Options(namespace=namespace, ingress=True))
-    cluster_scoped = [o for o in objects if not KINDS[o["kind"]][1] and o["kind"] != "Namespace"]
-    namespaced = [o for o in objects if KINDS[o["kind"]][1]] if ns_obj and not purge else []
-    targets = [o for o in [*namespaced, *cluster_scoped] if _deletable(cluster, o)]
-    if purge and ns_obj is not None:
-        targets.insert(0, objects[0])
+    targets = down_targets(objects, _read_live(cluster, objects, ns_obj), purge=purge)
     if not targets:
         return []
     permissions.require(
         cluster,
-        {Need.on("delete", o["kind"], namespace if KINDS[o["kind"]][1] else None) for o in targets}
+        {Need.on("delete", o["kind"], _scope(o, namespace)) for o in targets}
         | ({Need.on("patch", "StorageClass")} if purge else set()),
         "remove pacman",
     )
     changes = []
-    for obj in reversed(targets):
+    for obj in targets:
         meta = obj["metadata"]
         if cluster.delete(obj["kind"], meta["name"], meta.get("namespace")):
-            changes.append(Change(ref(obj), "deleted"))
+            changes.append(Change(ref_of(obj), "deleted"))
     if purge and ns_obj is not None:
-        waiting.wait_gone(cluster, "Namespace", namespace, timeout)
+        waiting.wait_gone(cluster, "Namespace", namespace, timeout, out)
         previous = storage.parse_previous(ns_obj)
         made = (ns_obj["metadata"].get("annotations") or {}).get(storage.MADE_DEFAULT)
         if previous is not None and made:
             patches = storage.restore(cluster.list("StorageClass"), previous, made)
             storage.apply_patches(cluster, patches)
-            changes += [Change(f"storageclass/{name}", "restored") for name, _ in patches]
-    elif namespaced:
-        waiting.wait_pods_gone(cluster, namespace, "name in (pacman,mongo)", timeout)
+            changes += [Change(ref("StorageClass", name), "restored") for name, _ in patches]
+    elif any(resource(o["kind"]).namespaced for o in targets):
+        selector = f"name in ({DEPLOYMENT},{STATEFULSET})"
+        waiting.wait_pods_gone(cluster, namespace, selector, timeout)
     return changes
 
 
-def _deletable(cluster: Cluster, obj: dict[str, Any]) -> bool:
-    """Only what pacdeploy made, and never the data (the namespace itself)."""
-    if obj["kind"] == "Namespace":
-        return False
-    meta = obj["metadata"]
-    existing = cluster.get(obj["kind"], meta["name"], meta.get("namespace"))
-    return existing is not None and is_managed(existing)
+def _scope(obj: dict[str, Any], namespace: str) -> str | None:
+    return namespace if resource(obj["kind"]).namespaced else None

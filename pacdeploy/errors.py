@@ -45,4 +45,8 @@ class SandboxError(PacdeployError):
     exit_code = 8
 
 
+class WatchExpired(PacdeployError):
+    """A watch's resourceVersion is gone (410) or its stream broke: list again, then watch."""
+
+
 EXIT_INTERRUPTED = 130

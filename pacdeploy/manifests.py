@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from pacdeploy.cluster import KINDS
 from pacdeploy.errors import InvalidInput
+from pacdeploy.kube.resources import resource
 
 DEFAULT_NAMESPACE = "pacman"
 DEPLOYMENT = "pacman"
@@ -21,8 +21,8 @@ STATEFULSET = "mongo"
 SERVICE = "pacman"
 INGRESS = "pacman-ingress"
 SECRET = "mongodb-users-secret"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "pacdeploy"}
-MANAGED_SELECTOR = "app.kubernetes.io/managed-by=pacdeploy"
+MANAGED_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = {MANAGED_LABEL: "pacdeploy"}
 MAX_REPLICAS = 100
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 
@@ -124,7 +124,7 @@ def render(options: Options) -> list[dict[str, Any]]:
         meta.setdefault("labels", {}).update(MANAGED_BY)
         if kind == "Namespace":
             meta["name"] = ns
-        elif KINDS[kind][1]:
+        elif resource(kind).namespaced:
             meta["namespace"] = ns
         else:
             meta["name"] = cluster_scoped_name(meta["name"], ns)
@@ -152,4 +152,4 @@ def render(options: Options) -> list[dict[str, Any]]:
 
 def is_managed(obj: dict[str, Any]) -> bool:
     labels = obj.get("metadata", {}).get("labels") or {}
-    return labels.get("app.kubernetes.io/managed-by") == "pacdeploy"
+    return labels.get(MANAGED_LABEL) == MANAGED_BY[MANAGED_LABEL]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pacdeploy.cluster import Cluster, resource_of
 from pacdeploy.errors import PermissionDenied
-
-REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import resource
 
 
 @dataclass(frozen=True, order=True)
@@ -21,8 +20,8 @@ class Need:
 
     @classmethod
     def on(cls, verb: str, kind: str, namespace: str | None = None, subresource: str = "") -> Need:
-        group, plural = resource_of(kind)
-        return cls(verb, group, plural, namespace, subresource)
+        found = resource(kind)
+        return cls(verb, found.group, found.plural, namespace, subresource)
 
     def __str__(self) -> str:
         resource = f"{self.resource}.{self.group}" if self.group else self.resource
@@ -42,7 +41,7 @@ def _allowed(cluster: Cluster, need: Need) -> bool:
     }
     review = cluster.request(
         "POST",
-        REVIEWS,
+        resource("SelfSubjectAccessReview").path(),
         body={
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",

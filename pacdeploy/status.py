@@ -1,21 +1,20 @@
 """What the lesson's `kubectl get all / pv / pvc / ingress` showed, as one document.
 
 `collect` builds a stable, documented dict (the `-o json|yaml` output); `outline` turns it
-into the tree that `-o table` prints (Rich on a terminal, indented plain lines otherwise).
+into the tree that `-o table` prints (the output layer draws it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.tree import Tree
-
-from pacdeploy import readiness, storage, ui
-from pacdeploy.cluster import Cluster
+from pacdeploy import readiness, storage
+from pacdeploy.forward import DEFAULT_LOCAL_PORT
+from pacdeploy.kube.client import Cluster
 from pacdeploy.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
+from pacdeploy.output import Outline
 
 SCHEMA_VERSION = 1
-Node = tuple[str, list["Node"]]
 
 
 def _pod(pod: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +34,8 @@ def _pod(pod: dict[str, Any]) -> dict[str, Any]:
 def _reach(svc: dict[str, Any], namespace: str) -> str:
     kind = svc["spec"].get("type", "ClusterIP")
     ports = svc["spec"].get("ports", [])
-    forward = f"pacdeploy forward 9090 -n {namespace}, then http://127.0.0.1:9090"
+    port = DEFAULT_LOCAL_PORT
+    forward = f"pacdeploy forward {port} -n {namespace}, then http://127.0.0.1:{port}"
     if kind == "LoadBalancer":
         ingress = svc.get("status", {}).get("loadBalancer", {}).get("ingress") or []
         if ingress:
@@ -151,81 +151,49 @@ def _pod_line(pod: dict[str, Any]) -> str:
     return f"pod/{pod['name']} {pod['phase']} {ready} node={pod['node'] or '-'}"
 
 
-def _claim_node(claim: dict[str, Any]) -> Node:
+def _claim_line(claim: dict[str, Any]) -> Outline:
     line = (
         f"pvc/{claim['name']} {claim['phase']} {claim['capacity'] or '-'} "
         f"class={claim['storageClass'] or '-'}"
     )
     volume = claim["volume"]
-    children = (
-        []
-        if volume is None
-        else [(f"pv/{volume['name']} {volume['phase']} reclaim={volume['reclaimPolicy']}", [])]
-    )
-    return line, children
+    if volume is None:
+        return Outline(line)
+    pv = f"pv/{volume['name']} {volume['phase']} reclaim={volume['reclaimPolicy']}"
+    return Outline(line, [Outline(pv)])
 
 
-def outline(doc: dict[str, Any]) -> Node:
+def outline(doc: dict[str, Any]) -> Outline:
     """The status document as a tree of lines: Namespace, workloads, pods, claims, volumes."""
     ns = doc["namespace"]
-    root_line = f"namespace/{ns['name']} {ns['phase'] or 'absent'}"
     defaults = ", ".join(doc["defaultStorageClasses"]) or "none"
-    children: list[Node] = [(f"default storageclass: {defaults}", [])]
+    children = [Outline(f"default storageclass: {defaults}")]
     claims = {c["name"]: c for c in doc["claims"]}
     shown: set[str] = set()
     for key in ("deployment", "statefulset"):
         workload = doc[key]
         if workload is None:
-            children.append((f"{key}: not deployed", []))
+            children.append(Outline(f"{key}: not deployed"))
             continue
         state = "ready" if workload["ready"] else f"waiting for {workload['waitingFor']}"
-        pods: list[Node] = []
+        pods = []
         for pod in workload["pods"]:
-            pod_claims = [_claim_node(claims[c]) for c in pod["claims"] if c in claims]
             shown.update(pod["claims"])
-            pods.append((_pod_line(pod), pod_claims))
-        children.append(
-            (
-                f"{key}/{workload['name']} {workload['readyReplicas']}/"
-                f"{workload['replicas']} ready, {state}",
-                pods,
-            )
-        )
-    children += [_claim_node(c) for name, c in claims.items() if name not in shown]
+            pod_claims = [_claim_line(claims[c]) for c in pod["claims"] if c in claims]
+            pods.append(Outline(_pod_line(pod), pod_claims))
+        head = f"{key}/{workload['name']} {workload['readyReplicas']}/{workload['replicas']} ready"
+        children.append(Outline(f"{head}, {state}", pods))
+    children += [_claim_line(c) for name, c in claims.items() if name not in shown]
     for svc in doc["services"]:
         ports = ", ".join(f"{p['port']}->{p.get('targetPort')}" for p in svc["ports"])
-        reach = [(f"reach: {svc['reach']}", [])] if svc["reach"] else []
-        children.append((f"service/{svc['name']} {svc['type']} {svc['clusterIP']} {ports}", reach))
+        reach = [Outline(f"reach: {svc['reach']}")] if svc["reach"] else []
+        line = f"service/{svc['name']} {svc['type']} {svc['clusterIP']} {ports}"
+        children.append(Outline(line, reach))
     if doc["ingress"]:
         ing = doc["ingress"]
         address = ", ".join(a for a in ing["addresses"] if a) or "pending"
+        hosts = ",".join(ing["hosts"])
         children.append(
-            (
-                f"ingress/{ing['name']} class={ing['class']} "
-                f"hosts={','.join(ing['hosts'])} address={address}",
-                [],
-            )
+            Outline(f"ingress/{ing['name']} class={ing['class']} hosts={hosts} address={address}")
         )
-    return root_line, children
-
-
-def show(doc: dict[str, Any]) -> None:
-    line, children = outline(doc)
-    if ui.interactive():
-        tree = Tree(f"[bold]{line}[/]")
-
-        def add(parent: Tree, nodes: list[Node]) -> None:
-            for text, kids in nodes:
-                add(parent.add(text), kids)
-
-        add(tree, children)
-        ui.console.print(tree)
-        return
-
-    def emit(nodes: list[Node], depth: int) -> None:
-        for text, kids in nodes:
-            print("  " * depth + text)
-            emit(kids, depth + 1)
-
-    print(line)
-    emit(children, 1)
+    return Outline(f"namespace/{ns['name']} {ns['phase'] or 'absent'}", children)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pacdeploy.cluster import Cluster
 from pacdeploy.errors import NotFound
+from pacdeploy.kube.client import Cluster
 
 GA = "storageclass.kubernetes.io/is-default-class"
 BETA = "storageclass.beta.kubernetes.io/is-default-class"

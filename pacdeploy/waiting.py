@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
-from pacdeploy import readiness, ui
-from pacdeploy.cluster import Cluster
+from pacdeploy import readiness
 from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import ref
 from pacdeploy.manifests import SECRET
+from pacdeploy.output import Output, Row
 
 # Poll fast first (a no-op or a quick rollout ends in milliseconds), then back off so a
 # long wait on a real cluster costs about one request round per second.
@@ -41,7 +38,7 @@ class WorkloadState:
 
     @property
     def ref(self) -> str:
-        return f"{self.kind.lower()}/{self.name}"
+        return ref(self.kind, self.name)
 
     @property
     def ready(self) -> bool:
@@ -63,9 +60,16 @@ class WorkloadState:
         pod = self.problem.line(self.log_line)
         return f"{rollout} ({pod})" if rollout else pod
 
+    @property
+    def status(self) -> str:
+        return "ready" if self.ready else f"{'failed' if self.failed else 'waiting'}: {self.why}"
+
+    def row(self) -> Row:
+        style = "ok" if self.ready else "failed" if self.failed else "waiting"
+        return Row((self.ref, self.progress, self.status), style, key=self.ref)
+
     def line(self) -> str:
-        status = "ready" if self.ready else f"{'failed' if self.failed else 'waiting'}: {self.why}"
-        return f"{self.ref} {self.progress} {status}"
+        return self.row().text
 
 
 LOG_TAIL_LINES = 20
@@ -94,7 +98,7 @@ class Rollout:
         self.logs: dict[tuple[str, str | None, int], str | None] = {}
         self._secrets: list[str] | None = None
         # A log is a nice-to-have: a node that cannot serve it must not stall the wait.
-        self._log_reader = dataclasses.replace(cluster, retry_seconds=LOG_RETRY_SECONDS)
+        self._log_reader = cluster.with_retry_budget(LOG_RETRY_SECONDS)
 
     @property
     def done(self) -> bool:
@@ -171,17 +175,6 @@ class Rollout:
         return self._secrets
 
 
-def _table(states: list[WorkloadState], elapsed: float, timeout: float) -> Table:
-    table = Table(title=f"waiting for rollout ({elapsed:.0f}s of {timeout:.0f}s)", expand=False)
-    table.add_column("workload")
-    table.add_column("progress")
-    table.add_column("status")
-    for s in states:
-        style = "green" if s.ready else "red" if s.failed else "yellow"
-        table.add_row(s.ref, s.progress, Text("ready" if s.ready else s.why, style=style))
-    return table
-
-
 def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
     """What a user should do next about a pod problem."""
     reason = problem.reason if problem else ""
@@ -201,7 +194,11 @@ def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
 
 
 def wait_ready(
-    cluster: Cluster, namespace: str, workloads: list[tuple[str, str]], timeout: float
+    cluster: Cluster,
+    namespace: str,
+    workloads: list[tuple[str, str]],
+    timeout: float,
+    out: Output,
 ) -> list[WorkloadState]:
     """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
 
@@ -212,30 +209,17 @@ def wait_ready(
     rollout = Rollout(cluster, namespace, workloads)
     states = rollout.states
     started = time.monotonic()
-    deadline = started + timeout
-    last_lines: dict[str, str] = {}
-
-    def tick() -> bool:
-        rollout.observe()
-        if not ui.interactive():
-            for s in states:
-                if last_lines.get(s.ref) != s.line():
-                    last_lines[s.ref] = s.line()
-                    ui.info(s.line())
-        return rollout.done
-
     polls = _polls()
-    if ui.interactive():
-        with Live(_table(states, 0, timeout), console=ui.console, transient=True) as live:
-            while not tick() and time.monotonic() < deadline:
-                live.update(_table(states, time.monotonic() - started, timeout))
-                time.sleep(next(polls))
-        for s in states:
-            mark = ("✓ ", "green") if s.ready else ("✗ ", "red")
-            ui.info(Text.assemble(mark, s.line()))
-    else:
-        while not tick() and time.monotonic() < deadline:
+    with out.board(("workload", "progress", "status")) as board:
+        while True:
+            rollout.observe()
+            elapsed = time.monotonic() - started
+            title = f"waiting for rollout ({elapsed:.0f}s of {timeout:.0f}s)"
+            board.update([s.row() for s in states], title)
+            if rollout.done or elapsed >= timeout:
+                break
             time.sleep(next(polls))
+        board.settle([(s.ready, s.line()) for s in states])
 
     laggards = [s for s in states if not s.ready]
     if laggards:
@@ -259,23 +243,28 @@ def _holders(obj: dict[str, Any]) -> str:
 
 
 def wait_gone(
-    cluster: Cluster, kind: str, name: str, timeout: float, namespace: str | None = None
+    cluster: Cluster,
+    kind: str,
+    name: str,
+    timeout: float,
+    out: Output,
+    namespace: str | None = None,
 ) -> None:
     """Wait until an object is deleted, saying what holds it; NotReady if it outlasts timeout."""
     deadline = time.monotonic() + timeout
     polls = _polls()
-    ref = f"{kind.lower()}/{name}"
-    with ui.step_reporter(f"waiting for {ref} to be deleted") as report:
+    what = ref(kind, name)
+    with out.steps(f"waiting for {what} to be deleted") as report:
         shown = None
         while (obj := cluster.get(kind, name, namespace)) is not None:
             held = _holders(obj)
             if time.monotonic() > deadline:
                 raise NotReady(
-                    f"{ref} still exists after {timeout:.0f}s, held by: {held}",
+                    f"{what} still exists after {timeout:.0f}s, held by: {held}",
                     "Resolve what holds it, then run the command again",
                 )
             if held != shown:
-                report(f"{ref} is terminating, waiting on: {held}")
+                report(f"{what} is terminating, waiting on: {held}")
                 shown = held
             time.sleep(next(polls))
 
@@ -297,7 +286,7 @@ def require(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str,
     obj = cluster.get(kind, name, namespace)
     if obj is None:
         raise NotFound(
-            f"{kind.lower()}/{name} not found in namespace {namespace}",
+            f"{ref(kind, name)} not found in namespace {namespace}",
             f"Run `pacdeploy up -n {namespace}` first",
         )
     return obj

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from pacdeploy import storage
-from pacdeploy.cluster import Cluster, connect
+from pacdeploy.kube.client import Cluster, connect
+from tests.support import cli
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,19 +82,17 @@ class Target:
         self, *args: str, timeout: float = 300, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run the real CLI, as a user would, against this cluster."""
-        return subprocess.run(
-            [sys.executable, "-m", "pacdeploy", "--context", self.context, *args],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            input=input,
-            check=False,
+        return cli.run(
+            "--context", self.context, *args, env=self.env(), timeout=timeout, input=input
         )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start the real CLI in the background against this cluster."""
+        return cli.start("--context", self.context, *args, env=self.env())
 
 
 def _sandbox(tmp: Path, config: pytest.Config) -> Iterator[Target]:
-    from pacdeploy.sandbox import binaries, lifecycle
+    from pacdeploy.sandbox import lifecycle, paths
 
     kubeconfig = tmp / "kubeconfig"
     previous = os.environ.get("KUBECONFIG")
@@ -104,7 +102,7 @@ def _sandbox(tmp: Path, config: pytest.Config) -> Iterator[Target]:
         # Shown live: on a fresh machine this builds Kubernetes, which takes minutes.
         with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
             lifecycle.up(lambda message: print(f"\n[sandbox] {message}", flush=True))
-        yield Target("sandbox", kubeconfig, lifecycle.CONTEXT, str(binaries.bin_dir() / "kubectl"))
+        yield Target("sandbox", kubeconfig, lifecycle.CONTEXT, str(paths.bin_dir() / "kubectl"))
     finally:
         if not was_running:
             lifecycle.down()
@@ -138,9 +136,9 @@ def target(
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.fail("--cluster=existing needs kubectl on PATH")
-    from pacdeploy.cluster import kubeconfig_paths
+    from pacdeploy.kube import kubeconfig
 
-    paths = [p for p in kubeconfig_paths(None) if p.is_file()]
+    paths = [p for p in kubeconfig.paths(None) if p.is_file()]
     if not paths:
         pytest.fail("--cluster=existing but no kubeconfig found (KUBECONFIG or ~/.kube/config)")
     storage_class = os.environ.get("PACDEPLOY_STORAGE_CLASS")
@@ -149,9 +147,46 @@ def target(
     yield Target("existing", paths[0], connect(None, None).context, kubectl, storage_class)
 
 
+# Cluster-scoped kinds the suite creates and must delete again.
+LEFT_BEHIND = ("StorageClass", "CSIDriver", "ClusterRole", "ClusterRoleBinding", "Stage")
+
+
+def _snapshot(cluster: Cluster) -> dict[str, object]:
+    """What a user of the cluster would notice: default classes, namespaces, cluster objects."""
+    state: dict[str, object] = {
+        "default storage classes": storage.defaults(cluster.list("StorageClass")),
+        "namespaces": {
+            ns["metadata"]["name"]: bool(ns["metadata"].get("deletionTimestamp"))
+            for ns in cluster.list("Namespace")
+        },
+    }
+    for kind in LEFT_BEHIND:
+        state[kind] = sorted(o["metadata"]["name"] for o in cluster.list(kind))
+    return state
+
+
+def _changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
+    """How ``after`` differs from ``before``; namespaces on their way out do not count."""
+    found = []
+    old, new = before["namespaces"], after["namespaces"]
+    gone = sorted(n for n, terminating in old.items() if n not in new and not terminating)
+    added = sorted(n for n, terminating in new.items() if n not in old and not terminating)
+    if gone or added:
+        found.append(f"namespaces deleted {gone}, left behind {added}")
+    for key in before.keys() - {"namespaces"}:
+        if before[key] != after[key]:
+            found.append(f"{key}: {before[key]} before the suite, {after[key]} after")
+    return found
+
+
 @pytest.fixture(scope="session")
-def cluster(target: Target) -> Cluster:
-    return target.cluster()
+def cluster(target: Target) -> Iterator[Cluster]:
+    """The target's cluster, checked at the end to be as the suite found it."""
+    connection = target.cluster()
+    before = _snapshot(connection)
+    yield connection
+    changes = _changes(before, _snapshot(connection))
+    assert not changes, "the suite changed the cluster: " + "; ".join(changes)
 
 
 @pytest.fixture

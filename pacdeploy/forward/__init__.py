@@ -6,3 +6,5 @@ pool.py     streams opened ahead of need, each owned by the pool until taken
 server.py   the local listener: a stream per accepted connection, round-robin over pods
 display.py  the live status line, and notices such as a pod refusing a connection
 """
+
+DEFAULT_LOCAL_PORT = 9090  # the lesson's `kubectl port-forward svc/pacman 9090:80`

@@ -19,11 +19,11 @@ import socket
 import threading
 import time
 
-from pacdeploy.cluster import Cluster
 from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
 from pacdeploy.forward.pool import WarmPool
 from pacdeploy.forward.service import ServicePort, ready_backends, resolve_service_port
 from pacdeploy.forward.stream import PodStream, Stats, StreamError, open_stream
+from pacdeploy.kube.client import Cluster
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy.cluster import Cluster
+from pacdeploy.kube.client import Cluster
 
 CHUNK = 256 * 1024
 DATA, ERROR = 0, 1  # websocket channels of the first (only) forwarded port

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pacdeploy.errors import SandboxError
+from pacdeploy.sandbox.paths import KUBE_VERSION, bin_dir
 
-KUBE_VERSION = "v1.36.3"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 
@@ -64,18 +64,6 @@ BINARIES: tuple[GoBinary, ...] = (
     GoBinary("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok", _KWOK),
     GoBinary("kwokctl", "kwok", "sigs.k8s.io/kwok/cmd/kwokctl", _KWOK),
 )
-
-
-def cache_root() -> Path:
-    """Where pacdeploy keeps built binaries: outside the repo, shared by every checkout."""
-    if env := os.environ.get("PACDEPLOY_CACHE_DIR"):
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "pacdeploy"
-
-
-def bin_dir() -> Path:
-    return cache_root() / "sandbox" / KUBE_VERSION / "bin"
 
 
 def missing_binaries(directory: Path | None = None) -> list[GoBinary]:

@@ -7,12 +7,13 @@ from typing import Any
 
 import yaml
 
+from pacdeploy.storage import GA
+
 # KWOK's controller adopts nodes carrying this annotation and keeps them Ready.
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 NODE_NAMES = ("pacdeploy-sandbox", "pacdeploy-sandbox-m02", "pacdeploy-sandbox-m03")
 ZONES = ("sandbox-a", "sandbox-b", "sandbox-c")
 
-DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 # minikube's classes: `standard` (its hostpath provisioner, default) and the csi-hostpath addon.
 STORAGE_CLASSES = {
     "standard": "k8s.io/minikube-hostpath",
@@ -57,7 +58,7 @@ def storage_class(name: str, provisioner: str, default: bool) -> dict[str, Any]:
         "kind": "StorageClass",
         "metadata": {
             "name": name,
-            "annotations": {DEFAULT_CLASS_ANNOTATION: "true" if default else "false"},
+            "annotations": {GA: "true" if default else "false"},
         },
         "provisioner": provisioner,
         "reclaimPolicy": "Delete",

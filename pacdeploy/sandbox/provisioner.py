@@ -1,9 +1,12 @@
 """The sandbox's volume provisioner: what minikube's storage-provisioner does, for KWOK.
 
-KWOK simulates kubelets but ships no storage. This loop plays the external provisioner for
-the sandbox's classes: for each pending claim it creates a hostPath PersistentVolume
+KWOK simulates kubelets but ships no storage. This process plays the external provisioner
+for the sandbox's classes: for each pending claim it creates a hostPath PersistentVolume
 pre-bound to that claim, and the real PV controller in kube-controller-manager does the
 binding. Released volumes of class reclaimPolicy Delete are deleted with their directory.
+
+It reacts to watch events on claims and volumes (list, then watch from the list's version;
+410 Gone or a broken stream: list again), so an idle cluster costs it no requests.
 """
 
 from __future__ import annotations
@@ -16,24 +19,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pacdeploy.cluster import Cluster, connect
-from pacdeploy.errors import Conflict, PacdeployError
-from pacdeploy.sandbox.objects import DEFAULT_CLASS_ANNOTATION, STORAGE_CLASSES
+from pacdeploy import storage
+from pacdeploy.errors import Conflict, PacdeployError, WatchExpired
+from pacdeploy.kube.client import Cluster, connect
+from pacdeploy.sandbox.objects import STORAGE_CLASSES
 
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
-# Short: claims bind within ~0.1s, like a real provisioner reacting to a watch event.
-INTERVAL = 0.1
+# A full reconcile also runs this often, in case a change slipped between list and watch.
+RESYNC_SECONDS = 30.0
+RETRY_SECONDS = 1.0  # after a failed list or watch (the API server may be restarting)
 
 log = logging.getLogger("pacdeploy.provisioner")
-
-
-def default_class(classes: dict[str, dict[str, Any]]) -> str | None:
-    defaults = [
-        name
-        for name, sc in classes.items()
-        if sc.get("metadata", {}).get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true"
-    ]
-    return sorted(defaults)[0] if defaults else None
 
 
 def volume_for(claim: dict[str, Any], storage_class: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -65,6 +61,35 @@ def volume_for(claim: dict[str, Any], storage_class: dict[str, Any], root: Path)
     }
 
 
+def claims_to_provision(
+    claims: list[dict[str, Any]],
+    classes: dict[str, dict[str, Any]],
+    volumes: dict[str, dict[str, Any]],
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(claim, its class) for each pending claim of our classes that has no volume yet."""
+    defaults = storage.defaults(list(classes.values()))
+    fallback = defaults[0] if defaults else None
+    todo = []
+    for claim in claims:
+        if claim["spec"].get("volumeName") or claim.get("status", {}).get("phase") != "Pending":
+            continue
+        class_name = claim["spec"].get("storageClassName") or fallback
+        if class_name in classes and f"pvc-{claim['metadata']['uid']}" not in volumes:
+            todo.append((claim, classes[class_name]))
+    return todo
+
+
+def released_volumes(volumes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Our volumes whose claim is gone and whose class says Delete."""
+    return [
+        pv
+        for pv in volumes.values()
+        if pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
+        and pv.get("status", {}).get("phase") == "Released"
+        and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete"
+    ]
+
+
 def reconcile(cluster: Cluster, root: Path) -> None:
     classes = {
         sc["metadata"]["name"]: sc
@@ -72,31 +97,38 @@ def reconcile(cluster: Cluster, root: Path) -> None:
         if sc.get("provisioner") in STORAGE_CLASSES.values()
     }
     volumes = {pv["metadata"]["name"]: pv for pv in cluster.list("PersistentVolume")}
-    fallback = default_class(classes)
-    for claim in cluster.list("PersistentVolumeClaim"):
-        if claim["spec"].get("volumeName") or claim.get("status", {}).get("phase") != "Pending":
-            continue
-        class_name = claim["spec"].get("storageClassName") or fallback
-        if class_name not in classes or f"pvc-{claim['metadata']['uid']}" in volumes:
-            continue
-        pv = volume_for(claim, classes[class_name], root)
+    for claim, storage_class in claims_to_provision(
+        cluster.list("PersistentVolumeClaim"), classes, volumes
+    ):
+        pv = volume_for(claim, storage_class, root)
         Path(pv["spec"]["hostPath"]["path"]).mkdir(parents=True, exist_ok=True)
         try:
             cluster.create(pv)
         except Conflict:
             continue  # created by an earlier, retried request
-        log.info("provisioned %s for %s/%s", pv["metadata"]["name"], *_claim_key(claim))
-    for pv in volumes.values():
-        ours = pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
-        released = pv.get("status", {}).get("phase") == "Released"
-        if ours and released and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete":
-            cluster.delete("PersistentVolume", pv["metadata"]["name"])
-            shutil.rmtree(pv["spec"]["hostPath"]["path"], ignore_errors=True)
-            log.info("deleted released volume %s", pv["metadata"]["name"])
+        meta = claim["metadata"]
+        log.info(
+            "provisioned %s for %s/%s", pv["metadata"]["name"], meta["namespace"], meta["name"]
+        )
+    for pv in released_volumes(volumes):
+        cluster.delete("PersistentVolume", pv["metadata"]["name"])
+        shutil.rmtree(pv["spec"]["hostPath"]["path"], ignore_errors=True)
+        log.info("deleted released volume %s", pv["metadata"]["name"])
 
 
-def _claim_key(claim: dict[str, Any]) -> tuple[str, str]:
-    return claim["metadata"]["namespace"], claim["metadata"]["name"]
+def _watch(cluster: Cluster, kind: str, changed: threading.Event, stop: threading.Event) -> None:
+    """Set ``changed`` on every change of ``kind``, forever: list, watch, repeat."""
+    while not stop.is_set():
+        try:
+            _, version = cluster.list_with_version(kind)
+            changed.set()  # whatever happened before this list
+            for _event in cluster.watch(kind, resource_version=version):
+                changed.set()
+        except WatchExpired:
+            continue
+        except PacdeployError as exc:
+            log.warning("watching %s failed: %s", kind, exc)
+            stop.wait(RETRY_SECONDS)
 
 
 def main() -> None:
@@ -105,17 +137,24 @@ def main() -> None:
     parser.add_argument("--volumes", required=True, type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    stop = threading.Event()
+    stop, changed = threading.Event(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cluster = connect(args.kubeconfig)
+    for kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        threading.Thread(target=_watch, args=(cluster, kind, changed, stop), daemon=True).start()
     while not stop.is_set():
+        changed.wait(RESYNC_SECONDS)
+        changed.clear()
+        if stop.is_set():
+            break
         try:
             reconcile(cluster, args.volumes)
         except PacdeployError as exc:
             # The API server may be restarting (tests do that on purpose): try again.
             log.warning("reconcile failed: %s", exc)
-        stop.wait(INTERVAL)
+            stop.wait(RETRY_SECONDS)
+            changed.set()
 
 
 if __name__ == "__main__":

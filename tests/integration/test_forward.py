@@ -11,8 +11,6 @@ import http.client
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,24 +45,7 @@ def app(target, cluster, app_ns):
 
 class Forward:
     def __init__(self, target, namespace, *args):
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pacdeploy",
-                "--context",
-                target.context,
-                "-n",
-                namespace,
-                "forward",
-                "0",
-                *args,
-            ],
-            env=target.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = target.start("-n", namespace, "forward", "0", *args)
         first = self.proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
         assert match, first + self.proc.stderr.read()

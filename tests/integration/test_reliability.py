@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -19,23 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pacdeploy.errors import PermissionDenied
 from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
 from pacdeploy.storage import GA
-from tests.support import class_versions, eventually, one_line
+from tests.support import class_versions, cli, eventually, one_line
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def start(target, *args, env=None):
-    return subprocess.Popen(
-        [sys.executable, "-m", "pacdeploy", "--context", target.context, *args],
-        env=env or target.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 # -- sandbox controls ---------------------------------------------------------------
@@ -108,7 +98,7 @@ def assert_deployed_once(cluster, ns):
 @pytest.mark.sandbox_only
 def test_up_rides_out_an_api_server_outage_at_start(target, cluster, app_ns, api_server):
     api_server.kill()
-    proc = start(target, "-n", app_ns, "up", "--timeout", "2m")
+    proc = target.start("-n", app_ns, "up", "--timeout", "2m")
     time.sleep(3)
     assert proc.poll() is None, "up gave up while the API server was restarting"
     api_server.restart()
@@ -121,7 +111,7 @@ def test_up_rides_out_an_api_server_outage_at_start(target, cluster, app_ns, api
 def test_up_rides_out_an_api_server_outage_while_waiting(
     target, cluster, app_ns, api_server, paused_provisioner
 ):
-    proc = start(target, "-n", app_ns, "up", "--timeout", "2m")
+    proc = target.start("-n", app_ns, "up", "--timeout", "2m")
 
     def waiting():
         """up created the StatefulSet and waits for its claim"""
@@ -142,14 +132,7 @@ def test_api_server_down_for_good_fails_in_seconds(target, app_ns, api_server):
     api_server.kill()
     env = {**target.env(), "PACDEPLOY_API_RETRY_SECONDS": "3"}
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "pacdeploy", "--context", target.context, "-n", app_ns, "up"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = cli.run("--context", target.context, "-n", app_ns, "up", env=env, timeout=60)
     elapsed = time.monotonic() - started
     api_server.restart()
     assert result.returncode == 3
@@ -169,7 +152,7 @@ def interrupt(proc, after):
 
 @pytest.mark.sandbox_only
 def test_ctrl_c_during_up_then_up_converges(target, cluster, app_ns, paused_provisioner):
-    proc = start(target, "-n", app_ns, "up")
+    proc = target.start("-n", app_ns, "up")
     code, err = interrupt(proc, lambda: cluster.get("StatefulSet", "mongo", app_ns))
     assert code == 130
     assert "interrupted" in one_line(err)
@@ -186,7 +169,7 @@ def test_ctrl_c_during_scale(target, cluster, app_ns):
     for node in nodes:
         cluster.merge_patch("Node", node, {"spec": {"unschedulable": True}})
     try:
-        proc = start(target, "-n", app_ns, "scale", "--replicas", "3")
+        proc = target.start("-n", app_ns, "scale", "--replicas", "3")
         code, err = interrupt(
             proc, lambda: cluster.get("Deployment", "pacman", app_ns)["spec"]["replicas"] == 3
         )
@@ -220,9 +203,10 @@ def test_ctrl_c_during_purge_and_finalizer_is_named(target, cluster, app_ns):
         short = target.pacdeploy("-n", app_ns, "down", "--purge", "--yes", "--timeout", "3s")
         assert short.returncode == 6
         assert "held by" in one_line(short.stderr)
-        proc = start(target, "-n", app_ns, "down", "--purge", "--yes")
-        time.sleep(1.0)
-        code, err = interrupt(proc, lambda: True)
+        proc = target.start("-n", app_ns, "down", "--purge", "--yes")
+        # Its first line says it waits for the namespace (the finalizer holds it).
+        assert "is terminating, waiting on: finalizer" in proc.stdout.readline()
+        code, err = interrupt(proc, lambda: proc.poll() is None)
         assert code == 130 and "interrupted" in one_line(err)
     finally:
         release()
@@ -271,20 +255,8 @@ def service_account_kubeconfig(cluster, target, rules, tmp_path, name):
             "spec": {"expirationSeconds": 3600},
         },
     )["status"]["token"]
-    admin = yaml.safe_load(target.kubeconfig.read_text())
-    server = next(c["cluster"] for c in admin["clusters"] if c["name"] == target.context)
-    path = tmp_path / f"{name}.kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": name,
-                "clusters": [{"name": name, "cluster": server}],
-                "users": [{"name": name, "user": {"token": token}}],
-                "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            }
-        )
+    path = cli.write_kubeconfig(
+        tmp_path / f"{name}.kubeconfig", name, server_of(target), {"token": token}
     )
     cleanup = [("Namespace", home), ("ClusterRole", role), ("ClusterRoleBinding", role)]
     return path, cleanup
@@ -295,13 +267,7 @@ def operator_rules():
 
 
 def run_as(kubeconfig, *args, timeout=180):
-    return subprocess.run(
-        [sys.executable, "-m", "pacdeploy", "--kubeconfig", str(kubeconfig), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return cli.run("--kubeconfig", str(kubeconfig), *args, timeout=timeout)
 
 
 @pytest.fixture
@@ -360,40 +326,34 @@ def test_the_documented_role_is_enough_for_every_command(
 
 
 # -- bad input against a real cluster --------------------------------------------------------
+def server_of(target):
+    """The cluster entry (server and CA) of the test's context."""
+    admin = yaml.safe_load(target.kubeconfig.read_text())
+    return next(c["cluster"] for c in admin["clusters"] if c["name"] == target.context)
+
+
 def test_unreachable_server_fails_in_seconds(tmp_path):
-    config = tmp_path / "config"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "gone",
-                "clusters": [
-                    {
-                        "name": "gone",
-                        "cluster": {
-                            "server": "https://127.0.0.1:1",
-                            "insecure-skip-tls-verify": True,
-                        },
-                    }
-                ],
-                "users": [{"name": "gone", "user": {"token": "x"}}],
-                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
-            }
-        )
-    )
+    gone = {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}
+    config = cli.write_kubeconfig(tmp_path / "config", "gone", gone, {"token": "x"})
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "pacdeploy", "--kubeconfig", str(config), "status"],
-        env={**os.environ, "PACDEPLOY_API_RETRY_SECONDS": "2"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {**os.environ, "PACDEPLOY_API_RETRY_SECONDS": "2"}
+    result = cli.run("--kubeconfig", str(config), "status", env=env, timeout=60)
     assert result.returncode == 3
     assert "cannot reach the API server at https://127.0.0.1:1" in one_line(result.stderr)
     assert time.monotonic() - started < 15
+
+
+def test_rejected_credentials_exit_3_naming_the_context(target, tmp_path):
+    """A 401 is an authentication failure (exit 3, as documented), not a missing RBAC rule."""
+    config = cli.write_kubeconfig(
+        tmp_path / "config", "stale", server_of(target), {"token": "not-a-valid-token"}
+    )
+    result = run_as(config, "status")
+    assert result.returncode == 3, result.stderr
+    assert one_line(result.stderr) == (
+        f"error: the API server at {server_of(target)['server']} rejected the credentials of "
+        "context 'stale'. Refresh the credentials in your kubeconfig"
+    )
 
 
 def test_tls_failure_is_one_line(target, tmp_path):
@@ -418,33 +378,11 @@ def test_tls_failure_is_one_line(target, tmp_path):
         check=True,
         capture_output=True,
     )
-    admin = yaml.safe_load(target.kubeconfig.read_text())
-    server = next(c["cluster"]["server"] for c in admin["clusters"] if c["name"] == target.context)
-    config = tmp_path / "config"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "wrong-ca",
-                "clusters": [
-                    {
-                        "name": "wrong-ca",
-                        "cluster": {
-                            "server": server,
-                            "certificate-authority-data": base64.b64encode(
-                                cert.read_bytes()
-                            ).decode(),
-                        },
-                    }
-                ],
-                "users": [{"name": "wrong-ca", "user": {"token": "x"}}],
-                "contexts": [
-                    {"name": "wrong-ca", "context": {"cluster": "wrong-ca", "user": "wrong-ca"}}
-                ],
-            }
-        )
-    )
+    wrong_ca = {
+        "server": server_of(target)["server"],
+        "certificate-authority-data": base64.b64encode(cert.read_bytes()).decode(),
+    }
+    config = cli.write_kubeconfig(tmp_path / "config", "wrong-ca", wrong_ca, {"token": "x"})
     result = run_as(config, "status", timeout=60)
     assert result.returncode == 3
     line = one_line(result.stderr)
@@ -514,5 +452,5 @@ def test_pod_security_baseline_is_enforced_in_the_app_namespace(target, cluster,
             ]
         },
     }
-    with pytest.raises(Exception, match="violates PodSecurity"):
+    with pytest.raises(PermissionDenied, match="violates PodSecurity"):
         cluster.create(privileged)

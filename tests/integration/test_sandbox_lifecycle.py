@@ -6,28 +6,21 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from urllib.parse import urlparse
 
 import pytest
 import yaml
 
-from pacdeploy.sandbox.lifecycle import CONTEXT, _pid_alive
+from pacdeploy.sandbox.lifecycle import CONTEXT
+from pacdeploy.sandbox.processes import alive
+from tests.support import cli, eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 
 
 def run(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "pacdeploy", "sandbox", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return cli.run("sandbox", *args, env=env)
 
 
 def status(env):
@@ -67,9 +60,9 @@ def test_up_twice_restart_and_down_leave_nothing(tmp_path):
 
     # A crashed component is detected and restarted by the next `up`.
     os.kill(before["processes"]["kube-apiserver"], signal.SIGKILL)
-    time.sleep(0.5)
-    code, crashed = status(env)
-    assert code == 1 and not crashed["healthy"]
+    code, crashed = eventually(lambda: (s := status(env))[0] == 1 and s, timeout=10)
+    assert not crashed["healthy"]
+    assert crashed["processes"]["kube-apiserver"] is None
     repaired = run(env, "up")
     assert repaired.returncode == 0, repaired.stderr
     code, after = status(env)
@@ -80,9 +73,9 @@ def test_up_twice_restart_and_down_leave_nothing(tmp_path):
     assert down.returncode == 0, down.stderr
     deadline = time.monotonic() + 10
     pids = [p for p in after["processes"].values() if p]
-    while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [p for p in pids if _pid_alive(p)]
+    assert not [p for p in pids if alive(p)]
     assert not listening(port)
     config = yaml.safe_load(kubeconfig.read_text())
     assert CONTEXT not in [c["name"] for c in config["contexts"]]

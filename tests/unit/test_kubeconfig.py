@@ -2,7 +2,7 @@
 
 import os
 
-from pacdeploy import kubeconfig
+from pacdeploy.kube import kubeconfig
 
 
 def test_add_to_empty_and_make_current():

@@ -1,0 +1,135 @@
+"""How an API or transport failure becomes one line a user can act on (kopf's errors.py idea).
+
+Pure functions over the exception and where it happened, so the whole table is unit-tested.
+The original exception stays chained as ``__cause__`` (shown with -vv).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from tenacity import RetryCallState, wait_exponential_jitter
+
+from pacdeploy.errors import (
+    ClusterUnreachable,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PacdeployError,
+    PermissionDenied,
+)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as down
+_BACKOFF = wait_exponential_jitter(multiplier=0.2, max=2.0)
+
+
+@dataclass(frozen=True)
+class Where:
+    """The request that failed, and the connection it went over."""
+
+    method: str
+    path: str
+    server: str
+    context: str
+    retry_seconds: float
+
+
+def api_error(status: int, body: bytes) -> Exception:
+    """The client's ApiException for a response read outside its own call path."""
+    from kubernetes.client.exceptions import ApiException
+
+    exc = ApiException(status=status, reason=body.decode(errors="replace")[:200])
+    exc.body = body.decode(errors="replace")
+    return exc
+
+
+def _status(exc: BaseException) -> int | None:
+    from kubernetes.client.exceptions import ApiException
+
+    return exc.status if isinstance(exc, ApiException) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: connection trouble, throttling, server errors; never 4xx or TLS."""
+    status = _status(exc)
+    if status is not None:
+        return status in RETRY_STATUSES or status == 0
+    if isinstance(exc, urllib3.exceptions.MaxRetryError):
+        return not isinstance(exc.reason, urllib3.exceptions.SSLError)
+    return isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError) and not isinstance(
+        exc, urllib3.exceptions.SSLError
+    )
+
+
+def retry_after(state: RetryCallState) -> float:
+    """The server's Retry-After (bounded), else jittered exponential backoff."""
+    exc = state.outcome.exception() if state.outcome else None
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    if value and str(value).isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    return _BACKOFF(state)
+
+
+def status_message(exc: Any) -> str:
+    try:
+        return json.loads(exc.body).get("message") or exc.reason
+    except (TypeError, ValueError, AttributeError):
+        return str(getattr(exc, "reason", exc))
+
+
+def short_reason(reason: object) -> str:
+    text = str(reason)
+    for marker in ("Connection refused", "Name or service not known", "timed out"):
+        if marker in text:
+            return marker.lower()
+    return text.split(": ", 1)[-1][:160]
+
+
+def _from_status(status: int, exc: Any, where: Where) -> PacdeployError:
+    message = status_message(exc)
+    if status == 401:  # authentication: the README's exit 3, like an unreachable server
+        return ClusterUnreachable(
+            f"the API server at {where.server} rejected the credentials of context "
+            f"{where.context!r}",
+            "Refresh the credentials in your kubeconfig",
+        )
+    if status == 403:
+        return PermissionDenied(message, "Ask a cluster admin for the RBAC in the README")
+    if status == 404:
+        return NotFound(message)
+    if status == 409:
+        return Conflict(message)
+    if status in (400, 422):
+        return InvalidInput(message)
+    if status in RETRY_STATUSES:
+        return ClusterUnreachable(
+            f"the API server kept failing ({status} {exc.reason}) for "
+            f"{where.retry_seconds:.0f}s on {where.method} {where.path}",
+            "Check the control plane's health and retry",
+        )
+    return PacdeployError(f"{where.method} {where.path} failed: {status} {message}")
+
+
+def translate(exc: BaseException, where: Where) -> PacdeployError:
+    """The error a user sees for ``exc``; the caller chains ``exc`` as its cause."""
+    status = _status(exc)
+    if status:
+        return _from_status(status, exc, where)
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(
+        exc, urllib3.exceptions.SSLError
+    ):
+        return ClusterUnreachable(
+            f"TLS handshake with {where.server} failed ({short_reason(reason)})",
+            "Check certificate-authority-data in your kubeconfig matches the cluster",
+        )
+    return ClusterUnreachable(
+        f"cannot reach the API server at {where.server} (context {where.context!r}) "
+        f"after retrying for {where.retry_seconds:.0f}s: {short_reason(reason)}",
+        "Check the cluster is running and --context/--kubeconfig point at it",
+    )

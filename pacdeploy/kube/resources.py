@@ -1,0 +1,102 @@
+"""Every kind pacdeploy touches, with its API group, version, plural and scope.
+
+A fixed registry instead of discovery: no round trips before the first real request. Each
+URL path is built here (lightkube's generic_client does the same), and a unit test checks
+the registry against the manifests so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pacdeploy.errors import InvalidInput
+
+FIELD_MANAGER = "pacdeploy"
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    api_version: str  # "v1" for the core group, else "group/version"
+    plural: str
+    namespaced: bool
+
+    @property
+    def group(self) -> str:
+        """The API group as RBAC names it ("" for the core group)."""
+        return self.api_version.rpartition("/")[0]
+
+    def path(
+        self, name: str | None = None, namespace: str | None = None, subresource: str = ""
+    ) -> str:
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        path = f"{base}/{self.plural}"
+        if name:
+            path += f"/{name}"
+        return f"{path}/{subresource}" if subresource else path
+
+
+REGISTRY: dict[str, Resource] = {
+    r.kind: r
+    for r in (
+        Resource("Namespace", "v1", "namespaces", namespaced=False),
+        Resource("Node", "v1", "nodes", namespaced=False),
+        Resource("PersistentVolume", "v1", "persistentvolumes", namespaced=False),
+        Resource("ServiceAccount", "v1", "serviceaccounts", namespaced=True),
+        Resource("Secret", "v1", "secrets", namespaced=True),
+        Resource("Service", "v1", "services", namespaced=True),
+        Resource("Endpoints", "v1", "endpoints", namespaced=True),
+        Resource("PersistentVolumeClaim", "v1", "persistentvolumeclaims", namespaced=True),
+        Resource("Pod", "v1", "pods", namespaced=True),
+        Resource("Event", "v1", "events", namespaced=True),
+        Resource("StatefulSet", "apps/v1", "statefulsets", namespaced=True),
+        Resource("Deployment", "apps/v1", "deployments", namespaced=True),
+        Resource("ReplicaSet", "apps/v1", "replicasets", namespaced=True),
+        Resource("StorageClass", "storage.k8s.io/v1", "storageclasses", namespaced=False),
+        Resource("CSIDriver", "storage.k8s.io/v1", "csidrivers", namespaced=False),
+        Resource("Ingress", "networking.k8s.io/v1", "ingresses", namespaced=True),
+        Resource("IngressClass", "networking.k8s.io/v1", "ingressclasses", namespaced=False),
+        Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
+        Resource(
+            "ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False
+        ),
+        Resource("Role", "rbac.authorization.k8s.io/v1", "roles", namespaced=True),
+        Resource("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", namespaced=True),
+        Resource(
+            "SelfSubjectAccessReview",
+            "authorization.k8s.io/v1",
+            "selfsubjectaccessreviews",
+            namespaced=False,
+        ),
+        # KWOK's kinds, used by the sandbox and the tests that simulate failures.
+        Resource("Stage", "kwok.x-k8s.io/v1alpha1", "stages", namespaced=False),
+        Resource("Logs", "kwok.x-k8s.io/v1alpha1", "logs", namespaced=True),
+        Resource("ClusterLogs", "kwok.x-k8s.io/v1alpha1", "clusterlogs", namespaced=False),
+        Resource("ClusterPortForward", "kwok.x-k8s.io/v1alpha1", "clusterportforwards", False),
+    )
+}
+
+
+def resource(kind: str) -> Resource:
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise InvalidInput(f"pacdeploy does not manage objects of kind {kind}") from None
+
+
+def ref(kind: str, name: str) -> str:
+    """How kubectl names an object in its output: `deployment/pacman`."""
+    return f"{kind.lower()}/{name}"
+
+
+def ref_of(obj: dict[str, Any]) -> str:
+    return ref(obj["kind"], obj["metadata"]["name"])
+
+
+def path_of(obj: dict[str, Any], subresource: str = "") -> str:
+    """The URL of an object given whole (kind, name and, if namespaced, namespace)."""
+    meta = obj["metadata"]
+    return resource(obj["kind"]).path(meta["name"], meta.get("namespace"), subresource)

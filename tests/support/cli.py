@@ -1,0 +1,51 @@
+"""The one way tests and benches run the real `pacdeploy` command, as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from pacdeploy.kube import kubeconfig
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pacdeploy", *args]
+
+
+def run(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run to completion; stdout and stderr captured as text, the exit code not checked."""
+    return subprocess.run(
+        command(*args),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        check=False,
+    )
+
+
+def start(
+    *args: str, env: Mapping[str, str] | None = None, merge_stderr: bool = False
+) -> subprocess.Popen[str]:
+    """Start in the background (forward, or a command to interrupt), output piped as text."""
+    return subprocess.Popen(
+        command(*args),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        text=True,
+    )
+
+
+def write_kubeconfig(path: Path, name: str, cluster: dict, user: dict) -> Path:
+    """A kubeconfig with one context ``name``, written as pacdeploy writes its own."""
+    kubeconfig.write(path, kubeconfig.with_context(None, name, cluster, user))
+    return path

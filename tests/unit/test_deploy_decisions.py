@@ -1,0 +1,72 @@
+"""What `up` and `down` decide from what they read: apply order, ownership, what goes."""
+
+from pacdeploy import deploy
+from pacdeploy.kube.resources import ref_of
+from pacdeploy.manifests import MANAGED_BY, Options, render
+
+OBJECTS = render(Options(namespace="games", ingress=True))
+
+
+def live(objs, managed=True):
+    labels = MANAGED_BY if managed else {}
+    return {ref_of(o): {**o, "metadata": {**o["metadata"], "labels": labels}} for o in objs}
+
+
+def test_waves_put_roles_and_service_accounts_before_bindings_and_workloads():
+    waves = [[o["kind"] for o in wave] for wave in deploy.waves(OBJECTS)]
+    assert waves[0] == ["Namespace"]
+    assert "ServiceAccount" in waves[1] and "ClusterRole" in waves[1]
+    assert set(waves[2]) == {"ClusterRoleBinding", "StatefulSet", "Deployment"}
+
+
+def test_deletion_runs_the_apply_order_backwards():
+    kinds = [o["kind"] for o in deploy.deletion_order(OBJECTS)]
+    assert kinds[-1] == "Namespace"
+    assert kinds.index("ClusterRoleBinding") < kinds.index("ClusterRole")
+    assert kinds.index("Deployment") < kinds.index("ServiceAccount")
+
+
+def test_down_keeps_the_namespace_and_deletes_only_what_pacdeploy_made():
+    found = live(OBJECTS)
+    found[ref_of(OBJECTS[0])] = OBJECTS[0]
+    found["service/pacman"]["metadata"]["labels"] = {}  # someone else's Service
+    found.pop("ingress/pacman-ingress")  # never created
+    targets = [ref_of(o) for o in deploy.down_targets(OBJECTS, found, purge=False)]
+    assert "namespace/games" not in targets
+    assert "service/pacman" not in targets and "ingress/pacman-ingress" not in targets
+    assert "statefulset/mongo" in targets and "clusterrole/pacman-node-reader-games" in targets
+
+
+def test_purge_deletes_the_namespace_last_and_cluster_scoped_objects_by_name():
+    targets = [ref_of(o) for o in deploy.down_targets(OBJECTS, live(OBJECTS), purge=True)]
+    assert targets[-1] == "namespace/games"
+    assert set(targets[:-1]) == {
+        "clusterrole/pacman-node-reader-games",
+        "clusterrolebinding/pacman-node-reader-games",
+    }
+
+
+def test_nothing_there_means_nothing_to_do():
+    assert deploy.down_targets(OBJECTS, {}, purge=True) == []
+
+
+def test_foreign_objects_are_named_including_the_secret():
+    found = {**live(OBJECTS[:2]), **live(OBJECTS[2:3], managed=False)}
+    secret = {"metadata": {"name": "mongodb-users-secret", "labels": {}}}
+    assert deploy.foreign_objects(found, secret) == [
+        ref_of(OBJECTS[2]),
+        "secret/mongodb-users-secret",
+    ]
+
+
+def test_dry_run_comparison_ignores_server_set_fields():
+    before = {
+        "kind": "Service",
+        "metadata": {"name": "pacman", "resourceVersion": "1", "uid": "a", "labels": {"x": "1"}},
+        "spec": {"type": "LoadBalancer"},
+        "status": {"loadBalancer": {}},
+    }
+    after = {**before, "metadata": {**before["metadata"], "resourceVersion": "2"}, "status": {}}
+    assert deploy.unchanged_by_dry_run(before, after)
+    changed = {**after, "spec": {"type": "NodePort"}}
+    assert not deploy.unchanged_by_dry_run(before, changed)

@@ -1,0 +1,48 @@
+"""The resource registry matches the manifests, and builds every path the API expects."""
+
+import itertools
+
+import pytest
+import yaml
+
+from pacdeploy.errors import InvalidInput
+from pacdeploy.kube.resources import REGISTRY, resource
+from pacdeploy.manifests import Options, manifests_dir, render
+
+
+def every_rendering():
+    for ingress, vp in itertools.product((False, True), repeat=2):
+        yield from render(Options(ingress=ingress, volume_permissions=vp))
+
+
+def test_every_manifest_kind_is_registered_with_its_api_version_and_scope():
+    for obj in every_rendering():
+        registered = resource(obj["kind"])
+        assert registered.api_version == obj["apiVersion"], obj["kind"]
+        assert registered.namespaced == ("namespace" in obj["metadata"]), obj["kind"]
+
+
+def test_rbac_role_names_only_registered_resources():
+    role = yaml.safe_load((manifests_dir().parent / "rbac" / "pacdeploy-operator.yaml").read_text())
+    plurals = {(r.group, r.plural) for r in REGISTRY.values()}
+    for rule in role["rules"]:
+        for group, name in itertools.product(rule["apiGroups"], rule["resources"]):
+            assert (group, name.split("/")[0]) in plurals, (group, name)
+
+
+def test_paths_for_core_grouped_namespaced_and_subresources():
+    assert resource("Pod").path(namespace="ns") == "/api/v1/namespaces/ns/pods"
+    assert resource("Namespace").path("ns") == "/api/v1/namespaces/ns"
+    assert (
+        resource("Deployment").path("pacman", "ns", "scale")
+        == "/apis/apps/v1/namespaces/ns/deployments/pacman/scale"
+    )
+    assert (
+        resource("StorageClass").path("x", "ignored") == "/apis/storage.k8s.io/v1/storageclasses/x"
+    )
+    assert resource("ClusterRole").group == "rbac.authorization.k8s.io"
+
+
+def test_an_unknown_kind_is_a_clear_error():
+    with pytest.raises(InvalidInput, match="does not manage objects of kind Widget"):
+        resource("Widget")

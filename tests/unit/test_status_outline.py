@@ -1,0 +1,62 @@
+"""The `status` tree: workloads hold their pods, pods their claims, claims their volumes."""
+
+from pacdeploy.status import SCHEMA_VERSION, outline
+
+
+def doc():
+    claim = {
+        "name": "mongo-db-mongo-0",
+        "phase": "Bound",
+        "storageClass": "csi-hostpath-sc",
+        "capacity": "1Gi",
+        "volume": {"name": "pvc-1", "phase": "Bound", "reclaimPolicy": "Delete"},
+    }
+    orphan = {**claim, "name": "mongo-db-mongo-1", "volume": None, "phase": "Pending"}
+    pod = {"name": "mongo-0", "phase": "Running", "ready": True, "node": "n1", "restarts": 0}
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "namespace": {"name": "pacman", "exists": True, "phase": "Active"},
+        "defaultStorageClasses": ["csi-hostpath-sc"],
+        "storageClasses": [],
+        "deployment": None,
+        "statefulset": {
+            "name": "mongo",
+            "replicas": 1,
+            "readyReplicas": 1,
+            "ready": True,
+            "waitingFor": None,
+            "pods": [{**pod, "claims": ["mongo-db-mongo-0"]}],
+        },
+        "services": [
+            {
+                "name": "pacman",
+                "type": "ClusterIP",
+                "clusterIP": "10.0.0.1",
+                "ports": [{"port": 80, "targetPort": "http-server"}],
+                "reach": "pacdeploy forward 9090 -n pacman, then http://127.0.0.1:9090",
+            }
+        ],
+        "ingress": None,
+        "claims": [claim, orphan],
+    }
+
+
+def lines(node, depth=0):
+    yield "  " * depth + node.text
+    for child in node.children:
+        yield from lines(child, depth + 1)
+
+
+def test_the_tree_nests_pod_claim_and_volume_and_keeps_orphan_claims():
+    assert list(lines(outline(doc()))) == [
+        "namespace/pacman Active",
+        "  default storageclass: csi-hostpath-sc",
+        "  deployment: not deployed",
+        "  statefulset/mongo 1/1 ready, ready",
+        "    pod/mongo-0 Running ready node=n1",
+        "      pvc/mongo-db-mongo-0 Bound 1Gi class=csi-hostpath-sc",
+        "        pv/pvc-1 Bound reclaim=Delete",
+        "  pvc/mongo-db-mongo-1 Pending 1Gi class=csi-hostpath-sc",
+        "  service/pacman ClusterIP 10.0.0.1 80->http-server",
+        "    reach: pacdeploy forward 9090 -n pacman, then http://127.0.0.1:9090",
+    ]
