@@ -7,6 +7,8 @@ first write, so bad input never leaves the cluster half-changed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ APPLY_RANK = {
     "StatefulSet": 2,
     "Deployment": 2,
 }
+APPLIED = "pacdeploy.io/applied"  # digest of what pacdeploy applied last
 IGNORED_META = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
@@ -91,6 +94,36 @@ def foreign_objects(
     return foreign
 
 
+def covers(live: Any, desired: Any) -> bool:
+    """Every field ``desired`` sets has that value in ``live`` (which the server filled in
+    with defaults and status); lists must match element by element."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and all(
+            k in live and covers(live[k], v) for k, v in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(desired)
+            and all(covers(a, b) for a, b in zip(live, desired, strict=True))
+        )
+    return live == desired
+
+
+def with_digest(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` annotated with a digest of itself, so an object that pacdeploy applied from
+    another version of the manifests (a field since dropped) never looks up to date."""
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+    metadata = obj["metadata"]
+    annotations = {**(metadata.get("annotations") or {}), APPLIED: digest}
+    return {**obj, "metadata": {**metadata, "annotations": annotations}}
+
+
+def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
+    """An apply of ``desired`` would change nothing: skip it (a no-op `up` writes nothing)."""
+    return live is not None and is_managed(live) and covers(live, desired)
+
+
 def unchanged_by_dry_run(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """A server-side dry run's result equals the live object, but for server-set fields."""
     return _comparable(after) == _comparable(before)
@@ -122,23 +155,36 @@ def _terminating(ns: dict[str, Any] | None) -> bool:
     )
 
 
-def _get(cluster: Cluster, obj: dict[str, Any], namespace_exists: bool) -> dict[str, Any] | None:
-    meta = obj["metadata"]
-    if resource(obj["kind"]).namespaced and not namespace_exists:
-        return None  # nothing can exist in a namespace that does not
-    return cluster.get(obj["kind"], meta["name"], meta.get("namespace"))
-
-
 def _read_live(
     cluster: Cluster, objects: list[dict[str, Any]], namespace: dict[str, Any] | None
 ) -> dict[str, dict[str, Any] | None]:
-    """ref -> the live object (None if absent) for rendered ``objects``, the namespace first."""
-    with ThreadPoolExecutor(max_workers=8) as pool:  # independent reads: in parallel
-        found = list(pool.map(lambda o: _get(cluster, o, namespace is not None), objects[1:]))
-    return {
-        ref_of(objects[0]): namespace,
-        **dict(zip(map(ref_of, objects[1:]), found, strict=True)),
-    }
+    """ref -> the live object (None if absent) for rendered ``objects``, the namespace first.
+
+    One LIST per kind, in parallel: a namespaced kind lists the whole namespace (so an object
+    of the same name made by someone else is seen too), a cluster-scoped one asks by name.
+    Nothing namespaced can exist in a namespace that does not.
+    """
+    ns_name = objects[0]["metadata"]["name"]
+
+    def read(kind: str) -> list[dict[str, Any]]:
+        names = [o["metadata"]["name"] for o in objects if o["kind"] == kind]
+        if resource(kind).namespaced:
+            return cluster.list(kind, ns_name) if namespace is not None else []
+        selector = f"metadata.name={names[0]}" if len(names) == 1 else None
+        return cluster.list(kind, field_selector=selector)
+
+    kinds = list(dict.fromkeys(o["kind"] for o in objects[1:]))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = {
+            ref(kind, item["metadata"]["name"]): {
+                "apiVersion": resource(kind).api_version,  # list items carry neither
+                "kind": kind,
+                **item,
+            }
+            for kind, items in zip(kinds, pool.map(read, kinds), strict=True)
+            for item in items
+        }
+    return {ref_of(objects[0]): namespace, **{ref_of(o): found.get(ref_of(o)) for o in objects[1:]}}
 
 
 def plan_up(
@@ -153,29 +199,35 @@ def plan_up(
     """Read the cluster and decide every change; raises before anything is written."""
     validate(options)
     ns_name = options.namespace
-    namespace = cluster.get("Namespace", ns_name)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: one round trip
+        namespace_read = pool.submit(cluster.get, "Namespace", ns_name)
+        classes_read = pool.submit(cluster.list, "StorageClass")
+        namespace, classes = namespace_read.result(), classes_read.result()
     if _terminating(namespace):
         raise Conflict(
             f"namespace {ns_name} is being deleted (Terminating)",
             "Wait until it is gone (kubectl get ns -w) or choose another with -n",
         )
-    classes = cluster.list("StorageClass")
     storage.require(classes, storage_class)
     class_patches = [] if keep_default_class else storage.make_only_default(classes, storage_class)
 
-    exists = namespace is not None
-    if not replicas_given:
-        # `up` keeps a count set by `scale`; only --replicas changes it.
-        current = _get(
-            cluster,
-            {"kind": "Deployment", "metadata": {"name": DEPLOYMENT, "namespace": ns_name}},
-            exists,
-        )
-        if current is not None:
-            options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
     objects = render(options)
-    existing = _read_live(cluster, objects, namespace)
-    secret = cluster.get("Secret", SECRET, ns_name) if exists else None
+    with ThreadPoolExecutor(max_workers=3) as pool:  # independent reads: one round trip
+        live = pool.submit(_read_live, cluster, objects, namespace)
+        secret_read = pool.submit(cluster.get, "Secret", SECRET, ns_name) if namespace else None
+        warnings = (
+            pool.submit(_volume_permission_warnings, cluster, classes, storage_class)
+            if not options.volume_permissions
+            else None
+        )
+        existing = live.result()
+        secret = secret_read.result() if secret_read else None
+        plan_warnings = warnings.result() if warnings else []
+    current = existing[ref("Deployment", DEPLOYMENT)]
+    if not replicas_given and current is not None:
+        # `up` keeps a count set by `scale`; only --replicas changes it.
+        options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
+        objects = render(options)
 
     foreign = foreign_objects(existing, secret)
     if foreign and not force:
@@ -190,10 +242,9 @@ def plan_up(
         )
 
     _record_storage_defaults(objects[0], namespace, classes, storage_class, keep_default_class)
-    plan = UpPlan(options, objects, existing, secret, class_patches)
+    objects = [with_digest(o) for o in objects]
+    plan = UpPlan(options, objects, existing, secret, class_patches, warnings=plan_warnings)
     plan.needs = _needs_for_up(plan)
-    if not options.volume_permissions:
-        plan.warnings += _volume_permission_warnings(cluster, classes, storage_class)
     return plan
 
 
@@ -236,20 +287,21 @@ def _record_storage_defaults(
 
 
 def _needs_for_up(plan: UpPlan) -> set[Need]:
+    """What the writes and the wait need (the reads have already succeeded). Nothing when
+    there is nothing to write: with no change to protect, there is nothing to check."""
     ns = plan.options.namespace
-    needs = {Need.on("list", "StorageClass")}
-    if plan.class_patches:
-        needs.add(Need.on("patch", "StorageClass"))
-    for obj in plan.objects:
+    writes = [o for o in plan.objects if not up_to_date(o, plan.existing[ref_of(o)])]
+    if not writes and plan.secret is not None and not plan.class_patches:
+        return set()
+    needs = {Need.on("patch", "StorageClass")} if plan.class_patches else set()
+    for obj in writes:
         scope = _scope(obj, ns)
         needs.add(Need.on("patch", obj["kind"], scope))
         if plan.existing[ref_of(obj)] is None:
             needs.add(Need.on("create", obj["kind"], scope))
-    needs.add(Need.on("get", "Secret", ns))
     if plan.secret is None:
         needs.add(Need.on("create", "Secret", ns))
-    needs |= _needs_for_wait(ns)
-    return needs
+    return needs | _needs_for_wait(ns)
 
 
 def _needs_for_wait(ns: str) -> set[Need]:
@@ -274,7 +326,8 @@ def apply_up(
 
     Objects go in the waves of APPLY_RANK; within a wave, in parallel.
     """
-    permissions.require(cluster, plan.needs, "deploy pacman")
+    if plan.needs:
+        permissions.require(cluster, plan.needs, "deploy pacman")
     first, *rest = waves(plan.objects)
     ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
     changes = [_apply_one(cluster, plan, o, ns_existed, force, dry_run) for o in first]
@@ -297,6 +350,8 @@ def _apply_one(
     dry_run: bool,
 ) -> Change:
     before = plan.existing[ref_of(obj)]
+    if up_to_date(obj, before):
+        return Change(ref_of(obj), "unchanged")
     if dry_run and resource(obj["kind"]).namespaced and not ns_existed:
         return Change(ref_of(obj), "created")  # the server cannot dry-run into a new namespace
     if before is not None and not is_managed(before) and not dry_run:

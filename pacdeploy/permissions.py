@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from pacdeploy.errors import PermissionDenied
 from pacdeploy.kube.client import Cluster
@@ -31,7 +32,52 @@ class Need:
         return f"{self.verb} {resource} {where}"
 
 
+# No namespace can have this name (not a DNS label), so it holds no RoleBindings: its rules
+# review lists only what ClusterRoleBindings grant, which is what decides a cluster-scoped
+# request.
+CLUSTER_SCOPE = "-cluster-scope-"
+
+
+def _matches(values: list[str], wanted: str) -> bool:
+    return "*" in values or wanted in values
+
+
+def rules_allow(rules: list[dict[str, Any]], need: Need) -> bool:
+    """Whether RBAC rules (a rules review's resourceRules) grant ``need`` on any name."""
+    wanted = f"{need.resource}/{need.subresource}" if need.subresource else need.resource
+    for rule in rules:
+        if rule.get("resourceNames"):
+            continue  # only some names: not enough to promise the request succeeds
+        resources = rule.get("resources", [])
+        if (
+            _matches(rule.get("verbs", []), need.verb)
+            and _matches(rule.get("apiGroups", []), need.group)
+            and (
+                _matches(resources, wanted)
+                or (need.subresource and f"*/{need.subresource}" in resources)
+            )
+        ):
+            return True
+    return False
+
+
+def _rules(cluster: Cluster, namespace: str) -> list[dict[str, Any]] | None:
+    """The caller's rules in ``namespace``, or None where the review is incomplete."""
+    review = cluster.request(
+        "POST",
+        resource("SelfSubjectRulesReview").path(),
+        body={
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace},
+        },
+    )
+    status = review.get("status", {})
+    return None if status.get("incomplete") else status.get("resourceRules", [])
+
+
 def _allowed(cluster: Cluster, need: Need) -> bool:
+    """The authoritative answer for one need: a SelfSubjectAccessReview."""
     attributes = {
         "verb": need.verb,
         "group": need.group,
@@ -52,11 +98,24 @@ def _allowed(cluster: Cluster, need: Need) -> bool:
 
 
 def require(cluster: Cluster, needs: set[Need], action: str) -> None:
-    """PermissionDenied naming every missing (verb, resource, namespace), or nothing."""
+    """PermissionDenied naming every missing (verb, resource, namespace), or nothing.
+
+    One rules review per namespace (and one for cluster scope) answers most needs in a
+    request or two; what the rules do not grant, or an incomplete review (a webhook
+    authorizer), is asked again one access review each, which is authoritative.
+    """
     ordered = sorted(needs)
+    scopes = sorted({need.namespace or CLUSTER_SCOPE for need in ordered})
     with ThreadPoolExecutor(max_workers=8) as pool:
-        verdicts = list(pool.map(lambda need: _allowed(cluster, need), ordered))
-    missing = [str(need) for need, ok in zip(ordered, verdicts, strict=True) if not ok]
+        rules = dict(zip(scopes, pool.map(lambda ns: _rules(cluster, ns), scopes), strict=True))
+        unsure = [
+            need
+            for need in ordered
+            if (granted := rules[need.namespace or CLUSTER_SCOPE]) is None
+            or not rules_allow(granted, need)
+        ]
+        verdicts = list(pool.map(lambda need: _allowed(cluster, need), unsure))
+    missing = [str(need) for need, ok in zip(unsure, verdicts, strict=True) if not ok]
     if missing:
         raise PermissionDenied(
             f"context {cluster.context!r} may not {action}: missing permission to "

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy import readiness
-from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied
+from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied, WatchExpired
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 from pacdeploy.manifests import SECRET
@@ -72,15 +74,23 @@ class WorkloadState:
         return self.row().text
 
 
+# A rollout that is not done this soon is worth a look at its pods, and again this often.
+DIAGNOSE_AFTER = 1.0
+DIAGNOSE_EVERY = 1.0
+REDRAW = 0.25  # seconds between redraws of the board while waiting for events
 LOG_TAIL_LINES = 20
 LOG_RETRY_SECONDS = 1.0
 
 
 class Rollout:
-    """What a set of workloads waits for, refreshed from the cluster on each :meth:`observe`.
+    """What a set of workloads waits for.
 
-    Remembers when each pod problem was first seen (a pull error is fatal only once it has
-    lasted IMAGE_PULL_GRACE) and the log line of each crash, so a log is read once per restart.
+    Workload objects arrive from watches (:meth:`follow`), or from polling (:meth:`poll`)
+    where watching is forbidden. Pods, claims and Events are only read (:meth:`diagnose`)
+    for a workload that has not become ready quickly: a fast rollout costs no more than
+    its watches. Remembers when each pod problem was first seen (a pull error is fatal
+    only once it has lasted IMAGE_PULL_GRACE) and the log line of each crash, so a log is
+    read once per restart.
     """
 
     def __init__(
@@ -100,18 +110,62 @@ class Rollout:
         # A log is a nice-to-have: a node that cannot serve it must not stall the wait.
         self._log_reader = cluster.with_retry_budget(LOG_RETRY_SECONDS)
 
+        self.objects: dict[str, dict[str, Any] | None] = {}
+        self.updates: queue.SimpleQueue[tuple[WorkloadState, dict[str, Any] | None]] = (
+            queue.SimpleQueue()
+        )
+        self.failure: PacdeployError | None = None  # a watch that cannot go on
+
     @property
     def done(self) -> bool:
         return all(s.ready for s in self.states) or any(s.failed for s in self.states)
 
-    def observe(self) -> None:
-        pending = []
-        for state in self.states:
-            obj = self.cluster.get(state.kind, state.name, self.namespace)
-            state.verdict = None if obj is None else readiness.of(obj)
+    def update(self, state: WorkloadState, obj: dict[str, Any] | None) -> None:
+        """A workload's new version (None: it does not exist)."""
+        self.objects[state.ref] = obj
+        state.verdict = None if obj is None else readiness.of(obj)
+        if state.ready:
             state.problem, state.log_line, state.fatal = None, None, False
-            if obj is not None and not state.ready:
-                pending.append((state, obj))
+
+    def poll(self) -> None:
+        for state in self.states:
+            self.update(state, self.cluster.get(state.kind, state.name, self.namespace))
+        self.diagnose()
+
+    def follow(self, state: WorkloadState, seconds: float) -> None:
+        """Feed ``updates`` with every version of one workload for ``seconds`` (a thread):
+        list, then watch from the list's resourceVersion; 410 or a broken stream: again."""
+        selector = f"metadata.name={state.name}"
+        deadline = time.monotonic() + seconds
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                items, version = self.cluster.list_with_version(
+                    state.kind, self.namespace, field_selector=selector
+                )
+                # List items carry no kind; the readiness rules need it.
+                self.updates.put((state, {"kind": state.kind, **items[0]} if items else None))
+                try:
+                    for kind, obj in self.cluster.watch(
+                        state.kind,
+                        self.namespace,
+                        resource_version=version,
+                        field_selector=selector,
+                        timeout_seconds=max(1, int(left)),
+                    ):
+                        self.updates.put((state, None if kind == "DELETED" else obj))
+                except WatchExpired:
+                    continue
+        except PacdeployError as exc:
+            self.failure = exc
+            self.updates.put((state, self.objects.get(state.ref)))
+
+    def diagnose(self) -> None:
+        """Name each unready workload's root cause from its pods, claims and Events."""
+        pending = [
+            (state, obj)
+            for state in self.states
+            if not state.ready and (obj := self.objects.get(state.ref)) is not None
+        ]
         if not pending:
             return
         pods = self.cluster.list("Pod", self.namespace)
@@ -125,6 +179,7 @@ class Rollout:
             for problem in problems:
                 seen.add(problem.key)
                 self.first_seen.setdefault(problem.key, now)
+            state.problem, state.log_line, state.fatal = None, None, False
             if not problems:
                 continue
             # The worst first: one that is already fatal, else the first pod's.
@@ -202,23 +257,49 @@ def wait_ready(
 ) -> list[WorkloadState]:
     """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
 
-    Fails early, without waiting out the timeout, when a workload's rollout has failed or a
-    pod's problem will not go away by waiting (repeated crashes, an image that cannot be
-    pulled, a missing Secret key).
+    Reacts to watch events (polls instead where watching is forbidden). Fails early,
+    without waiting out the timeout, when a workload's rollout has failed or a pod's
+    problem will not go away by waiting (repeated crashes, an image that cannot be pulled,
+    a missing Secret key).
     """
     rollout = Rollout(cluster, namespace, workloads)
     states = rollout.states
     started = time.monotonic()
+    for state in states:
+        threading.Thread(
+            target=rollout.follow, args=(state, timeout), daemon=True, name="watch"
+        ).start()
     polls = _polls()
+    polling = False
+    last_diagnosis = started
     with out.board(("workload", "progress", "status")) as board:
         while True:
-            rollout.observe()
+            elapsed = time.monotonic() - started
+            if polling:
+                rollout.poll()
+            else:
+                _drain(rollout, wait=min(REDRAW, max(0.0, timeout - elapsed)))
+                if rollout.failure is not None:
+                    if not isinstance(rollout.failure, PermissionDenied):
+                        raise rollout.failure
+                    polling = True  # watching is forbidden: poll like before watches existed
+                    continue
+                slow = time.monotonic() - started >= DIAGNOSE_AFTER
+                if (
+                    slow
+                    and not rollout.done
+                    and time.monotonic() - last_diagnosis >= DIAGNOSE_EVERY
+                ):
+                    rollout.diagnose()
+                    last_diagnosis = time.monotonic()
             elapsed = time.monotonic() - started
             title = f"waiting for rollout ({elapsed:.0f}s of {timeout:.0f}s)"
-            board.update([s.row() for s in states], title)
+            if all(s.ref in rollout.objects for s in states):  # each seen once: worth showing
+                board.update([s.row() for s in states], title)
             if rollout.done or elapsed >= timeout:
                 break
-            time.sleep(next(polls))
+            if polling:
+                time.sleep(next(polls))
         board.settle([(s.ready, s.line()) for s in states])
 
     laggards = [s for s in states if not s.ready]
@@ -229,6 +310,19 @@ def wait_ready(
         first = (failed or laggards)[0]
         raise NotReady(f"{cause}: {details}", fix_for(first.problem, namespace))
     return states
+
+
+def _drain(rollout: Rollout, wait: float) -> None:
+    """Apply the workload updates that arrive within ``wait`` seconds (at least the first)."""
+    try:
+        rollout.update(*rollout.updates.get(timeout=wait))
+    except queue.Empty:
+        return
+    while True:
+        try:
+            rollout.update(*rollout.updates.get_nowait())
+        except queue.Empty:
+            return
 
 
 def _holders(obj: dict[str, Any]) -> str:

@@ -132,13 +132,18 @@ class Cluster:
         return found.get("items", [])
 
     def list_with_version(
-        self, kind: str, namespace: str | None = None, *, label_selector: str | None = None
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """The items and the list's resourceVersion, to watch from."""
         found = self.request(
             "GET",
             resource(kind).path(namespace=namespace),
-            query={"labelSelector": label_selector},
+            query={"labelSelector": label_selector, "fieldSelector": field_selector},
         )
         return found.get("items", []), found["metadata"]["resourceVersion"]
 
@@ -149,6 +154,7 @@ class Cluster:
         *,
         resource_version: str,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         timeout_seconds: int = WATCH_SECONDS,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
         """(type, object) for each change after ``resource_version``, until the server ends
@@ -160,6 +166,7 @@ class Cluster:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": timeout_seconds,
             "labelSelector": label_selector,
+            "fieldSelector": field_selector,
         }
         path = resource(kind).path(namespace=namespace)
         _, url, headers, _, _ = self.api.param_serialize(
@@ -174,6 +181,8 @@ class Cluster:
                 "GET", url, header_params=headers, _request_timeout=(5.0, timeout_seconds + 30)
             )
         except Exception as exc:
+            if errors.is_transient(exc):  # the server may be restarting: list (with retries)
+                raise WatchExpired(f"watch of {path} could not start: {exc}") from exc
             where = errors.Where("WATCH", path, self.server, self.context, 0)
             raise errors.translate(exc, where) from exc
         stream = response.response

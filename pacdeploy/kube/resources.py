@@ -71,6 +71,12 @@ REGISTRY: dict[str, Resource] = {
             "selfsubjectaccessreviews",
             namespaced=False,
         ),
+        Resource(
+            "SelfSubjectRulesReview",
+            "authorization.k8s.io/v1",
+            "selfsubjectrulesreviews",
+            namespaced=False,
+        ),
         # KWOK's kinds, used by the sandbox and the tests that simulate failures.
         Resource("Stage", "kwok.x-k8s.io/v1alpha1", "stages", namespaced=False),
         Resource("Logs", "kwok.x-k8s.io/v1alpha1", "logs", namespaced=True),

@@ -70,3 +70,31 @@ def test_dry_run_comparison_ignores_server_set_fields():
     assert deploy.unchanged_by_dry_run(before, after)
     changed = {**after, "spec": {"type": "NodePort"}}
     assert not deploy.unchanged_by_dry_run(before, changed)
+
+
+def test_an_object_the_server_only_filled_in_is_up_to_date():
+    service = next(o for o in OBJECTS if ref_of(o) == "service/pacman")
+    desired = deploy.with_digest(service)
+    live = {
+        **desired,
+        "metadata": {**desired["metadata"], "resourceVersion": "7", "uid": "u"},
+        "spec": {
+            **desired["spec"],
+            "clusterIP": "10.0.0.9",
+            "ports": [{**p, "protocol": "TCP"} for p in desired["spec"]["ports"]],
+        },
+        "status": {},
+    }
+    assert deploy.up_to_date(desired, live)
+
+
+def test_drift_a_missing_object_or_another_manifest_version_is_not_up_to_date():
+    desired = deploy.with_digest(next(o for o in OBJECTS if o["kind"] == "Deployment"))
+    assert not deploy.up_to_date(desired, None)
+    drifted = {**desired, "spec": {**desired["spec"], "replicas": 5}}
+    assert not deploy.up_to_date(desired, drifted)
+    # Same fields, but applied from other manifests: the digest differs, so apply again.
+    older = deploy.with_digest({**desired, "metadata": {**desired["metadata"], "x": 1}})
+    assert not deploy.up_to_date(desired, {**desired, "metadata": older["metadata"]})
+    foreign = {**desired, "metadata": {**desired["metadata"], "labels": {}}}
+    assert not deploy.up_to_date(desired, foreign)
