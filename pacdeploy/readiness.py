@@ -111,6 +111,8 @@ def deployment(dep: Obj) -> Readiness:
         return _waiting(progress, f"{want - updated} pod(s) to be updated")
     if total > updated:
         return _waiting(progress, f"{total - updated} old pod(s) to terminate")
+    if (extra := max(total, available) - want) > 0:
+        return _waiting(progress, f"{extra} pod(s) to be removed (scale-down)")
     if available < updated:
         return _waiting(progress, f"{updated - available} pod(s) to become available")
     return Readiness(Status.CURRENT, progress)

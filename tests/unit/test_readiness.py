@@ -253,3 +253,9 @@ def test_last_log_line_skips_blanks_and_strips_control_characters():
     log = "starting\nERROR \x1b[31mcannot write /opt/bitnami/mongodb/conf\x1b[0m\n\n"
     assert readiness.last_log_line(log, []) == "ERROR [31mcannot write /opt/bitnami/mongodb/conf[0m"
     assert readiness.last_log_line("\n \n", []) is None
+
+
+def test_deployment_scaled_down_is_ready_only_when_the_extra_pods_are_gone():
+    shrinking = readiness.deployment(dep(replicas=1, updated=1, available=10, total=1))
+    assert not shrinking.ready and "9 pod(s) to be removed" in shrinking.message
+    assert readiness.deployment(dep(replicas=1, updated=1, available=1, total=1)).ready
