@@ -36,8 +36,10 @@ demo: install
 	$(BIN)/pacdeploy --context pacdeploy-sandbox scale --replicas 1
 	@echo "Next: pacdeploy forward 9090, pacdeploy down, pacdeploy sandbox down"
 
+# Builds Helm 4 from the Go module proxy on first use (a few minutes), like the sandbox.
 bench: install
-	$(BIN)/python bench/up_vs_kubectl.py
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/forward_vs_kubectl.py
 	$(BIN)/python bench/forward_soak.py
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -32,6 +33,12 @@ def run(
     )
 
 
+def _ctrl_c_reaches_it() -> None:
+    # A shell starts background jobs with SIGINT ignored, and the child would inherit
+    # that: the suite, when run so, could not press Ctrl-C in the commands it starts.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(
     *args: str, env: Mapping[str, str] | None = None, merge_stderr: bool = False
 ) -> subprocess.Popen[str]:
@@ -42,6 +49,7 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,  # noqa: PLW1509 - only resets one signal
     )
 
 
