@@ -35,6 +35,7 @@ from pacdeploy.permissions import Need
 log = logging.getLogger(__name__)
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
+_DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)
 # Apply order as data (lightkube's sort_objects): a rank applies once every lower one has,
 # and deletion runs it backwards. The namespace holds everything; pods must not start before
 # their ServiceAccount; RBAC checks a non-admin's binding against its role's rules, so the
@@ -399,17 +400,17 @@ def wait_up(cluster: Cluster, namespace: str, timeout: float, out: Output) -> No
 # -- scale -----------------------------------------------------------------------
 def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float, out: Output) -> Change:
     validate_replicas(replicas)
-    permissions.require(
-        cluster,
-        {Need.on("patch", "Deployment", namespace, "scale"), *_needs_for_wait(namespace)},
-        f"scale deployment/{DEPLOYMENT}",
-    )
-    before = waiting.require(cluster, "Deployment", DEPLOYMENT, namespace)
+    needs = {Need.on("patch", "Deployment", namespace, "scale"), *_needs_for_wait(namespace)}
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both before any change, in parallel
+        allowed = pool.submit(permissions.require, cluster, needs, f"scale {_DEPLOYMENT_REF}")
+        current = pool.submit(waiting.require, cluster, "Deployment", DEPLOYMENT, namespace)
+        before = current.result()
+        allowed.result()
     patch = {"spec": {"replicas": replicas}}
     cluster.merge_patch("Deployment", DEPLOYMENT, patch, namespace, subresource="scale")
     waiting.wait_ready(cluster, namespace, [("Deployment", DEPLOYMENT)], timeout, out)
     same = before["spec"].get("replicas") == replicas
-    return Change(ref("Deployment", DEPLOYMENT), "unchanged" if same else "scaled")
+    return Change(_DEPLOYMENT_REF, "unchanged" if same else "scaled")
 
 
 # -- down ------------------------------------------------------------------------
@@ -434,10 +435,12 @@ def down(
         "remove pacman",
     )
     changes = []
-    for obj in targets:
-        meta = obj["metadata"]
-        if cluster.delete(obj["kind"], meta["name"], meta.get("namespace")):
-            changes.append(Change(ref_of(obj), "deleted"))
+    with ThreadPoolExecutor(max_workers=8) as pool:  # within a wave, in parallel
+        for wave in reversed(waves(targets)):
+            deleted = list(pool.map(lambda o: cluster.delete(*_address(o)), wave))
+            changes += [
+                Change(ref_of(o), "deleted") for o, gone in zip(wave, deleted, strict=True) if gone
+            ]
     if purge and ns_obj is not None:
         waiting.wait_gone(cluster, "Namespace", namespace, timeout, out)
         previous = storage.parse_previous(ns_obj)
@@ -450,6 +453,11 @@ def down(
         selector = f"name in ({DEPLOYMENT},{STATEFULSET})"
         waiting.wait_pods_gone(cluster, namespace, selector, timeout)
     return changes
+
+
+def _address(obj: dict[str, Any]) -> tuple[str, str, str | None]:
+    meta = obj["metadata"]
+    return obj["kind"], meta["name"], meta.get("namespace")
 
 
 def _scope(obj: dict[str, Any], namespace: str) -> str | None:

@@ -6,6 +6,8 @@ into the tree that `-o table` prints (the output layer draws it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pacdeploy import readiness, storage
@@ -66,9 +68,26 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
 
 
 def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
-    """Everything `status` shows, read in one pass; absent objects are null."""
-    classes = cluster.list("StorageClass")
-    ns = cluster.get("Namespace", namespace)
+    """Everything `status` shows, read in one round trip (all reads in parallel)."""
+    reads: dict[str, Callable[[], Any]] = {
+        "classes": lambda: cluster.list("StorageClass"),
+        "namespace": lambda: cluster.get("Namespace", namespace),
+        "pods": lambda: cluster.list("Pod", namespace),
+        "deployment": lambda: cluster.get("Deployment", DEPLOYMENT, namespace),
+        "statefulset": lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
+        "volumes": lambda: cluster.list("PersistentVolume"),
+        "claims": lambda: cluster.list("PersistentVolumeClaim", namespace),
+        "services": lambda: cluster.list("Service", namespace),
+        "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
+    }
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        futures = {key: pool.submit(read) for key, read in reads.items()}
+        return document(namespace, {key: f.result() for key, f in futures.items()})
+
+
+def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
+    """The status document from what was read; absent objects are null."""
+    classes, ns = found["classes"], found["namespace"]
     doc: dict[str, Any] = {
         "schemaVersion": SCHEMA_VERSION,
         "namespace": {
@@ -93,13 +112,11 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
     }
     if ns is None:
         return doc
-    pods = cluster.list("Pod", namespace)
-    doc["deployment"] = _workload(cluster.get("Deployment", DEPLOYMENT, namespace), pods)
-    doc["statefulset"] = _workload(cluster.get("StatefulSet", STATEFULSET, namespace), pods)
-    volumes = {pv["metadata"]["name"]: pv for pv in cluster.list("PersistentVolume")}
-    for claim in sorted(
-        cluster.list("PersistentVolumeClaim", namespace), key=lambda c: c["metadata"]["name"]
-    ):
+    pods = found["pods"]
+    doc["deployment"] = _workload(found["deployment"], pods)
+    doc["statefulset"] = _workload(found["statefulset"], pods)
+    volumes = {pv["metadata"]["name"]: pv for pv in found["volumes"]}
+    for claim in sorted(found["claims"], key=lambda c: c["metadata"]["name"]):
         volume = volumes.get(claim["spec"].get("volumeName") or "")
         doc["claims"].append(
             {
@@ -116,7 +133,7 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
                 },
             }
         )
-    for svc in sorted(cluster.list("Service", namespace), key=lambda s: s["metadata"]["name"]):
+    for svc in sorted(found["services"], key=lambda s: s["metadata"]["name"]):
         spec = svc["spec"]
         doc["services"].append(
             {
@@ -134,7 +151,7 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
                 "reach": _reach(svc, namespace) if svc["metadata"]["name"] == SERVICE else None,
             }
         )
-    ingress = cluster.get("Ingress", INGRESS, namespace)
+    ingress = found["ingress"]
     if ingress is not None:
         lb = ingress.get("status", {}).get("loadBalancer", {}).get("ingress") or []
         doc["ingress"] = {

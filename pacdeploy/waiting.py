@@ -344,13 +344,19 @@ def wait_gone(
     out: Output,
     namespace: str | None = None,
 ) -> None:
-    """Wait until an object is deleted, saying what holds it; NotReady if it outlasts timeout."""
+    """Wait until an object is deleted, saying what holds it; NotReady if it outlasts timeout.
+
+    Watches the object (list, then watch from there) and returns on its DELETED event;
+    polls where watching is forbidden.
+    """
     deadline = time.monotonic() + timeout
-    polls = _polls()
     what = ref(kind, name)
+    selector = f"metadata.name={name}"
     with out.steps(f"waiting for {what} to be deleted") as report:
         shown = None
-        while (obj := cluster.get(kind, name, namespace)) is not None:
+
+        def seen(obj: dict[str, Any]) -> None:
+            nonlocal shown
             held = _holders(obj)
             if time.monotonic() > deadline:
                 raise NotReady(
@@ -360,7 +366,44 @@ def wait_gone(
             if held != shown:
                 report(f"{what} is terminating, waiting on: {held}")
                 shown = held
-            time.sleep(next(polls))
+
+        try:
+            while (left := deadline - time.monotonic()) > -1:
+                items, version = cluster.list_with_version(kind, namespace, field_selector=selector)
+                if not items:
+                    return
+                seen(items[0])
+                try:
+                    for event, obj in cluster.watch(
+                        kind,
+                        namespace,
+                        resource_version=version,
+                        field_selector=selector,
+                        timeout_seconds=max(1, int(left) + 1),
+                    ):
+                        if event == "DELETED":
+                            return
+                        seen(obj)
+                except WatchExpired:
+                    continue
+        except PermissionDenied:
+            _poll_until_gone(cluster, kind, name, namespace, seen)
+            return
+        if (obj := cluster.get(kind, name, namespace)) is not None:
+            seen(obj)  # past the deadline: raises, naming what holds it
+
+
+def _poll_until_gone(
+    cluster: Cluster,
+    kind: str,
+    name: str,
+    namespace: str | None,
+    seen: Callable[[dict[str, Any]], None],
+) -> None:
+    polls = _polls()
+    while (obj := cluster.get(kind, name, namespace)) is not None:
+        seen(obj)
+        time.sleep(next(polls))
 
 
 def wait_pods_gone(cluster: Cluster, namespace: str, selector: str, timeout: float) -> None:
