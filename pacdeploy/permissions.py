@@ -61,18 +61,15 @@ def rules_allow(rules: list[dict[str, Any]], need: Need) -> bool:
     return False
 
 
+def _review(cluster: Cluster, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Ask the authorizer about ourselves; the review's status."""
+    body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
+    return cluster.request("POST", resource(kind).path(), body=body).get("status", {})
+
+
 def _rules(cluster: Cluster, namespace: str) -> list[dict[str, Any]] | None:
     """The caller's rules in ``namespace``, or None where the review is incomplete."""
-    review = cluster.request(
-        "POST",
-        resource("SelfSubjectRulesReview").path(),
-        body={
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectRulesReview",
-            "spec": {"namespace": namespace},
-        },
-    )
-    status = review.get("status", {})
+    status = _review(cluster, "SelfSubjectRulesReview", {"namespace": namespace})
     return None if status.get("incomplete") else status.get("resourceRules", [])
 
 
@@ -85,16 +82,8 @@ def _allowed(cluster: Cluster, need: Need) -> bool:
         "subresource": need.subresource or None,
         "namespace": need.namespace,
     }
-    review = cluster.request(
-        "POST",
-        resource("SelfSubjectAccessReview").path(),
-        body={
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": {k: v for k, v in attributes.items() if v}},
-        },
-    )
-    return bool(review.get("status", {}).get("allowed"))
+    spec = {"resourceAttributes": {k: v for k, v in attributes.items() if v}}
+    return bool(_review(cluster, "SelfSubjectAccessReview", spec).get("allowed"))
 
 
 def require(cluster: Cluster, needs: set[Need], action: str) -> None:
