@@ -72,6 +72,7 @@ class UpPlan:
     class_patches: list[storage.Patch]
     needs: set[Need] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    rules: permissions.Rules | None = None  # asked for beside the reads, when known to write
 
 
 def waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -213,8 +214,14 @@ def plan_up(
     class_patches = [] if keep_default_class else storage.make_only_default(classes, storage_class)
 
     objects = render(options)
-    with ThreadPoolExecutor(max_workers=3) as pool:  # independent reads: one round trip
+    with ThreadPoolExecutor(max_workers=4) as pool:  # independent reads: one round trip
         live = pool.submit(_read_live, cluster, objects, namespace)
+        # A first install certainly writes: ask for the rules now, beside the reads.
+        rules = (
+            pool.submit(permissions.rules_for, cluster, [ns_name, None])
+            if namespace is None
+            else None
+        )
         secret_read = pool.submit(cluster.get, "Secret", SECRET, ns_name) if namespace else None
         warnings = (
             pool.submit(_volume_permission_warnings, cluster, classes, storage_class)
@@ -224,6 +231,7 @@ def plan_up(
         existing = live.result()
         secret = secret_read.result() if secret_read else None
         plan_warnings = warnings.result() if warnings else []
+        prefetched = rules.result() if rules else None
     current = existing[ref("Deployment", DEPLOYMENT)]
     if not replicas_given and current is not None:
         # `up` keeps a count set by `scale`; only --replicas changes it.
@@ -244,7 +252,9 @@ def plan_up(
 
     _record_storage_defaults(objects[0], namespace, classes, storage_class, keep_default_class)
     objects = [with_digest(o) for o in objects]
-    plan = UpPlan(options, objects, existing, secret, class_patches, warnings=plan_warnings)
+    plan = UpPlan(
+        options, objects, existing, secret, class_patches, warnings=plan_warnings, rules=prefetched
+    )
     plan.needs = _needs_for_up(plan)
     return plan
 
@@ -328,18 +338,25 @@ def apply_up(
     Objects go in the waves of APPLY_RANK; within a wave, in parallel.
     """
     if plan.needs:
-        permissions.require(cluster, plan.needs, "deploy pacman")
+        permissions.require(cluster, plan.needs, "deploy pacman", plan.rules)
     first, *rest = waves(plan.objects)
     ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
     changes = [_apply_one(cluster, plan, o, ns_existed, force, dry_run) for o in first]
-    changes.append(_ensure_secret(cluster, plan, dry_run))
-    changes += _default_class(cluster, plan, dry_run)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for wave in rest:
-            changes += pool.map(
-                lambda o: _apply_one(cluster, plan, o, ns_existed, force, dry_run), wave
-            )
-    return changes
+
+        def apply(obj: dict[str, Any]) -> Change:
+            return _apply_one(cluster, plan, obj, ns_existed, force, dry_run)
+
+        # The Secret and the default class go with the next wave: both must be in place
+        # before the workloads (their pods read the one, their claims take the other).
+        secret = pool.submit(_ensure_secret, cluster, plan, dry_run)
+        classes = pool.submit(_default_class, cluster, plan, dry_run)
+        second, *later = rest or [[]]
+        applied = list(pool.map(apply, second))
+        changes += [secret.result(), *classes.result()]
+        for wave in later:
+            applied += pool.map(apply, wave)
+    return changes + applied
 
 
 def _apply_one(

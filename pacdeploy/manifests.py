@@ -6,7 +6,6 @@ import copy
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +82,8 @@ def validate(options: Options) -> None:
 
 def manifests_dir() -> Path:
     """manifests/ shipped in the wheel, or the repository's own in a source checkout."""
+    from importlib import resources  # only when rendering: keeps `--help` and start-up light
+
     packaged = Path(str(resources.files("pacdeploy"))) / "manifests"
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "manifests"
 

@@ -86,23 +86,37 @@ def _allowed(cluster: Cluster, need: Need) -> bool:
     return bool(_review(cluster, "SelfSubjectAccessReview", spec).get("allowed"))
 
 
-def require(cluster: Cluster, needs: set[Need], action: str) -> None:
+Rules = dict[str, list[dict[str, Any]] | None]  # scope -> rules (None: incomplete review)
+
+
+def rules_for(cluster: Cluster, namespaces: list[str | None]) -> Rules:
+    """The caller's RBAC rules for each namespace (None: cluster scope), asked in parallel.
+    A command that knows early it will write asks this beside its reads, saving a round trip.
+    """
+    scopes = sorted({ns or CLUSTER_SCOPE for ns in namespaces})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(scopes, pool.map(lambda ns: _rules(cluster, ns), scopes), strict=True))
+
+
+def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None = None) -> None:
     """PermissionDenied naming every missing (verb, resource, namespace), or nothing.
 
     One rules review per namespace (and one for cluster scope) answers most needs in a
-    request or two; what the rules do not grant, or an incomplete review (a webhook
-    authorizer), is asked again one access review each, which is authoritative.
+    request or two (``rules`` may hold some, asked earlier); what the rules do not grant,
+    or an incomplete review (a webhook authorizer), is asked again one access review each,
+    which is authoritative.
     """
     ordered = sorted(needs)
-    scopes = sorted({need.namespace or CLUSTER_SCOPE for need in ordered})
+    known = dict(rules or {})
+    missing_scopes = {n.namespace for n in ordered if (n.namespace or CLUSTER_SCOPE) not in known}
+    known.update(rules_for(cluster, list(missing_scopes)) if missing_scopes else {})
+    unsure = [
+        need
+        for need in ordered
+        if (granted := known[need.namespace or CLUSTER_SCOPE]) is None
+        or not rules_allow(granted, need)
+    ]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        rules = dict(zip(scopes, pool.map(lambda ns: _rules(cluster, ns), scopes), strict=True))
-        unsure = [
-            need
-            for need in ordered
-            if (granted := rules[need.namespace or CLUSTER_SCOPE]) is None
-            or not rules_allow(granted, need)
-        ]
         verdicts = list(pool.map(lambda need: _allowed(cluster, need), unsure))
     missing = [str(need) for need, ok in zip(unsure, verdicts, strict=True) if not ok]
     if missing:
