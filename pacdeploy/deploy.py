@@ -73,6 +73,8 @@ class UpPlan:
     needs: set[Need] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     rules: permissions.Rules | None = None  # asked for beside the reads, when known to write
+    # refs of the objects an apply would change; the others are up to date and skipped
+    stale: set[str] = field(default_factory=set)
 
 
 def waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -255,6 +257,7 @@ def plan_up(
     plan = UpPlan(
         options, objects, existing, secret, class_patches, warnings=plan_warnings, rules=prefetched
     )
+    plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
     plan.needs = _needs_for_up(plan)
     return plan
 
@@ -301,7 +304,7 @@ def _needs_for_up(plan: UpPlan) -> set[Need]:
     """What the writes and the wait need (the reads have already succeeded). Nothing when
     there is nothing to write: with no change to protect, there is nothing to check."""
     ns = plan.options.namespace
-    writes = [o for o in plan.objects if not up_to_date(o, plan.existing[ref_of(o)])]
+    writes = [o for o in plan.objects if ref_of(o) in plan.stale]
     if not writes and plan.secret is not None and not plan.class_patches:
         return set()
     needs = {Need.on("patch", "StorageClass")} if plan.class_patches else set()
@@ -368,7 +371,7 @@ def _apply_one(
     dry_run: bool,
 ) -> Change:
     before = plan.existing[ref_of(obj)]
-    if up_to_date(obj, before):
+    if ref_of(obj) not in plan.stale:
         return Change(ref_of(obj), "unchanged")
     if dry_run and resource(obj["kind"]).namespaced and not ns_existed:
         return Change(ref_of(obj), "created")  # the server cannot dry-run into a new namespace

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy import readiness
-from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied, WatchExpired
+from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 from pacdeploy.manifests import SECRET
@@ -133,28 +133,10 @@ class Rollout:
         self.diagnose()
 
     def follow(self, state: WorkloadState, seconds: float) -> None:
-        """Feed ``updates`` with every version of one workload for ``seconds`` (a thread):
-        list, then watch from the list's resourceVersion; 410 or a broken stream: again."""
-        selector = f"metadata.name={state.name}"
-        deadline = time.monotonic() + seconds
+        """Feed ``updates`` with every version of one workload for ``seconds`` (a thread)."""
         try:
-            while (left := deadline - time.monotonic()) > 0:
-                items, version = self.cluster.list_with_version(
-                    state.kind, self.namespace, field_selector=selector
-                )
-                # List items carry no kind; the readiness rules need it.
-                self.updates.put((state, {"kind": state.kind, **items[0]} if items else None))
-                try:
-                    for kind, obj in self.cluster.watch(
-                        state.kind,
-                        self.namespace,
-                        resource_version=version,
-                        field_selector=selector,
-                        timeout_seconds=max(1, int(left)),
-                    ):
-                        self.updates.put((state, None if kind == "DELETED" else obj))
-                except WatchExpired:
-                    continue
+            for obj in self.cluster.follow(state.kind, state.name, self.namespace, seconds=seconds):
+                self.updates.put((state, obj))
         except PacdeployError as exc:
             self.failure = exc
             self.updates.put((state, self.objects.get(state.ref)))
@@ -351,7 +333,6 @@ def wait_gone(
     """
     deadline = time.monotonic() + timeout
     what = ref(kind, name)
-    selector = f"metadata.name={name}"
     with out.steps(f"waiting for {what} to be deleted") as report:
         shown = None
 
@@ -368,24 +349,11 @@ def wait_gone(
                 shown = held
 
         try:
-            while (left := deadline - time.monotonic()) > -1:
-                items, version = cluster.list_with_version(kind, namespace, field_selector=selector)
-                if not items:
+            # A second past the deadline, so that seen() reports what still holds it.
+            for obj in cluster.follow(kind, name, namespace, seconds=timeout + 1):
+                if obj is None:
                     return
-                seen(items[0])
-                try:
-                    for event, obj in cluster.watch(
-                        kind,
-                        namespace,
-                        resource_version=version,
-                        field_selector=selector,
-                        timeout_seconds=max(1, int(left) + 1),
-                    ):
-                        if event == "DELETED":
-                            return
-                        seen(obj)
-                except WatchExpired:
-                    continue
+                seen(obj)
         except PermissionDenied:
             _poll_until_gone(cluster, kind, name, namespace, seen)
             return

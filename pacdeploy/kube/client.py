@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -203,6 +205,31 @@ class Cluster:
             raise WatchExpired(f"watch of {path} broke: {exc}") from exc
         finally:
             stream.release_conn()
+
+    def follow(
+        self, kind: str, name: str, namespace: str | None = None, *, seconds: float
+    ) -> Iterator[dict[str, Any] | None]:
+        """Each version of one object for ``seconds``: as it is now, then every change
+        (None: absent or deleted). List, then watch from the list's resourceVersion; 410
+        Gone or a broken stream: list again."""
+        selector = f"metadata.name={name}"
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            items, version = self.list_with_version(kind, namespace, field_selector=selector)
+            # List items carry no kind or apiVersion; watch events do.
+            found = resource(kind)
+            yield {"apiVersion": found.api_version, "kind": kind, **items[0]} if items else None
+            try:
+                for event, obj in self.watch(
+                    kind,
+                    namespace,
+                    resource_version=version,
+                    field_selector=selector,
+                    timeout_seconds=max(1, math.ceil(left)),
+                ):
+                    yield None if event == "DELETED" else obj
+            except WatchExpired:
+                continue
 
     def apply(
         self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
