@@ -142,12 +142,17 @@ def _latest_event(events: list[Obj], kind: str, name: str, reason: str | None = 
     return max(matching, key=key) if matching else None
 
 
+def has_condition(obj: Obj | None, kind: str) -> bool:
+    """``obj`` has a condition of type ``kind`` that is True (a missing object has none)."""
+    return obj is not None and any(
+        c.get("type") == kind and c.get("status") == "True"
+        for c in obj.get("status", {}).get("conditions") or []
+    )
+
+
 def has_ready_condition(obj: Obj) -> bool:
     """A pod's or a node's Ready condition is True."""
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in obj.get("status", {}).get("conditions", [])
-    )
+    return has_condition(obj, "Ready")
 
 
 def selects(workload: Obj, pod: Obj) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from pacdeploy.errors import InvalidInput
 
 FIELD_MANAGER = "pacdeploy"
+SNAPSHOT_API = "snapshot.storage.k8s.io/v1"  # a CRD: served only where it is installed
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ REGISTRY: dict[str, Resource] = {
         Resource("PersistentVolume", "v1", "persistentvolumes", namespaced=False),
         Resource("ServiceAccount", "v1", "serviceaccounts", namespaced=True),
         Resource("Secret", "v1", "secrets", namespaced=True),
+        Resource("ConfigMap", "v1", "configmaps", namespaced=True),
         Resource("Service", "v1", "services", namespaced=True),
         Resource("Endpoints", "v1", "endpoints", namespaced=True),
         Resource("PersistentVolumeClaim", "v1", "persistentvolumeclaims", namespaced=True),
@@ -57,6 +59,9 @@ REGISTRY: dict[str, Resource] = {
         Resource("ReplicaSet", "apps/v1", "replicasets", namespaced=True),
         Resource("StorageClass", "storage.k8s.io/v1", "storageclasses", namespaced=False),
         Resource("CSIDriver", "storage.k8s.io/v1", "csidrivers", namespaced=False),
+        Resource("VolumeSnapshot", SNAPSHOT_API, "volumesnapshots", namespaced=True),
+        Resource("VolumeSnapshotContent", SNAPSHOT_API, "volumesnapshotcontents", False),
+        Resource("VolumeSnapshotClass", SNAPSHOT_API, "volumesnapshotclasses", False),
         Resource("Ingress", "networking.k8s.io/v1", "ingresses", namespaced=True),
         Resource("IngressClass", "networking.k8s.io/v1", "ingressclasses", namespaced=False),
         Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
@@ -75,6 +80,12 @@ REGISTRY: dict[str, Resource] = {
             "SelfSubjectRulesReview",
             "authorization.k8s.io/v1",
             "selfsubjectrulesreviews",
+            namespaced=False,
+        ),
+        Resource(
+            "CustomResourceDefinition",
+            "apiextensions.k8s.io/v1",
+            "customresourcedefinitions",
             namespaced=False,
         ),
         # KWOK's kinds, used by the sandbox and the tests that simulate failures.

@@ -63,7 +63,14 @@ BINARIES: tuple[GoBinary, ...] = (
     GoBinary("kubectl", "kubernetes", "k8s.io/kubernetes/cmd/kubectl", _KUBE),
     GoBinary("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok", _KWOK),
     GoBinary("kwokctl", "kwok", "sigs.k8s.io/kwok/cmd/kwokctl", _KWOK),
+    # The real VolumeSnapshot controller, as minikube's volumesnapshots addon runs it.
+    GoBinary(
+        "snapshot-controller",
+        "snapshotter",
+        "github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller",
+    ),
 )
+SNAPSHOT_CLIENT_MODULE = "github.com/kubernetes-csi/external-snapshotter/client/v8"
 
 
 def missing_binaries(directory: Path | None = None) -> list[GoBinary]:

@@ -3,7 +3,8 @@
 kwokctl starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the KWOK
 controller as local processes (our own builds, bound to 127.0.0.1). pacdeploy adds what
 minikube would have: KWOK's default stages, nodes, storage classes, an ingress class, a
-volume provisioner, and a ``pacdeploy-sandbox`` kubeconfig context.
+volume provisioner (also the CSI driver's snapshot side), the VolumeSnapshot CRDs with the
+real snapshot-controller, and a ``pacdeploy-sandbox`` kubeconfig context.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import yaml
 from pacdeploy.errors import PacdeployError, SandboxError
 from pacdeploy.kube import kubeconfig
 from pacdeploy.kube.client import RETRY_SECONDS, Cluster, connect
-from pacdeploy.readiness import has_ready_condition
+from pacdeploy.readiness import has_condition, has_ready_condition
 from pacdeploy.sandbox import binaries, kwokctl, objects, paths, processes
 
 CONTEXT = "pacdeploy-sandbox"
 READY_TIMEOUT = 90.0
-NODES_READY_TIMEOUT = 30.0
+SEED_TIMEOUT = 30.0  # for CRDs to be served and KWOK to mark the nodes Ready
 PROVISIONER = "pacdeploy.sandbox.provisioner"  # its module, also how its process is known
+SNAPSHOT_CONTROLLER = "snapshot-controller"
 
 Report = Callable[[str], None]
 
@@ -65,7 +67,8 @@ def status(check_api: bool = True) -> SandboxStatus:
     if not paths.internal_kubeconfig().is_file():
         return SandboxStatus(exists=False)
     running = {name: _component_pid(name) for name in kwokctl.COMPONENTS}
-    running["provisioner"] = processes.running(paths.provisioner_pidfile(), PROVISIONER)
+    for name, (marker, _command) in _helpers().items():
+        running[name] = processes.running(paths.helper_pidfile(name), marker)
     result = SandboxStatus(exists=True, processes=running)
     if check_api:
         try:
@@ -105,38 +108,91 @@ def _wait_api(deadline: float) -> Cluster:
 
 
 def _seed(cluster: Cluster) -> None:
-    """Create stages, nodes, classes and the ingress class; an existing object is left as is.
+    """Create stages, CRDs, nodes, classes and the rest; an existing object is left as is.
 
-    Stages first: without them KWOK would leave the new nodes NotReady.
+    Stages first: without them KWOK would leave the new nodes NotReady. The snapshot CRDs
+    must be served before the snapshot class (a custom resource) can be created.
     """
     stages = objects.default_stages(binaries.module_source("sigs.k8s.io/kwok", "kwok"))
-    for obj in [*stages, *objects.seed_objects()]:
+    crds = objects.snapshot_crds(
+        binaries.module_source(binaries.SNAPSHOT_CLIENT_MODULE, "snapshotter")
+    )
+    _create_missing(cluster, [*stages, *crds])
+    _wait_for(
+        lambda: all(
+            has_condition(cluster.get(c["kind"], c["metadata"]["name"]), "Established")
+            for c in crds
+        ),
+        "the VolumeSnapshot CRDs were not established",
+    )
+    _create_missing(cluster, objects.seed_objects())
+    # Node status is owned by KWOK once it adopts the node; wait for that.
+    _wait_for(
+        lambda: (
+            len([n for n in cluster.list("Node") if has_ready_condition(n)])
+            >= len(objects.NODE_NAMES)
+        ),
+        "KWOK did not mark the sandbox nodes Ready",
+    )
+
+
+def _create_missing(cluster: Cluster, wanted: list[dict[str, Any]]) -> None:
+    for obj in wanted:
         if cluster.get(obj["kind"], obj["metadata"]["name"]) is None:
             cluster.create(obj)
-    # Node status is owned by KWOK once it adopts the node; wait for that.
-    deadline = time.monotonic() + NODES_READY_TIMEOUT
-    while time.monotonic() < deadline:
-        ready = [n for n in cluster.list("Node") if has_ready_condition(n)]
-        if len(ready) >= len(objects.NODE_NAMES):
-            return
+
+
+def _wait_for(condition: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + SEED_TIMEOUT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"{failure} within {SEED_TIMEOUT:.0f}s")
         time.sleep(0.3)
-    raise SandboxError(f"KWOK did not mark the sandbox nodes Ready within {NODES_READY_TIMEOUT}s")
 
 
-def _start_provisioner() -> None:
-    if processes.running(paths.provisioner_pidfile(), PROVISIONER) is not None:
-        return
-    command = [
-        sys.executable,
-        "-m",
-        PROVISIONER,
-        "--kubeconfig",
-        str(paths.internal_kubeconfig()),
-        "--volumes",
-        str(paths.state_root() / "volumes"),
-    ]
-    log = paths.state_root() / "provisioner.log"
-    processes.start_detached(command, log, paths.provisioner_pidfile())
+def _helpers() -> dict[str, tuple[str, list[str]]]:
+    """The processes pacdeploy runs beside kwokctl's: name -> (marker, command).
+
+    The marker is what their /proc cmdline must contain to be ours.
+    """
+    kubeconfig_path = str(paths.internal_kubeconfig())
+    controller = str(paths.bin_dir() / SNAPSHOT_CONTROLLER)
+    return {
+        "provisioner": (
+            PROVISIONER,
+            [
+                sys.executable,
+                "-m",
+                PROVISIONER,
+                "--kubeconfig",
+                kubeconfig_path,
+                "--volumes",
+                str(paths.state_root() / "volumes"),
+                "--snapshots",
+                str(paths.state_root() / "snapshots"),
+            ],
+        ),
+        SNAPSHOT_CONTROLLER: (
+            controller,
+            [
+                controller,
+                "--kubeconfig",
+                kubeconfig_path,
+                "--leader-election=false",
+                # No group-snapshot CRDs here: without this it looks for them for 30 s.
+                "--feature-gates=CSIVolumeGroupSnapshot=false",
+                # Its default backs off up to 5 minutes after a failure: too long for a demo.
+                "--retry-interval-max=10s",
+            ],
+        ),
+    }
+
+
+def _start_helpers() -> None:
+    for name, (marker, command) in _helpers().items():
+        pidfile = paths.helper_pidfile(name)
+        if processes.running(pidfile, marker) is None:
+            processes.start_detached(command, paths.state_root() / f"{name}.log", pidfile)
 
 
 def _inline(entry: dict[str, Any], file_key: str, data_key: str) -> None:
@@ -199,9 +255,9 @@ def up(report: Report = lambda _msg: None) -> Cluster:
         report("starting etcd, kube-apiserver, controller-manager, scheduler and KWOK")
         kwokctl.create(bin_dir)
     cluster = _wait_api(time.monotonic() + READY_TIMEOUT)
-    report("adding KWOK stages, nodes, storage classes and the nginx ingress class")
+    report("adding KWOK stages, nodes, storage and snapshot classes, the nginx ingress class")
     _seed(cluster)
-    _start_provisioner()
+    _start_helpers()
     _merge_context()
     report(f"sandbox ready in {time.monotonic() - started:.1f}s: context {CONTEXT}")
     return cluster
@@ -209,7 +265,8 @@ def up(report: Report = lambda _msg: None) -> Cluster:
 
 def down(report: Report = lambda _msg: None) -> bool:
     """Stop every sandbox process and remove the context; False if nothing was there."""
-    processes.stop(paths.provisioner_pidfile(), PROVISIONER)
+    for name, (marker, _command) in _helpers().items():
+        processes.stop(paths.helper_pidfile(name), marker)
     path = kubeconfig.user_file()
     config = kubeconfig.read(path)
     if config and any(c.get("name") == CONTEXT for c in config.get("contexts") or []):

@@ -21,6 +21,13 @@ STORAGE_CLASSES = {
 }
 INITIAL_DEFAULT_CLASS = "standard"
 INGRESS_CLASS = "nginx"
+# The csi-hostpath addon's driver serves CSI volumes, which the snapshot controller can
+# snapshot; minikube's volumesnapshots addon names its class for it like this.
+CSI_DRIVER = STORAGE_CLASSES["csi-hostpath-sc"]
+SNAPSHOT_CLASS = "csi-hostpath-snapclass"
+DEFAULT_SNAPSHOT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
+# external-snapshotter's CRDs, in its client module (config/crd/kustomization.yaml).
+SNAPSHOT_CRDS = "config/crd"
 
 
 def node(name: str, zone: str) -> dict[str, Any]:
@@ -75,6 +82,43 @@ def ingress_class() -> dict[str, Any]:
     }
 
 
+def csi_driver() -> dict[str, Any]:
+    """The driver's registration, with the csi-driver-host-path deployment's policies.
+
+    attachRequired is false here: KWOK runs no attacher, and nothing would ever attach.
+    """
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "CSIDriver",
+        "metadata": {"name": CSI_DRIVER},
+        "spec": {
+            "attachRequired": False,
+            "podInfoOnMount": True,
+            "fsGroupPolicy": "File",
+            "volumeLifecycleModes": ["Persistent"],
+        },
+    }
+
+
+def snapshot_class() -> dict[str, Any]:
+    return {
+        "apiVersion": "snapshot.storage.k8s.io/v1",
+        "kind": "VolumeSnapshotClass",
+        "metadata": {"name": SNAPSHOT_CLASS, "annotations": {DEFAULT_SNAPSHOT_CLASS: "true"}},
+        "driver": CSI_DRIVER,
+        "deletionPolicy": "Delete",
+    }
+
+
+def snapshot_crds(client_source: Path) -> list[dict[str, Any]]:
+    """VolumeSnapshot, VolumeSnapshotContent and VolumeSnapshotClass (not the group kinds)."""
+    return [
+        crd
+        for crd in kustomize_resources(client_source / SNAPSHOT_CRDS)
+        if crd["spec"]["group"] == "snapshot.storage.k8s.io"
+    ]
+
+
 def port_forward(name: str, namespaces: list[str], port: int, target_port: int) -> dict[str, Any]:
     """A KWOK ClusterPortForward: traffic to ``port`` of matching pods goes to 127.0.0.1."""
     return {
@@ -97,7 +141,7 @@ def seed_objects() -> list[dict[str, Any]]:
         storage_class(name, prov, default=name == INITIAL_DEFAULT_CLASS)
         for name, prov in STORAGE_CLASSES.items()
     ]
-    return [*nodes, *classes, ingress_class()]
+    return [*nodes, *classes, csi_driver(), snapshot_class(), ingress_class()]
 
 
 # kwokctl's own defaults for the binary runtime (pkg/kwokctl/runtime/cluster.go): nodes become

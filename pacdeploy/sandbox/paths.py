@@ -49,5 +49,6 @@ def component_binary(component: str) -> Path:
     return cluster_dir() / "bin" / component
 
 
-def provisioner_pidfile() -> Path:
-    return state_root() / "provisioner.pid"
+def helper_pidfile(name: str) -> Path:
+    """The pid of a process pacdeploy runs beside kwokctl's (provisioner, snapshot-controller)."""
+    return state_root() / f"{name}.pid"

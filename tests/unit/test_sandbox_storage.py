@@ -1,0 +1,78 @@
+"""The sandbox's storage decisions: which volume a claim gets, what a snapshot content needs."""
+
+from pathlib import Path
+
+from pacdeploy.sandbox import objects
+from pacdeploy.sandbox.provisioner import (
+    BEING_DELETED,
+    CONTENT_FINALIZER,
+    content_action,
+    snapshot_source,
+    volume_for,
+    volume_path,
+)
+
+CLAIM = {
+    "metadata": {"name": "mongo-db-mongo-0", "namespace": "pacman", "uid": "u1"},
+    "spec": {"resources": {"requests": {"storage": "1Gi"}}},
+}
+
+
+def _class(name: str) -> dict:
+    return objects.storage_class(name, objects.STORAGE_CLASSES[name], default=False)
+
+
+def test_csi_class_gets_a_csi_volume_whose_directory_is_found_from_the_pv() -> None:
+    pv = volume_for(CLAIM, _class("csi-hostpath-sc"), Path("/v"))
+    assert pv["spec"]["csi"]["driver"] == "hostpath.csi.k8s.io"
+    assert pv["spec"]["csi"]["volumeHandle"] == "pvc-u1"
+    assert "hostPath" not in pv["spec"]
+    assert volume_path(pv) == Path("/v/pvc-u1")
+
+
+def test_minikube_class_gets_a_hostpath_volume() -> None:
+    pv = volume_for(CLAIM, _class("standard"), Path("/v"))
+    assert "csi" not in pv["spec"]
+    assert volume_path(pv) == Path("/v/pvc-u1")
+
+
+def test_a_claim_names_its_snapshot_by_data_source_or_ref() -> None:
+    source = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "b1"}
+    assert snapshot_source({"spec": {"dataSource": source}}) == "b1"
+    assert snapshot_source({"spec": {"dataSourceRef": source}}) == "b1"
+    assert (
+        snapshot_source({"spec": {"dataSource": {**source, "kind": "PersistentVolumeClaim"}}})
+        is None
+    )
+    assert snapshot_source({"spec": {}}) is None
+
+
+def _content(**meta: object) -> dict:
+    return {
+        "metadata": {"name": "c", **meta},
+        "spec": {
+            "driver": objects.CSI_DRIVER,
+            "source": {"volumeHandle": "pvc-u1"},
+            "volumeSnapshotRef": {"uid": "s1"},
+            "deletionPolicy": "Delete",
+        },
+    }
+
+
+def test_a_new_content_is_cut_once() -> None:
+    assert content_action(_content()) == "create"
+    assert content_action({**_content(), "status": {"readyToUse": True}}) is None
+
+
+def test_another_drivers_content_is_left_alone() -> None:
+    content = _content()
+    content["spec"]["driver"] = "ebs.csi.aws.com"
+    assert content_action(content) is None
+
+
+def test_a_content_is_dropped_only_when_the_controller_says_so() -> None:
+    deleting = {"deletionTimestamp": "now", "finalizers": [CONTENT_FINALIZER]}
+    assert content_action(_content(**deleting)) is None  # the snapshot may still be in use
+    annotated = {**deleting, "annotations": {BEING_DELETED: "yes"}}
+    assert content_action(_content(**annotated)) == "delete"
+    assert content_action(_content(**{**annotated, "finalizers": []})) is None
