@@ -19,7 +19,7 @@ from typing import Any
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 
-from pacdeploy.errors import NotFound, PacdeployError, WatchExpired
+from pacdeploy.errors import Conflict, NotFound, PacdeployError, WatchExpired
 from pacdeploy.kube import errors, kubeconfig
 from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
 
@@ -234,15 +234,27 @@ class Cluster:
     def apply(
         self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
     ) -> dict[str, Any]:
-        """Server-side apply: idempotent, and a no-op leaves resourceVersion untouched."""
+        """Server-side apply: idempotent, and a no-op leaves resourceVersion untouched.
+
+        A conflict with pacdeploy's own writes through another operation (replicas set by
+        `scale`) is no conflict with anyone else: applied again, forced.
+        """
+        query = {"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None}
+        try:
+            return self.request(
+                "PATCH",
+                path_of(obj),
+                query={**query, "force": "true" if force else None},
+                body=obj,
+                content_type=APPLY_PATCH,
+            )
+        except Conflict as exc:
+            if force or not errors.only_own_conflicts(exc.problem, FIELD_MANAGER):
+                raise
         return self.request(
             "PATCH",
             path_of(obj),
-            query={
-                "fieldManager": FIELD_MANAGER,
-                "force": "true" if force else None,
-                "dryRun": "All" if dry_run else None,
-            },
+            query={**query, "force": "true"},
             body=obj,
             content_type=APPLY_PATCH,
         )

@@ -7,6 +7,7 @@ The original exception stays chained as ``__cause__`` (shown with -vv).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,16 @@ def _from_status(status: int, exc: Any, where: Where) -> PacdeployError:
             "Check the control plane's health and retry",
         )
     return PacdeployError(f"{where.method} {where.path} failed: {status} {message}")
+
+
+_CONFLICT_MANAGER = re.compile(r'conflict with "([^"]*)"')
+
+
+def only_own_conflicts(message: str, manager: str) -> bool:
+    """A server-side apply conflict is only with ``manager`` itself under another operation
+    (`scale` writes replicas through the scale subresource, a manager of its own)."""
+    managers = _CONFLICT_MANAGER.findall(message)
+    return bool(managers) and all(m == manager for m in managers)
 
 
 def translate(exc: BaseException, where: Where) -> PacdeployError:
