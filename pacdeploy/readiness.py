@@ -130,15 +130,24 @@ def _name(obj: Obj) -> str:
     return obj["metadata"]["name"]
 
 
-def _latest_event(events: list[Obj], kind: str, name: str, reason: str | None = None) -> Obj | None:
+def _latest_event(
+    events: list[Obj], kind: str, name: str, reason: str | None = None, uid: str | None = None
+) -> Obj | None:
+    """The newest event about an object, a Warning before any Normal one (a claim being
+    provisioned says "waiting for the provisioner" every few seconds; why it fails is the
+    Warning). With ``uid``, events of an earlier object of the same name do not count."""
     matching = [
         e
         for e in events
         if e.get("involvedObject", {}).get("kind") == kind
         and e.get("involvedObject", {}).get("name") == name
         and (reason is None or e.get("reason") == reason)
+        and (uid is None or e.get("involvedObject", {}).get("uid") in (uid, None))
     ]
-    key = lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""  # noqa: E731
+    key = lambda e: (  # noqa: E731
+        e.get("type") == "Warning",
+        e.get("lastTimestamp") or e.get("eventTime") or "",
+    )
     return max(matching, key=key) if matching else None
 
 
@@ -252,7 +261,8 @@ def diagnose_pod(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> PodProb
         claim = claims.get(claim_name)
         phase = (claim or {}).get("status", {}).get("phase", "missing")
         if phase != "Bound":
-            event = _latest_event(events, "PersistentVolumeClaim", claim_name)
+            uid = (claim or {}).get("metadata", {}).get("uid")
+            event = _latest_event(events, "PersistentVolumeClaim", claim_name, uid=uid)
             detail = f"PVC {claim_name} is {phase}" + (f": {event['message']}" if event else "")
             return PodProblem(name, "VolumePending", detail)
     scheduled = conditions.get("PodScheduled", {})
