@@ -5,6 +5,7 @@ Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --hel
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
@@ -164,87 +165,328 @@ def _report_changes(out: output.Output, changes: list[Any], dry_run: bool = Fals
         out.info(f"{change.ref} {change.action}{suffix}")
 
 
+def up_options(command: Any) -> Any:
+    """The options that say what `up` deploys; `diff` takes the same."""
+    options = [
+        click.option(
+            "--storage-class",
+            default="csi-hostpath-sc",
+            show_default=True,
+            envvar="PACDEPLOY_STORAGE_CLASS",
+            help="StorageClass to make the cluster default (the data lives there). "
+            "Env: PACDEPLOY_STORAGE_CLASS.",
+        ),
+        click.option(
+            "--keep-default-class",
+            is_flag=True,
+            help="Leave the cluster's default StorageClass as it is.",
+        ),
+        click.option(
+            "--ingress/--no-ingress",
+            default=False,
+            show_default=True,
+            help="Also create the Ingress.",
+        ),
+        click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True),
+        click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True),
+        click.option(
+            "--replicas", type=int, help="Web replicas (default: 1, or the current count)."
+        ),
+        click.option(
+            "--service-type",
+            type=click.Choice(SERVICE_TYPES),
+            default=DEFAULTS.service_type,
+            show_default=True,
+        ),
+        click.option(
+            "--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."
+        ),
+        click.option(
+            "--volume-permissions",
+            is_flag=True,
+            help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
+        ),
+        click.option(
+            "--force", is_flag=True, help="Take over objects of the same name not made by us."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
-@click.option(
-    "--storage-class",
-    default="csi-hostpath-sc",
-    show_default=True,
-    envvar="PACDEPLOY_STORAGE_CLASS",
-    help="StorageClass to make the cluster default (the data lives there). "
-    "Env: PACDEPLOY_STORAGE_CLASS.",
-)
-@click.option(
-    "--keep-default-class", is_flag=True, help="Leave the cluster's default StorageClass as it is."
-)
-@click.option(
-    "--ingress/--no-ingress", default=False, show_default=True, help="Also create the Ingress."
-)
-@click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True)
-@click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True)
-@click.option("--replicas", type=int, help="Web replicas (default: 1, or the current count).")
-@click.option(
-    "--service-type",
-    type=click.Choice(SERVICE_TYPES),
-    default=DEFAULTS.service_type,
-    show_default=True,
-)
-@click.option("--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest).")
-@click.option(
-    "--volume-permissions",
-    is_flag=True,
-    help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
-)
-@click.option("--force", is_flag=True, help="Take over objects of the same name not made by us.")
+@up_options
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: show what would change.")
+@click.option(
+    "--snapshot/--no-snapshot",
+    default=True,
+    show_default=True,
+    help="Back up MongoDB's volumes first when the change touches its StatefulSet.",
+)
+@click.option(
+    "--atomic", is_flag=True, help="Roll back to the last deployed revision if the wait fails."
+)
 @TIMEOUT
 @pass_settings
 def up(
-    settings: Settings,
-    storage_class: str,
-    keep_default_class: bool,
-    ingress: bool,
-    ingress_host: str,
-    ingress_class: str,
-    replicas: int | None,
-    service_type: str,
-    pacman_image: str | None,
-    volume_permissions: bool,
-    force: bool,
-    dry_run: bool,
-    timeout: float,
+    settings: Settings, dry_run: bool, snapshot: bool, atomic: bool, timeout: float, **given: Any
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
-    from pacdeploy import deploy
+    from pacdeploy import deploy, release
+
+    request = _up_request(settings, given, timeout=timeout, backup=snapshot, atomic=atomic)
+    cluster = settings.cluster()
+    if dry_run:
+        plan = _plan(cluster, request)
+        _report_changes(
+            settings.out, deploy.apply_up(cluster, plan, force=request.force, dry_run=True), True
+        )
+        return
+    result = release.up(cluster, request, settings.out)
+    _report_changes(settings.out, result.changes)
+    if result.revision is not None:
+        settings.out.info(f"revision {result.revision.number} deployed")
+    settings.out.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
+
+
+def _up_request(settings: Settings, given: dict[str, Any], **extra: Any) -> Any:
+    """The options `up` and `diff` share, checked before any connection is made."""
+    from pacdeploy import release
     from pacdeploy.manifests import validate
 
+    replicas = given["replicas"]
     options = Options(
         namespace=settings.namespace,
         replicas=1 if replicas is None else replicas,
-        service_type=service_type,
-        ingress=ingress,
-        ingress_host=ingress_host,
-        ingress_class=ingress_class,
-        pacman_image=pacman_image,
-        volume_permissions=volume_permissions,
+        service_type=given["service_type"],
+        ingress=given["ingress"],
+        ingress_host=given["ingress_host"],
+        ingress_class=given["ingress_class"],
+        pacman_image=given["pacman_image"],
+        volume_permissions=given["volume_permissions"],
     )
-    validate(options)  # bad input fails before any connection is made
-    cluster = settings.cluster()
-    plan = deploy.plan_up(
-        cluster,
-        options,
-        storage_class=storage_class,
-        keep_default_class=keep_default_class,
+    validate(options)
+    return release.UpRequest(
+        options=options,
+        storage_class=given["storage_class"],
+        keep_default_class=given["keep_default_class"],
         replicas_given=replicas is not None,
-        force=force,
+        force=given["force"],
+        **extra,
     )
-    for warning in plan.warnings:
-        settings.out.warning(warning)
-    changes = deploy.apply_up(cluster, plan, force=force, dry_run=dry_run)
-    _report_changes(settings.out, changes, dry_run)
-    if dry_run:
+
+
+def _plan(cluster: Any, request: Any) -> Any:
+    from pacdeploy import deploy
+
+    return deploy.plan_up(
+        cluster,
+        request.options,
+        storage_class=request.storage_class,
+        keep_default_class=request.keep_default_class,
+        replicas_given=request.replicas_given,
+        force=request.force,
+    )
+
+
+@cli.command()
+@up_options
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
+@pass_settings
+def diff(settings: Settings, fmt: str, **given: Any) -> None:
+    """What `up` with these options would change, field by field (exit 1 if anything)."""
+    from pacdeploy import diff as app_diff
+
+    cluster = settings.cluster()
+    found = app_diff.diff(cluster, _plan(cluster, _up_request(settings, given)))
+    if fmt != "table":
+        settings.out.data([d.as_dict() for d in found], fmt)
+    for change in found if fmt == "table" else []:
+        settings.out.info(f"{change.ref} {change.action}")
+        for field_change in change.changes:
+            settings.out.info(f"  {field_change.line()}")
+    if fmt == "table" and not found:
+        settings.out.info("no changes")
+    sys.exit(1 if found else 0)
+
+
+@cli.command()
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
+@pass_settings
+def history(settings: Settings, fmt: str) -> None:
+    """The revisions `up` recorded: what changed, how it ended, the backup taken first."""
+    from pacdeploy import revisions
+
+    found = revisions.read(settings.cluster(), settings.namespace)
+    shown = revisions.shown_status(found)
+    if fmt != "table":
+        settings.out.data(
+            [
+                {
+                    "revision": r.number,
+                    "updated": r.time,
+                    "status": shown[r.number],
+                    "change": r.change,
+                    "backup": r.backup,
+                    "options": dataclasses.asdict(r.options),
+                }
+                for r in found
+            ],
+            fmt,
+        )
+    elif not found:
+        settings.out.info(f"no revisions recorded in namespace {settings.namespace}")
+    else:
+        rows = [(str(r.number), r.time, shown[r.number], r.backup or "-", r.change) for r in found]
+        settings.out.table(("revision", "updated", "status", "backup", "change"), rows)
+
+
+@cli.command()
+@click.argument("revision", type=click.IntRange(min=1), required=False)
+@click.option("--with-data", is_flag=True, help="Also restore the backup taken with that revision.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --with-data.")
+@TIMEOUT
+@pass_settings
+def rollback(
+    settings: Settings, revision: int | None, with_data: bool, yes: bool, timeout: float
+) -> None:
+    """Re-apply REVISION (default: the one before the live one) as a new revision."""
+    from pacdeploy import release, revisions
+
+    cluster = settings.cluster()
+    target = release.rollback_target(
+        revisions.read(cluster, settings.namespace), revision, settings.namespace
+    )
+    if with_data:
+        _confirm(
+            yes,
+            f"Roll back to revision {target.number} and replace MongoDB's data with backup "
+            f"{target.backup}?",
+            "--with-data replaces the high scores",
+        )
+    result = release.rollback(
+        cluster,
+        settings.namespace,
+        target,
+        with_data=with_data,
+        timeout=timeout,
+        out=settings.out,
+    )
+    _report_changes(settings.out, result.changes)
+    done = f"as revision {result.revision.number}" if result.revision else "(nothing changed)"
+    settings.out.info(f"rolled back to revision {target.number} {done}")
+
+
+def _confirm(yes: bool, question: str, what: str) -> None:
+    """Ask on a terminal; without one, only --yes goes on."""
+    from pacdeploy.errors import InvalidInput
+
+    if yes:
         return
-    deploy.wait_up(cluster, settings.namespace, timeout, settings.out)
-    settings.out.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            f"{what} and needs confirmation", "Run it in a terminal to confirm, or pass --yes"
+        )
+    click.confirm(question, abort=True)
+
+
+# -- backups -------------------------------------------------------------------
+@cli.group()
+def backup() -> None:
+    """CSI VolumeSnapshots of MongoDB's volumes: the high scores, kept."""
+
+
+@backup.command("create")
+@click.argument("name", required=False)
+@click.option(
+    "--snapshot-class",
+    metavar="NAME",
+    help="VolumeSnapshotClass (default: the volumes' driver's default class).",
+)
+@click.option("--timeout", type=Duration(), default="2m", show_default=True)
+@pass_settings
+def backup_create(
+    settings: Settings, name: str | None, snapshot_class: str | None, timeout: float
+) -> None:
+    """Snapshot every MongoDB volume as backup NAME (default: backup-<UTC time>)."""
+    from pacdeploy import backups, revisions
+
+    name = name or backups.default_name()
+    backups.validate_name(name)
+    cluster = settings.cluster()
+    live = revisions.previous(revisions.read(cluster, settings.namespace))
+    taken = backups.create(
+        cluster,
+        settings.namespace,
+        name,
+        snapshot_class=snapshot_class,
+        revision=live.number if live else None,
+        timeout=timeout,
+        out=settings.out,
+    )
+    settings.out.info(f"backup {taken.name} ready ({taken.size})")
+
+
+@backup.command("list")
+@click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
+@pass_settings
+def backup_list(settings: Settings, fmt: str) -> None:
+    """The backups of the namespace: name, time, size, ready, revision."""
+    from pacdeploy import backups
+
+    found = backups.list_backups(settings.cluster(), settings.namespace)
+    if fmt != "table":
+        settings.out.data([b.as_dict() for b in found], fmt)
+    elif not found:
+        settings.out.info(f"no backups in namespace {settings.namespace}")
+    else:
+        rows = [
+            (b.name, b.created, b.size, "true" if b.ready else "false", str(b.revision or "-"))
+            for b in found
+        ]
+        settings.out.table(("name", "created", "size", "ready", "revision"), rows)
+
+
+@backup.command("delete")
+@click.argument("name")
+@pass_settings
+def backup_delete(settings: Settings, name: str) -> None:
+    """Delete backup NAME (its VolumeSnapshots; the driver deletes the data)."""
+    from pacdeploy import backups
+
+    for snapshot in backups.delete(settings.cluster(), settings.namespace, name):
+        settings.out.info(f"volumesnapshot/{snapshot} deleted")
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--undo", is_flag=True, help="Go back to the volumes the last restore replaced.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+@TIMEOUT
+@pass_settings
+def restore(settings: Settings, name: str | None, undo: bool, yes: bool, timeout: float) -> None:
+    """Put MongoDB's data back to backup NAME (the current data is kept until it works)."""
+    from pacdeploy import restore as app_restore
+    from pacdeploy.errors import InvalidInput
+
+    if (name is None) == (not undo):
+        raise InvalidInput("give a backup NAME or --undo (not both)", "See `pacdeploy backup list`")
+    if not yes and not sys.stdin.isatty():
+        _confirm(yes, "", "restore replaces the high scores")
+    cluster = settings.cluster()
+    ns = settings.namespace
+    plan = (
+        app_restore.plan_undo(cluster, ns)
+        if undo
+        else app_restore.plan_from_backup(cluster, ns, name)
+    )
+
+    def confirm(question: str) -> None:
+        _confirm(yes, question, "restore replaces the high scores")
+
+    app_restore.restore(cluster, plan, timeout=timeout, out=settings.out, confirm=confirm)
+    settings.out.info(f"mongo is ready on the data from {plan.source}")
 
 
 @cli.command()
@@ -287,19 +529,14 @@ def status(settings: Settings, fmt: str) -> None:
 def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
     from pacdeploy import deploy
-    from pacdeploy.errors import InvalidInput
 
-    cluster = settings.cluster()
-    if purge and not yes:
-        if not sys.stdin.isatty():
-            raise InvalidInput(
-                "--purge deletes the high scores and needs confirmation",
-                "Run it in a terminal to confirm, or pass --yes",
-            )
-        click.confirm(
+    if purge:
+        _confirm(
+            yes,
             f"Delete namespace {settings.namespace} with its volumes and credentials?",
-            abort=True,
+            "--purge deletes the high scores",
         )
+    cluster = settings.cluster()
     changes = deploy.down(
         cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out
     )

@@ -6,6 +6,7 @@ first write, so bad input never leaves the cluster half-changed.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -73,6 +74,7 @@ class UpPlan:
     needs: set[Need] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     rules: permissions.Rules | None = None  # asked for beside the reads, when known to write
+    classes: list[dict[str, Any]] = field(default_factory=list)  # the StorageClasses as read
     # refs of the objects an apply would change; the others are up to date and skipped
     stale: set[str] = field(default_factory=set)
 
@@ -130,7 +132,7 @@ def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
 
 def unchanged_by_dry_run(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """A server-side dry run's result equals the live object, but for server-set fields."""
-    return _comparable(after) == _comparable(before)
+    return comparable(after) == comparable(before)
 
 
 def down_targets(
@@ -199,8 +201,12 @@ def plan_up(
     keep_default_class: bool = False,
     replicas_given: bool = True,
     force: bool = False,
+    manifests: list[dict[str, Any]] | None = None,
 ) -> UpPlan:
-    """Read the cluster and decide every change; raises before anything is written."""
+    """Read the cluster and decide every change; raises before anything is written.
+
+    ``manifests``: objects to apply instead of rendering ``options`` (a recorded revision).
+    """
     validate(options)
     ns_name = options.namespace
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent reads: one round trip
@@ -215,7 +221,7 @@ def plan_up(
     storage.require(classes, storage_class)
     class_patches = [] if keep_default_class else storage.make_only_default(classes, storage_class)
 
-    objects = render(options)
+    objects = render(options) if manifests is None else copy.deepcopy(manifests)
     with ThreadPoolExecutor(max_workers=4) as pool:  # independent reads: one round trip
         live = pool.submit(_read_live, cluster, objects, namespace)
         # A first install certainly writes: ask for the rules now, beside the reads.
@@ -235,7 +241,7 @@ def plan_up(
         plan_warnings = warnings.result() if warnings else []
         prefetched = rules.result() if rules else None
     current = existing[ref("Deployment", DEPLOYMENT)]
-    if not replicas_given and current is not None:
+    if not replicas_given and current is not None and manifests is None:
         # `up` keeps a count set by `scale`; only --replicas changes it.
         options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
         objects = render(options)
@@ -255,7 +261,14 @@ def plan_up(
     _record_storage_defaults(objects[0], namespace, classes, storage_class, keep_default_class)
     objects = [with_digest(o) for o in objects]
     plan = UpPlan(
-        options, objects, existing, secret, class_patches, warnings=plan_warnings, rules=prefetched
+        options,
+        objects,
+        existing,
+        secret,
+        class_patches,
+        warnings=plan_warnings,
+        rules=prefetched,
+        classes=classes,
     )
     plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
     plan.needs = _needs_for_up(plan)
@@ -326,7 +339,7 @@ def _needs_for_wait(ns: str) -> set[Need]:
     }
 
 
-def _comparable(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+def comparable(obj: dict[str, Any] | None) -> dict[str, Any] | None:
     if obj is None:
         return None
     meta = {k: v for k, v in obj["metadata"].items() if k not in IGNORED_META}

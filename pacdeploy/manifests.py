@@ -108,6 +108,12 @@ def volume_permissions_init(directory: Path | None = None) -> dict[str, Any]:
     return init
 
 
+def claim_template() -> str:
+    """The StatefulSet's volumeClaimTemplate name: its claims are `<template>-mongo-<n>`."""
+    statefulset = next(o for o in load() if o["kind"] == "StatefulSet")
+    return str(statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"])
+
+
 def cluster_scoped_name(base: str, namespace: str) -> str:
     """Cluster-scoped names carry the namespace: `pacman-node-reader-<namespace>`."""
     return f"{base.rsplit('-', 1)[0]}-{namespace}"

@@ -67,6 +67,10 @@ class Output(ABC):
     def tree(self, root: Outline) -> None: ...
 
     @abstractmethod
+    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        """A listing (`history`, `backup list`): kubectl's upper-case headers and columns."""
+
+    @abstractmethod
     def steps(self, title: str) -> Any:
         """A context manager yielding a ``report(message)`` for the steps of a long task."""
 
@@ -86,6 +90,16 @@ class Output(ABC):
 
 
 # -- plain ----------------------------------------------------------------------------
+def aligned(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell, three spaces apart, as `kubectl get` prints."""
+    lines = [tuple(c.upper() for c in columns), *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
+    return [
+        "   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    ]
+
+
 def _print(text: str, stream: Any = None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
 
@@ -121,6 +135,10 @@ class PlainOutput(Output):
                 emit(child, depth + 1)
 
         emit(root, 0)
+
+    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        for line in aligned(columns, rows):
+            _print(line)
 
     @contextmanager
     def steps(self, title: str) -> Iterator[Report]:
@@ -200,6 +218,17 @@ class RichOutput(Output):
         tree = Tree(Text(root.text, style="bold"))
         add(tree, root)
         self.console.print(tree)
+
+    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, header_style="bold")
+        for column in columns:
+            table.add_column(column.upper())
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        self.console.print(table)
 
     @contextmanager
     def steps(self, title: str) -> Iterator[Report]:

@@ -117,6 +117,27 @@ def test_image_the_registry_refuses_fails_fast_naming_the_image(target, app_ns, 
 
 
 @pytest.mark.sandbox_only
+def test_atomic_up_that_cannot_become_ready_ends_on_the_previous_revision(
+    target, cluster, app_ns, stages
+):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    before = cluster.get("Deployment", "pacman", app_ns)["spec"]["template"]
+    stages(failing_stage(app_ns, "pacman", IMAGE_PULL, phase="Pending"))
+    image = "quay.io/ifont/pacman-nodejs-app:no-such-tag"
+    result, elapsed = timed_up(target, app_ns, "--atomic", "--pacman-image", image)
+    assert result.returncode == 6, result.stderr
+    assert elapsed < FAIL_FAST
+    warning, error = result.stderr.strip().splitlines()
+    assert warning == "warning: --atomic: revision 2 failed, rolling back to 1"
+    assert "ImagePullBackOff" in error and f"image {image}" in error
+    assert "--atomic rolled back to revision 1" in error
+    assert cluster.get("Deployment", "pacman", app_ns)["spec"]["template"] == before
+    history = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()[1:]
+    assert [line.split()[2] for line in history] == ["superseded", "failed", "deployed"]
+    assert "rollback to 1 (--atomic, after 2 failed)" in history[2]
+
+
+@pytest.mark.sandbox_only
 def test_missing_secret_key_fails_fast_naming_the_key(target, app_ns, stages):
     stages(failing_stage(app_ns, "mongo", CONFIG_ERROR.format(namespace=app_ns)))
     result, elapsed = timed_up(target, app_ns, "--timeout", "5m")

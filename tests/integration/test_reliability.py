@@ -312,16 +312,26 @@ def test_the_documented_role_is_enough_for_every_command(
         cluster, target, operator_rules(), tmp_path, "operator"
     )
     rbac_cleanup += cleanup
-    for args in (
-        ["up"],
-        ["status", "-o", "json"],
-        ["scale", "--replicas", "2"],
-        ["down"],
-        ["up"],
-        ["down", "--purge", "--yes"],
+    snapshots = target.kind == "sandbox"  # kind's standard class has no snapshot class
+    for args, code in (
+        (["up"], 0),
+        (["status", "-o", "json"], 0),
+        (["scale", "--replicas", "2"], 0),
+        (["up", "--pacman-image", "quay.io/ifont/pacman-nodejs-app:v2"], 0),
+        (["history"], 0),
+        (["diff", "--replicas", "3"], 1),
+        *(
+            [(["backup", "create", "b1"], 0), (["backup", "list"], 0), (["restore", "b1", "-y"], 0)]
+            if snapshots
+            else []
+        ),
+        (["rollback"], 0),
+        (["down"], 0),
+        (["up"], 0),
+        (["down", "--purge", "--yes"], 0),
     ):
         result = run_as(kubeconfig, "-n", app_ns, *args)
-        assert result.returncode == 0, (args, result.stderr)
+        assert result.returncode == code, (args, result.stderr)
     assert cluster.get("Namespace", app_ns) is None
 
 

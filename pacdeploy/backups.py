@@ -1,0 +1,344 @@
+"""Backups of the high scores: a CSI VolumeSnapshot of each MongoDB volume, named together.
+
+A backup is the set of VolumeSnapshots labelled with its name, one per mongo claim, each
+of the VolumeSnapshotClass whose driver is the claim's (`--snapshot-class`, else the
+driver's default-annotated one, else its only one). A cluster without the snapshot API,
+or without a class for the driver, gets one line saying how to enable it (exit 7).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pacdeploy import permissions
+from pacdeploy.errors import Conflict, InvalidInput, NotFound, NotReady
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import SNAPSHOT_API
+from pacdeploy.manifests import MANAGED_BY, STATEFULSET, claim_template, is_managed
+from pacdeploy.output import Output, Row
+from pacdeploy.permissions import Need
+from pacdeploy.revisions import REVISION_LABEL
+
+BACKUP_LABEL = "pacdeploy.io/backup"
+CLAIM_LABEL = "pacdeploy.io/claim"
+DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
+MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63
+EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
+POLL = 0.25
+
+ENABLE = (
+    "Install the VolumeSnapshot CRDs and snapshot-controller "
+    "(minikube: `minikube addons enable volumesnapshots`)"
+)
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class NoSnapshots(NotFound):
+    """The cluster cannot snapshot these volumes (exit 7, like any missing prerequisite)."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    name: str
+    created: str
+    size: str
+    ready: bool
+    revision: int | None
+    snapshots: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "created": self.created,
+            "size": self.size,
+            "ready": self.ready,
+            "revision": self.revision,
+            "snapshots": list(self.snapshots),
+        }
+
+
+def validate_name(name: str) -> None:
+    if len(name) > MAX_NAME or not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid backup name {name!r}",
+            f"Use at most {MAX_NAME} lowercase letters, digits and '-', starting and ending "
+            "alphanumeric",
+        )
+
+
+def default_name(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("backup-%Y%m%d-%H%M%S")
+
+
+def mongo_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The StatefulSet's claims (`mongo-db-mongo-0`, ...), by ordinal."""
+    pattern = re.compile(rf"^{re.escape(claim_template())}-{STATEFULSET}-(\d+)$")
+    found = [(m, c) for c in claims if (m := pattern.match(c["metadata"]["name"]))]
+    return [c for m, c in sorted(found, key=lambda pair: int(pair[0].group(1)))]
+
+
+def choose_class(
+    classes: list[dict[str, Any]], driver: str, storage_class: str, requested: str | None
+) -> str:
+    """The VolumeSnapshotClass for ``driver``: the one asked for, else its default, else
+    its only one."""
+    if requested is not None:
+        chosen = next((c for c in classes if c["metadata"]["name"] == requested), None)
+        if chosen is None:
+            have = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
+            raise NoSnapshots(
+                f"VolumeSnapshotClass {requested!r} does not exist (available: {have})",
+                "Pass --snapshot-class with one of them",
+            )
+        if chosen["driver"] != driver:
+            raise InvalidInput(
+                f"VolumeSnapshotClass {requested} is for driver {chosen['driver']}, but the "
+                f"volumes are of {driver} (StorageClass {storage_class})",
+                f"Pass a --snapshot-class whose driver is {driver}",
+            )
+        return requested
+    matching = sorted(
+        (c for c in classes if c.get("driver") == driver), key=lambda c: c["metadata"]["name"]
+    )
+    defaults = [
+        c for c in matching if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+    ]
+    if not matching:
+        raise NoSnapshots(
+            f"no VolumeSnapshotClass for driver {driver} (of StorageClass {storage_class})",
+            "Create one for that driver, or deploy on a CSI class that snapshots "
+            "(minikube: `minikube addons enable volumesnapshots`, then "
+            "`pacdeploy up --storage-class csi-hostpath-sc`)",
+        )
+    return str((defaults or matching)[0]["metadata"]["name"])
+
+
+def snapshot_for(
+    backup: str, claim: str, namespace: str, snapshot_class: str, revision: int | None
+) -> dict[str, Any]:
+    labels = {**MANAGED_BY, BACKUP_LABEL: backup, CLAIM_LABEL: claim}
+    if revision is not None:
+        labels[REVISION_LABEL] = str(revision)
+    return {
+        "apiVersion": SNAPSHOT_API,
+        "kind": "VolumeSnapshot",
+        "metadata": {"name": f"{backup}-{claim}", "namespace": namespace, "labels": labels},
+        "spec": {
+            "volumeSnapshotClassName": snapshot_class,
+            "source": {"persistentVolumeClaimName": claim},
+        },
+    }
+
+
+def is_ready(snapshot: dict[str, Any]) -> bool:
+    return bool((snapshot.get("status") or {}).get("readyToUse"))
+
+
+def why_not_ready(snapshot: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    """What a snapshot waits on, in the controller's own words where it has said any."""
+    status = snapshot.get("status") or {}
+    if error := (status.get("error") or {}).get("message"):
+        return f"error: {error}"
+    uid = snapshot["metadata"].get("uid")
+    said = [e for e in events if e.get("involvedObject", {}).get("uid") == uid]
+    if said:
+        latest = max(said, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
+    if not status.get("boundVolumeSnapshotContentName"):
+        return "waiting for the snapshot controller to bind a snapshot content"
+    return "waiting for the CSI driver to cut the snapshot"
+
+
+def summarize(snapshots: Iterable[dict[str, Any]]) -> list[Backup]:
+    """The backups among ``snapshots`` (pacdeploy's, grouped by their label), oldest first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for snap in snapshots:
+        name = (snap["metadata"].get("labels") or {}).get(BACKUP_LABEL)
+        if name and is_managed(snap):
+            groups.setdefault(name, []).append(snap)
+    backups = []
+    for name, snaps in groups.items():
+        sizes = sorted({str((s.get("status") or {}).get("restoreSize") or "") for s in snaps})
+        revisions = {(s["metadata"]["labels"]).get(REVISION_LABEL) for s in snaps}
+        revision = revisions.pop() if len(revisions) == 1 else None
+        backups.append(
+            Backup(
+                name=name,
+                created=min(s["metadata"].get("creationTimestamp", "") for s in snaps),
+                size="+".join(s for s in sizes if s) or "-",
+                ready=all(is_ready(s) for s in snaps),
+                revision=int(revision) if revision else None,
+                snapshots=tuple(sorted(s["metadata"]["name"] for s in snaps)),
+            )
+        )
+    return sorted(backups, key=lambda b: (b.created, b.name))
+
+
+# -- the cluster ---------------------------------------------------------------------
+def snapshot_classes(cluster: Cluster) -> list[dict[str, Any]]:
+    """The cluster's VolumeSnapshotClasses; NoSnapshots if it does not serve the API."""
+    try:
+        return cluster.list("VolumeSnapshotClass")
+    except NotFound:
+        raise NoSnapshots(
+            f"this cluster does not serve the VolumeSnapshot API ({SNAPSHOT_API})", ENABLE
+        ) from None
+
+
+def snapshots(cluster: Cluster, namespace: str, backup: str | None = None) -> list[dict[str, Any]]:
+    selector = f"{BACKUP_LABEL}={backup}" if backup else BACKUP_LABEL
+    try:
+        return cluster.list("VolumeSnapshot", namespace, label_selector=selector)
+    except NotFound:
+        raise NoSnapshots(
+            f"this cluster does not serve the VolumeSnapshot API ({SNAPSHOT_API})", ENABLE
+        ) from None
+
+
+def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
+    return summarize(snapshots(cluster, namespace))
+
+
+def require(cluster: Cluster, namespace: str, name: str) -> Backup:
+    """The backup called ``name``, ready to restore from."""
+    found = summarize(snapshots(cluster, namespace, name))
+    if not found:
+        have = ", ".join(b.name for b in list_backups(cluster, namespace)) or "none"
+        raise NotFound(
+            f"no backup {name!r} in namespace {namespace} (backups: {have})",
+            f"See `pacdeploy backup list -n {namespace}`",
+        )
+    if not found[0].ready:
+        raise NotReady(
+            f"backup {name} is not ready to restore from",
+            f"See `pacdeploy backup list -n {namespace}`; wait or take another",
+        )
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A volume to snapshot: the claim and the StorageClass and driver it lives on."""
+
+    claim: str
+    storage_class: str
+    driver: str
+
+
+def sources(cluster: Cluster, namespace: str) -> tuple[list[Source], list[dict[str, Any]]]:
+    """The mongo volumes and the cluster's snapshot classes, read in one round trip."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        classes_read = pool.submit(snapshot_classes, cluster)
+        claims_read = pool.submit(cluster.list, "PersistentVolumeClaim", namespace)
+        storage_read = pool.submit(cluster.list, "StorageClass")
+        snapshot_classes_found = classes_read.result()
+        claims = mongo_claims(claims_read.result())
+        storage = {sc["metadata"]["name"]: sc for sc in storage_read.result()}
+    if not claims:
+        raise NotFound(
+            f"no MongoDB volume in namespace {namespace}",
+            f"Run `pacdeploy up -n {namespace}` first",
+        )
+    found = []
+    for claim in claims:
+        class_name = claim["spec"].get("storageClassName") or ""
+        provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
+        found.append(Source(claim["metadata"]["name"], class_name, provisioner))
+    return found, snapshot_classes_found
+
+
+def create(
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    *,
+    snapshot_class: str | None,
+    revision: int | None,
+    timeout: float,
+    out: Output,
+) -> Backup:
+    """Snapshot every mongo volume under one backup name and wait until all are ready."""
+    validate_name(name)
+    volumes, classes = sources(cluster, namespace)
+    wanted = [
+        snapshot_for(
+            name,
+            v.claim,
+            namespace,
+            choose_class(classes, v.driver, v.storage_class, snapshot_class),
+            revision,
+        )
+        for v in volumes
+    ]
+    if snapshots(cluster, namespace, name):
+        raise Conflict(
+            f"backup {name} already exists in namespace {namespace}",
+            "Choose another name, or `pacdeploy backup delete` it first",
+        )
+    permissions.require(
+        cluster,
+        {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},
+        "take a backup",
+    )
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(cluster.create, wanted))
+    return wait_ready(cluster, namespace, name, timeout, out)
+
+
+def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> Backup:
+    """Block until every snapshot of the backup is readyToUse, saying what each waits on."""
+    started = time.monotonic()
+    events: list[dict[str, Any]] = []
+    with out.board(("snapshot", "status")) as board:
+        while True:
+            found = snapshots(cluster, namespace, name)
+            elapsed = time.monotonic() - started
+            waiting = [s for s in found if not is_ready(s)]
+            if waiting and elapsed >= EVENTS_AFTER:
+                events = cluster.list(
+                    "Event", namespace, field_selector="involvedObject.kind=VolumeSnapshot"
+                )
+            rows = [
+                Row(
+                    (s["metadata"]["name"], "ready" if is_ready(s) else why_not_ready(s, events)),
+                    style="ok" if is_ready(s) else "waiting",
+                    key=s["metadata"]["name"],
+                )
+                for s in found
+            ]
+            board.update(rows, f"waiting for backup {name} ({elapsed:.0f}s of {timeout:.0f}s)")
+            if found and not waiting:
+                board.settle([(True, f"{r.cells[0]} ready") for r in rows])
+                return summarize(found)[0]
+            if elapsed >= timeout:
+                board.settle([(is_ready(s), r.text) for s, r in zip(found, rows, strict=True)])
+                details = "; ".join(r.text for r in rows if r.style != "ok") or "none created"
+                raise NotReady(
+                    f"backup {name} not ready after {timeout:.0f}s: {details}",
+                    f"Check the snapshot controller and driver, then `pacdeploy backup delete "
+                    f"{name} -n {namespace}` and retry",
+                )
+            time.sleep(POLL)
+
+
+def delete(cluster: Cluster, namespace: str, name: str) -> list[str]:
+    found = snapshots(cluster, namespace, name)
+    if not found:
+        raise NotFound(
+            f"no backup {name!r} in namespace {namespace}",
+            f"See `pacdeploy backup list -n {namespace}`",
+        )
+    permissions.require(
+        cluster, {Need.on("delete", "VolumeSnapshot", namespace)}, "delete a backup"
+    )
+    names = [s["metadata"]["name"] for s in found]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names))
+    return names

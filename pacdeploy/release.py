@@ -1,0 +1,241 @@
+"""`up` and `rollback` as releases: a backup before a risky change, a revision record after.
+
+The order is what makes a change safe to try: plan (every check, nothing written), then a
+backup when the change touches MongoDB's StatefulSet and the cluster can snapshot, then
+apply, then record the revision (beside the wait, so it costs no round trip), then wait,
+and settle the record deployed or failed. `--atomic` turns a failed wait into a rollback
+to the last deployed revision, like Helm's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pacdeploy import backups, deploy, revisions
+from pacdeploy.errors import InvalidInput, NotFound, NotReady
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import ref, ref_of
+from pacdeploy.manifests import STATEFULSET, Options
+from pacdeploy.output import Output
+from pacdeploy.revisions import Revision
+
+
+@dataclass(frozen=True)
+class UpRequest:
+    """What the user asked `up` for."""
+
+    options: Options
+    storage_class: str
+    keep_default_class: bool = False
+    replicas_given: bool = True
+    force: bool = False
+    backup: bool = True  # --no-snapshot: False
+    atomic: bool = False
+    timeout: float = 300.0
+
+
+@dataclass
+class UpResult:
+    changes: list[deploy.Change]
+    revision: Revision | None  # None: nothing changed, nothing recorded
+    backup: str | None
+
+
+def without_digest(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as rendered: the digest is recomputed when a recorded revision is applied."""
+    annotations = {
+        k: v for k, v in (obj["metadata"].get("annotations") or {}).items() if k != deploy.APPLIED
+    }
+    metadata = {k: v for k, v in obj["metadata"].items() if k != "annotations"}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {**obj, "metadata": metadata}
+
+
+def touches_data(plan: deploy.UpPlan) -> bool:
+    """The change rolls MongoDB's pods: worth a backup first (if one can be taken)."""
+    sts = ref("StatefulSet", STATEFULSET)
+    return sts in plan.stale and plan.existing.get(sts) is not None
+
+
+def backup_name(number: int, now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime(f"before-v{number}-%Y%m%d-%H%M%S")
+
+
+def up(
+    cluster: Cluster,
+    request: UpRequest,
+    out: Output,
+    *,
+    manifests: list[dict[str, Any]] | None = None,
+    note: str | None = None,
+) -> UpResult:
+    ns = request.options.namespace
+    plan = deploy.plan_up(
+        cluster,
+        request.options,
+        storage_class=request.storage_class,
+        keep_default_class=request.keep_default_class,
+        replicas_given=request.replicas_given,
+        force=request.force,
+        manifests=manifests,
+    )
+    for warning in plan.warnings:
+        out.warning(warning)
+    if not plan.stale:  # nothing to record; a no-op costs no more than it did
+        changes = deploy.apply_up(cluster, plan, force=request.force)
+        deploy.wait_up(cluster, ns, request.timeout, out)
+        return UpResult(changes, None, None)
+
+    ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
+    history = revisions.read(cluster, ns) if ns_existed else []
+    number = revisions.next_number(history)
+    taken = _backup_first(cluster, plan, request, number, history, out)
+    changes = deploy.apply_up(cluster, plan, force=request.force)
+    revision = Revision(
+        number=number,
+        options=plan.options,
+        storage_class=request.storage_class,
+        manifests=[without_digest(o) for o in plan.objects],
+        change=note or revisions.describe([(c.ref, c.action) for c in changes]),
+        backup=taken,
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        recorded = pool.submit(revisions.record, cluster, ns, revision, history)
+        try:
+            deploy.wait_up(cluster, ns, request.timeout, out)
+        except NotReady as failure:
+            recorded.result()
+            revisions.settle(cluster, ns, revision, revisions.FAILED)
+            if request.atomic:
+                _roll_back_after(cluster, request, history, revision, failure, out)
+            raise
+        recorded.result()
+    revisions.settle(cluster, ns, revision, revisions.DEPLOYED)
+    return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED), taken)
+
+
+def _backup_first(
+    cluster: Cluster,
+    plan: deploy.UpPlan,
+    request: UpRequest,
+    number: int,
+    history: list[Revision],
+    out: Output,
+) -> str | None:
+    if not request.backup or not touches_data(plan):
+        return None
+    live = revisions.previous(history)
+    name = backup_name(number)
+    try:
+        backups.create(
+            cluster,
+            request.options.namespace,
+            name,
+            snapshot_class=None,
+            revision=live.number if live else None,
+            timeout=request.timeout,
+            out=out,
+        )
+    except backups.NoSnapshots as exc:
+        out.info(f"no backup before this change: {exc.problem}")
+        return None
+    out.info(f"backup {name} taken before changing {ref('StatefulSet', STATEFULSET)}")
+    return name
+
+
+def _roll_back_after(
+    cluster: Cluster,
+    request: UpRequest,
+    history: list[Revision],
+    failed: Revision,
+    failure: NotReady,
+    out: Output,
+) -> None:
+    """--atomic: back to the last deployed revision (or, on a first install, remove it)."""
+    ns = request.options.namespace
+    target = revisions.previous(history)
+    if target is None:
+        out.warning(f"--atomic: revision {failed.number} failed and none came before: removing it")
+        deploy.down(cluster, ns, purge=False, timeout=request.timeout, out=out)
+        raise NotReady(
+            f"{failure.problem}; --atomic removed the app (the Secret and volumes stay)",
+            failure.fix,
+        ) from failure
+    out.warning(f"--atomic: revision {failed.number} failed, rolling back to {target.number}")
+    up(
+        cluster,
+        _request_for(target, request.timeout),
+        out,
+        manifests=target.manifests,
+        note=f"rollback to {target.number} (--atomic, after {failed.number} failed)",
+    )
+    raise NotReady(
+        f"{failure.problem}; --atomic rolled back to revision {target.number}", failure.fix
+    ) from failure
+
+
+def _request_for(revision: Revision, timeout: float, backup: bool = True) -> UpRequest:
+    """Apply a recorded revision as it was, leaving the cluster's default class alone."""
+    return UpRequest(
+        options=revision.options,
+        storage_class=revision.storage_class,
+        keep_default_class=True,
+        backup=backup,
+        timeout=timeout,
+    )
+
+
+def rollback_target(history: list[Revision], number: int | None, namespace: str) -> Revision:
+    """The revision asked for, else the one deployed before the live one."""
+    if not history:
+        raise NotFound(
+            f"no revision recorded in namespace {namespace}",
+            f"Run `pacdeploy up -n {namespace}` first",
+        )
+    if number is not None:
+        return revisions.find(history, number, namespace)
+    live = revisions.previous(history)
+    target = revisions.previous(history, before=live.number if live else None)
+    if target is None:
+        raise NotFound(
+            f"no deployed revision before the live one in namespace {namespace}",
+            f"See `pacdeploy history -n {namespace}` and pass a REVISION",
+        )
+    return target
+
+
+def rollback(
+    cluster: Cluster,
+    namespace: str,
+    target: Revision,
+    *,
+    with_data: bool,
+    timeout: float,
+    out: Output,
+) -> UpResult:
+    """Apply ``target``'s manifests and options as a new revision; with_data: restore the
+    backup taken with it too (confirmed by the caller)."""
+    from pacdeploy import restore
+
+    if with_data and target.backup is None:
+        raise InvalidInput(
+            f"revision {target.number} has no backup (one is taken before changes to mongo)",
+            "Roll back without --with-data, or restore a backup from `pacdeploy backup list`",
+        )
+    plan = restore.plan_from_backup(cluster, namespace, target.backup) if with_data else None
+    note = f"rollback to {target.number}" + (f" with data from {target.backup}" if plan else "")
+    result = up(
+        cluster,
+        _request_for(target, timeout, backup=not with_data),
+        out,
+        manifests=target.manifests,
+        note=note,
+    )
+    if plan is not None:
+        restore.restore(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
+    return result

@@ -1,0 +1,142 @@
+"""Revisions: what each changing `up` applied, kept in the namespace like Helm's releases.
+
+One ConfigMap per revision (`pacdeploy.v3`): the options, the rendered manifests as they
+were applied, what changed, the outcome and the backup taken first. A ConfigMap, not a
+Secret, because nothing secret is in it: the credentials Secret is generated apart from
+the manifests and never recorded, so anyone who may read the namespace may read history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pacdeploy.errors import NotFound
+from pacdeploy.kube.client import Cluster
+from pacdeploy.manifests import MANAGED_BY, Options
+
+PREFIX = "pacdeploy.v"
+REVISION_LABEL = "pacdeploy.io/revision"
+SELECTOR = f"{REVISION_LABEL},{next(iter(MANAGED_BY))}={next(iter(MANAGED_BY.values()))}"
+KEEP = 10  # like `helm upgrade --history-max`'s default
+
+# What a revision's outcome can be; only the newest deployed one is live.
+PENDING, DEPLOYED, FAILED, SUPERSEDED = "pending", "deployed", "failed", "superseded"
+
+
+@dataclass(frozen=True)
+class Revision:
+    number: int
+    options: Options
+    storage_class: str
+    manifests: list[dict[str, Any]]
+    change: str  # one line: what this revision changed
+    status: str = PENDING
+    backup: str | None = None  # taken before this revision was applied
+    time: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @property
+    def name(self) -> str:
+        return f"{PREFIX}{self.number}"
+
+
+def to_configmap(revision: Revision, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": revision.name,
+            "namespace": namespace,
+            "labels": {**MANAGED_BY, REVISION_LABEL: str(revision.number)},
+        },
+        "data": {
+            "time": revision.time,
+            "status": revision.status,
+            "change": revision.change,
+            "backup": revision.backup or "",
+            "storageClass": revision.storage_class,
+            "options": json.dumps(dataclasses.asdict(revision.options), sort_keys=True),
+            "manifests": json.dumps(revision.manifests, sort_keys=True),
+        },
+    }
+
+
+def from_configmap(cm: dict[str, Any]) -> Revision:
+    data = cm.get("data") or {}
+    known = {f.name for f in dataclasses.fields(Options)}
+    options = Options(**{k: v for k, v in json.loads(data["options"]).items() if k in known})
+    return Revision(
+        number=int(cm["metadata"]["labels"][REVISION_LABEL]),
+        options=options,
+        storage_class=data.get("storageClass", ""),
+        manifests=json.loads(data["manifests"]),
+        change=data.get("change", ""),
+        status=data.get("status", PENDING),
+        backup=data.get("backup") or None,
+        time=data.get("time", ""),
+    )
+
+
+def shown_status(revisions: list[Revision]) -> dict[int, str]:
+    """Each revision's status as history shows it: deployed ones older than the newest
+    deployed one have been superseded (so rolling back never rewrites old records)."""
+    live = max((r.number for r in revisions if r.status == DEPLOYED), default=None)
+    return {
+        r.number: SUPERSEDED if r.status == DEPLOYED and r.number != live else r.status
+        for r in revisions
+    }
+
+
+def next_number(revisions: list[Revision]) -> int:
+    return max((r.number for r in revisions), default=0) + 1
+
+
+def expired(revisions: list[Revision], keep: int = KEEP) -> list[Revision]:
+    """The oldest records beyond ``keep`` (the newest ``keep``, this one included, stay)."""
+    return sorted(revisions, key=lambda r: r.number)[:-keep] if len(revisions) > keep else []
+
+
+def describe(changes: list[tuple[str, str]]) -> str:
+    """One line from (ref, action) pairs: what a revision changed."""
+    changed = [f"{ref} {action}" for ref, action in changes if action != "unchanged"]
+    return ", ".join(changed) or "no change"
+
+
+def previous(revisions: list[Revision], before: int | None = None) -> Revision | None:
+    """The newest deployed revision older than ``before`` (default: the newest of all)."""
+    candidates = [
+        r for r in revisions if r.status == DEPLOYED and (before is None or r.number < before)
+    ]
+    return max(candidates, key=lambda r: r.number, default=None)
+
+
+# -- the cluster ---------------------------------------------------------------------
+def read(cluster: Cluster, namespace: str) -> list[Revision]:
+    """Every recorded revision of the namespace, oldest first."""
+    found = cluster.list("ConfigMap", namespace, label_selector=SELECTOR)
+    return sorted((from_configmap(cm) for cm in found), key=lambda r: r.number)
+
+
+def find(revisions: list[Revision], number: int, namespace: str) -> Revision:
+    for revision in revisions:
+        if revision.number == number:
+            return revision
+    have = ", ".join(str(r.number) for r in revisions) or "none"
+    raise NotFound(
+        f"revision {number} is not recorded in namespace {namespace} (recorded: {have})",
+        f"See `pacdeploy history -n {namespace}`",
+    )
+
+
+def record(cluster: Cluster, namespace: str, revision: Revision, older: list[Revision]) -> None:
+    """Store ``revision`` and drop what falls out of the history."""
+    cluster.create(to_configmap(revision, namespace))
+    for old in expired([*older, revision]):
+        cluster.delete("ConfigMap", old.name, namespace)
+
+
+def settle(cluster: Cluster, namespace: str, revision: Revision, status: str) -> None:
+    cluster.merge_patch("ConfigMap", revision.name, {"data": {"status": status}}, namespace)

@@ -1,0 +1,182 @@
+"""Backups, restore, revisions, diff and rollback against a real API server.
+
+On the sandbox the snapshots are taken by the real snapshot-controller and the volumes are
+real directories, so these tests check real bytes: a marker file written into mongo-0's
+volume (found from its PV, as a minikube user would) must come back after a restore.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pacdeploy.revisions import SELECTOR
+from tests.support import one_line
+
+pytestmark = pytest.mark.integration
+CLAIM = "mongo-db-mongo-0"
+OTHER_IMAGE = "quay.io/ifont/pacman-nodejs-app:v2"
+
+
+def volume_dir(cluster, namespace: str) -> Path:
+    """The directory behind mongo-0's volume, from its PV."""
+    claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
+    spec = cluster.get("PersistentVolume", claim["spec"]["volumeName"])["spec"]
+    path = (
+        spec["hostPath"]["path"] if "hostPath" in spec else spec["csi"]["volumeAttributes"]["path"]
+    )
+    return Path(path)
+
+
+def volume_of(cluster, namespace: str) -> str:
+    return cluster.get("PersistentVolumeClaim", CLAIM, namespace)["spec"]["volumeName"]
+
+
+def deployed(target, app_ns: str, *args: str) -> None:
+    result = target.pacdeploy("-n", app_ns, "up", *args)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.sandbox_only
+def test_restore_brings_the_marker_back_and_releases_the_old_volume(target, cluster, app_ns):
+    deployed(target, app_ns)
+    (volume_dir(cluster, app_ns) / "marker").write_text("before")
+    created = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
+    assert created.returncode == 0, created.stderr
+    assert "backup b1 ready (1Gi)" in created.stdout
+
+    listed = target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "CREATED", "SIZE", "READY", "REVISION"]
+    assert listed[1].split()[0] == "b1" and listed[1].split()[2:] == ["1Gi", "true", "1"]
+
+    old = volume_of(cluster, app_ns)
+    (volume_dir(cluster, app_ns) / "marker").write_text("after")
+    restored = target.pacdeploy("-n", app_ns, "restore", "b1", "--yes")
+    assert restored.returncode == 0, restored.stderr
+    assert f"kept {old} (reclaimPolicy Retain)" in restored.stdout
+    assert (volume_dir(cluster, app_ns) / "marker").read_text() == "before"
+    assert volume_of(cluster, app_ns) != old
+    sts = cluster.get("StatefulSet", "mongo", app_ns)
+    assert sts["status"].get("readyReplicas") == 1
+    # Confirmed by mongo being Ready: the replaced volume goes as its class says (Delete).
+    released = cluster.get("PersistentVolume", old)
+    assert released is None or released["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+
+    deleted = target.pacdeploy("-n", app_ns, "backup", "delete", "b1")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "no backups" in target.pacdeploy("-n", app_ns, "backup", "list").stdout
+
+
+@pytest.mark.sandbox_only
+def test_a_restore_failing_half_way_keeps_the_data_and_says_how_to_go_back(target, cluster, app_ns):
+    from pacdeploy.sandbox import paths
+
+    deployed(target, app_ns)
+    assert target.pacdeploy("-n", app_ns, "backup", "create", "b1").returncode == 0
+    original = volume_dir(cluster, app_ns)
+    (original / "marker").write_text("scores")
+    old = volume_of(cluster, app_ns)
+    # The storage loses the snapshot's data: the restored claim can never be provisioned.
+    snapshot = cluster.get("VolumeSnapshot", f"b1-{CLAIM}", app_ns)
+    content = cluster.get(
+        "VolumeSnapshotContent", snapshot["status"]["boundVolumeSnapshotContentName"]
+    )
+    shutil.rmtree(paths.state_root() / "snapshots" / content["status"]["snapshotHandle"])
+
+    failed = target.pacdeploy("-n", app_ns, "restore", "b1", "--yes", "--timeout", "5s")
+    assert failed.returncode == 6, failed.stderr
+    line = one_line(failed.stderr)
+    assert line.startswith("error: restore failed: not ready after 5s")
+    assert "snapshot data" in line and "not found" in line  # the provisioner's own words
+    assert f"kept on {old}" in line
+    assert f"pacdeploy restore --undo --yes -n {app_ns}" in line
+    kept = cluster.get("PersistentVolume", old)
+    assert kept["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    assert (original / "marker").read_text() == "scores"
+
+    back = target.pacdeploy("-n", app_ns, "restore", "--undo", "--yes")
+    assert back.returncode == 0, back.stderr
+    assert volume_of(cluster, app_ns) == old
+    assert (volume_dir(cluster, app_ns) / "marker").read_text() == "scores"
+    again = cluster.get("PersistentVolume", old)
+    assert again["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    assert "pacdeploy.io/replaced-claim" not in (again["metadata"].get("labels") or {})
+
+
+def test_history_diff_and_rollback_of_the_web_image(target, cluster, app_ns):
+    deployed(target, app_ns)
+    deployed(target, app_ns, "--pacman-image", OTHER_IMAGE)
+
+    history = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()
+    assert [line.split()[:3] for line in history[1:]] == [
+        ["1", history[1].split()[1], "superseded"],
+        ["2", history[2].split()[1], "deployed"],
+    ]
+    assert "deployment/pacman configured" in history[2]
+
+    changed = target.pacdeploy(
+        "-n", app_ns, "diff", "--replicas", "3", "--pacman-image", OTHER_IMAGE
+    )
+    assert changed.returncode == 1, changed.stderr
+    assert changed.stdout.splitlines() == [
+        "deployment/pacman configured",
+        "  spec.replicas: 1 -> 3",
+    ]
+    same = target.pacdeploy("-n", app_ns, "diff", "--pacman-image", OTHER_IMAGE)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.strip() == "no changes"
+
+    rolled = target.pacdeploy("-n", app_ns, "rollback", "1")
+    assert rolled.returncode == 0, rolled.stderr
+    assert "rolled back to revision 1 as revision 3" in rolled.stdout
+    pod = cluster.get("Deployment", "pacman", app_ns)["spec"]["template"]["spec"]
+    assert pod["containers"][0]["image"] != OTHER_IMAGE
+    last = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()[-1]
+    assert last.split()[:3] == ["3", last.split()[1], "deployed"] and "rollback to 1" in last
+
+    # Nothing secret is recorded or printed: revisions hold manifests and options only.
+    secret = cluster.get("Secret", "mongodb-users-secret", app_ns)
+    values = [base64.b64decode(v).decode() for k, v in secret["data"].items() if "password" in k]
+    assert len(values) >= 2
+    records = cluster.list("ConfigMap", app_ns, label_selector=SELECTOR)
+    assert len(records) == 3
+    text = str(records) + history[0] + changed.stdout + rolled.stdout + rolled.stderr
+    assert not [v for v in values if v in text]
+
+
+def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
+    deployed(target, app_ns, "--storage-class", "standard")
+    result = target.pacdeploy("-n", app_ns, "backup", "create")
+    assert result.returncode == 7, result.stderr
+    line = one_line(result.stderr)
+    assert (
+        "no VolumeSnapshotClass for driver" in line
+        and "minikube addons enable volumesnapshots" in line
+    )
+
+
+@pytest.mark.sandbox_only
+def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, app_ns):
+    from pacdeploy.sandbox import lifecycle
+
+    deployed(target, app_ns)
+    crd = "volumesnapshotclasses.snapshot.storage.k8s.io"
+    cluster.delete("CustomResourceDefinition", crd)
+    try:
+        for _ in cluster.follow("CustomResourceDefinition", crd, seconds=30):
+            if _ is None:
+                break
+        result = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
+        assert result.returncode == 7, result.stderr
+        assert one_line(result.stderr) == (
+            "error: this cluster does not serve the VolumeSnapshot API "
+            "(snapshot.storage.k8s.io/v1). Install the VolumeSnapshot CRDs and "
+            "snapshot-controller (minikube: `minikube addons enable volumesnapshots`)"
+        )
+        assert cluster.list("VolumeSnapshot", app_ns) == []
+    finally:
+        lifecycle.up()  # puts the CRD and the sandbox's snapshot class back
+    assert cluster.get("VolumeSnapshotClass", "csi-hostpath-snapclass") is not None

@@ -1,0 +1,251 @@
+"""Pure decisions behind backups, restore, revisions, diff and rollback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pacdeploy import backups, deploy, release, restore, revisions
+from pacdeploy.diff import FieldChange, field_changes, object_changes
+from pacdeploy.errors import InvalidInput, NotFound
+from pacdeploy.kube.errors import only_own_conflicts
+from pacdeploy.manifests import MANAGED_BY, Options, render
+from pacdeploy.output import aligned
+from pacdeploy.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
+
+
+def rev(number: int, status: str = DEPLOYED, **kw) -> Revision:
+    return Revision(number, Options(), "csi-hostpath-sc", [], f"change {number}", status, **kw)
+
+
+# -- revisions -------------------------------------------------------------------------
+def test_only_the_newest_deployed_revision_is_live() -> None:
+    shown = revisions.shown_status([rev(1), rev(2), rev(3, FAILED), rev(4, "pending")])
+    assert shown == {1: SUPERSEDED, 2: DEPLOYED, 3: FAILED, 4: "pending"}
+
+
+def test_history_keeps_the_newest_ten() -> None:
+    history = [rev(n) for n in range(1, 13)]
+    assert [r.number for r in revisions.expired(history)] == [1, 2]
+    assert revisions.expired(history[:10]) == []
+    assert revisions.next_number(history) == 13
+    assert revisions.next_number([]) == 1
+
+
+def test_a_revision_survives_its_configmap_and_holds_no_secret() -> None:
+    objects = render(Options(pacman_image="example.org/pacman:v2"))
+    original = Revision(
+        7,
+        Options(pacman_image="example.org/pacman:v2"),
+        "standard",
+        objects,
+        "deployment/pacman configured",
+        backup="before-v7",
+    )
+    cm = revisions.to_configmap(original, "pacman")
+    assert cm["metadata"]["name"] == "pacdeploy.v7"
+    assert cm["metadata"]["labels"] == {**MANAGED_BY, revisions.REVISION_LABEL: "7"}
+    assert "Secret" not in {o["kind"] for o in json.loads(cm["data"]["manifests"])}
+    assert revisions.from_configmap(cm) == original
+
+
+def test_describe_names_only_what_changed() -> None:
+    assert revisions.describe(
+        [("deployment/pacman", "configured"), ("service/mongo", "unchanged")]
+    ) == ("deployment/pacman configured")
+    assert revisions.describe([("service/mongo", "unchanged")]) == "no change"
+
+
+def test_rollback_goes_to_the_deployed_revision_before_the_live_one() -> None:
+    history = [rev(1), rev(2, FAILED), rev(3), rev(4, FAILED)]
+    assert release.rollback_target(history, None, "pacman").number == 1
+    assert release.rollback_target(history, 2, "pacman").number == 2
+    with pytest.raises(NotFound, match="revision 9 is not recorded"):
+        release.rollback_target(history, 9, "pacman")
+    with pytest.raises(NotFound, match="no deployed revision before"):
+        release.rollback_target([rev(1)], None, "pacman")
+
+
+def test_a_recorded_manifest_drops_the_digest_that_up_recomputes() -> None:
+    obj = deploy.with_digest(render(Options())[0])
+    assert deploy.APPLIED not in release.without_digest(obj)["metadata"].get("annotations", {})
+    assert deploy.with_digest(release.without_digest(obj)) == obj
+
+
+# -- backups ---------------------------------------------------------------------------
+def snapclass(name: str, driver: str, default: bool = False) -> dict:
+    annotations = {backups.DEFAULT_CLASS: "true"} if default else {}
+    return {"metadata": {"name": name, "annotations": annotations}, "driver": driver}
+
+
+def test_the_snapshot_class_is_the_drivers_default_else_its_only_one() -> None:
+    classes = [
+        snapclass("a", "hostpath.csi.k8s.io"),
+        snapclass("b", "hostpath.csi.k8s.io", True),
+        snapclass("c", "ebs.csi.aws.com"),
+    ]
+    assert backups.choose_class(classes, "hostpath.csi.k8s.io", "sc", None) == "b"
+    assert backups.choose_class(classes, "ebs.csi.aws.com", "sc", None) == "c"
+    assert backups.choose_class(classes, "hostpath.csi.k8s.io", "sc", "a") == "a"
+
+
+def test_a_driver_without_a_snapshot_class_says_how_to_get_one() -> None:
+    with pytest.raises(backups.NoSnapshots) as no_class:
+        backups.choose_class([], "k8s.io/minikube-hostpath", "standard", None)
+    assert no_class.value.exit_code == 7
+    assert "minikube addons enable volumesnapshots" in str(no_class.value)
+    with pytest.raises(InvalidInput, match=r"is for driver ebs\.csi\.aws\.com"):
+        backups.choose_class([snapclass("c", "ebs.csi.aws.com")], "hostpath.csi.k8s.io", "sc", "c")
+
+
+def test_the_mongo_claims_are_found_by_template_in_ordinal_order() -> None:
+    names = ["mongo-db-mongo-10", "data-other-0", "mongo-db-mongo-2", "mongo-db-mongo-x"]
+    found = backups.mongo_claims([{"metadata": {"name": n}} for n in names])
+    assert [c["metadata"]["name"] for c in found] == ["mongo-db-mongo-2", "mongo-db-mongo-10"]
+
+
+@pytest.mark.parametrize("name", ["B1", "-b", "b_1", "x" * 41])
+def test_backup_names_must_fit_a_label(name: str) -> None:
+    with pytest.raises(InvalidInput):
+        backups.validate_name(name)
+
+
+def snapshot(name: str, backup: str, ready: bool, created: str, revision: str = "2") -> dict:
+    labels = {**MANAGED_BY, backups.BACKUP_LABEL: backup, revisions.REVISION_LABEL: revision}
+    return {
+        "metadata": {"name": name, "labels": labels, "creationTimestamp": created, "uid": name},
+        "status": {"readyToUse": ready, "restoreSize": "1Gi"},
+    }
+
+
+def test_a_backup_is_ready_only_when_each_of_its_snapshots_is() -> None:
+    found = backups.summarize(
+        [
+            snapshot("b2-0", "b2", True, "2026-01-02T00:00:00Z"),
+            snapshot("b1-0", "b1", True, "2026-01-01T00:00:00Z"),
+            snapshot("b1-1", "b1", False, "2026-01-01T00:00:01Z"),
+        ]
+    )
+    assert [(b.name, b.ready, b.size, b.revision) for b in found] == [
+        ("b1", False, "1Gi", 2),
+        ("b2", True, "1Gi", 2),
+    ]
+
+
+def test_a_waiting_snapshot_says_why_in_the_controllers_words() -> None:
+    snap = snapshot("s", "b", False, "")
+    assert "snapshot controller" in backups.why_not_ready(snap, [])
+    snap["status"]["boundVolumeSnapshotContentName"] = "c"
+    assert "CSI driver" in backups.why_not_ready(snap, [])
+    event = {
+        "involvedObject": {"uid": "s"},
+        "reason": "SnapshotCreationFailed",
+        "message": "boom",
+        "lastTimestamp": "1",
+    }
+    assert backups.why_not_ready(snap, [event]) == "SnapshotCreationFailed: boom"
+    snap["status"]["error"] = {"message": "driver said no"}
+    assert backups.why_not_ready(snap, [event]) == "error: driver said no"
+
+
+# -- restore ---------------------------------------------------------------------------
+def pv(name: str, claim: str | None = None, at: str | None = None, policy: str = "Delete") -> dict:
+    labels = {restore.REPLACED_CLAIM: claim, restore.REPLACED_NAMESPACE: "pacman"} if claim else {}
+    annotations = {restore.REPLACED_AT: at} if at else {}
+    return {
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+        "spec": {"persistentVolumeReclaimPolicy": policy, "storageClassName": "csi-hostpath-sc"},
+    }
+
+
+def test_a_kept_volume_is_retained_and_remembers_its_first_policy() -> None:
+    first = restore.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "t1")
+    assert first["spec"] == {"persistentVolumeReclaimPolicy": "Retain"}
+    assert first["metadata"]["annotations"] == {
+        restore.RECLAIM_POLICY: "Delete",
+        restore.REPLACED_AT: "t1",
+    }
+    kept = pv("pv1", "mongo-db-mongo-0", "t1", policy="Retain")
+    kept["metadata"]["annotations"][restore.RECLAIM_POLICY] = "Delete"
+    again = restore.keep_patch(kept, "pacman", "mongo-db-mongo-0", "t2")
+    assert again["metadata"]["annotations"] == {
+        restore.RECLAIM_POLICY: "Delete",
+        restore.REPLACED_AT: "t1",
+    }
+    assert restore.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
+
+
+def test_undo_goes_back_to_the_oldest_kept_volume_of_each_claim() -> None:
+    volumes = [
+        pv("later", "mongo-db-mongo-0", "t2"),
+        pv("first", "mongo-db-mongo-0", "t1"),
+        pv("other-ns", None),
+        pv("free"),
+    ]
+    kept = restore.kept_volumes(volumes, "pacman")
+    assert {c: v["metadata"]["name"] for c, v in kept.items()} == {"mongo-db-mongo-0": "first"}
+    assert restore.kept_volumes(volumes, "elsewhere") == {}
+
+
+def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None:
+    old = {
+        "metadata": {"name": "mongo-db-mongo-0", "labels": {"name": "mongo"}, "uid": "u"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            "storageClassName": "csi-hostpath-sc",
+            "volumeName": "pv-old",
+        },
+    }
+    new = restore.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", "b1")
+    assert "volumeName" not in new["spec"] and "uid" not in new["metadata"]
+    assert new["spec"]["dataSource"]["name"] == "b1-mongo-db-mongo-0"
+    assert new["spec"]["storageClassName"] == "csi-hostpath-sc"
+    back = restore.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"))
+    assert back["spec"]["volumeName"] == "pv-first" and "dataSource" not in back["spec"]
+
+
+# -- diff ------------------------------------------------------------------------------
+def test_named_lists_are_compared_by_name() -> None:
+    live = {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}
+    desired = {"containers": [{"name": "b", "image": "y"}, {"name": "a", "image": "z"}]}
+    assert field_changes(live, desired) == [FieldChange("containers[a].image", "x", "z")]
+    assert field_changes({"args": [1, 2]}, {"args": [2, 1]}) == [
+        FieldChange("args", [1, 2], [2, 1])
+    ]
+
+
+def test_the_digest_is_shown_only_when_it_is_the_only_change() -> None:
+    def obj(replicas: int, digest: str) -> dict:
+        return {
+            "metadata": {
+                "name": "p",
+                "annotations": {deploy.APPLIED: digest},
+                "resourceVersion": digest,
+            },
+            "spec": {"replicas": replicas},
+            "status": {"readyReplicas": 1},
+        }
+
+    assert [c.path for c in object_changes(obj(1, "a"), obj(3, "b"))] == ["spec.replicas"]
+    assert [c.path for c in object_changes(obj(1, "a"), obj(1, "b"))] == [
+        f"metadata.annotations.{deploy.APPLIED}"
+    ]
+    assert object_changes(obj(1, "a"), obj(1, "a")) == []
+
+
+def test_a_conflict_with_our_own_scale_is_forced_any_other_is_not() -> None:
+    own = 'Apply failed with 1 conflict: conflict with "pacdeploy" with subresource "scale"'
+    assert only_own_conflicts(own, "pacdeploy")
+    other = own + '; conflict with "kubectl-edit" using apps/v1'
+    assert not only_own_conflicts(other, "pacdeploy")
+    assert not only_own_conflicts("namespace is terminating", "pacdeploy")
+
+
+def test_tables_align_like_kubectl_get() -> None:
+    assert aligned(("name", "ready"), [("b1", "true"), ("backup-long", "false")]) == [
+        "NAME          READY",
+        "b1            true",
+        "backup-long   false",
+    ]
