@@ -206,6 +206,12 @@ def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
     return summarize(snapshots(cluster, namespace))
 
 
+def of_revision(found: list[Backup], revision: int) -> Backup | None:
+    """The newest ready backup of the data as it was while ``revision`` was live."""
+    mine = [b for b in found if b.revision == revision and b.ready]
+    return mine[-1] if mine else None
+
+
 def require(cluster: Cluster, namespace: str, name: str) -> Backup:
     """The backup called ``name``, ready to restore from."""
     found = summarize(snapshots(cluster, namespace, name))

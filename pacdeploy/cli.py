@@ -361,8 +361,8 @@ def rollback(
     if with_data:
         _confirm(
             yes,
-            f"Roll back to revision {target.number} and replace MongoDB's data with backup "
-            f"{target.backup}?",
+            f"Roll back to revision {target.number} and replace MongoDB's data with the "
+            "newest backup of that revision?",
             "--with-data replaces the high scores",
         )
     result = release.rollback(

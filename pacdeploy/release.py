@@ -219,16 +219,24 @@ def rollback(
     out: Output,
 ) -> UpResult:
     """Apply ``target``'s manifests and options as a new revision; with_data: restore the
-    backup taken with it too (confirmed by the caller)."""
+    data as it was while ``target`` was live too (confirmed by the caller).
+
+    That data is the newest backup labelled with ``target``'s number: the one taken before
+    the change that replaced it, or one taken by hand while it was live.
+    """
     from pacdeploy import restore
 
-    if with_data and target.backup is None:
-        raise InvalidInput(
-            f"revision {target.number} has no backup (one is taken before changes to mongo)",
-            "Roll back without --with-data, or restore a backup from `pacdeploy backup list`",
-        )
-    plan = restore.plan_from_backup(cluster, namespace, target.backup) if with_data else None
-    note = f"rollback to {target.number}" + (f" with data from {target.backup}" if plan else "")
+    plan = None
+    if with_data:
+        taken = backups.of_revision(backups.list_backups(cluster, namespace), target.number)
+        if taken is None:
+            raise InvalidInput(
+                f"no backup of the data of revision {target.number} "
+                "(one is taken before each change to mongo)",
+                "Roll back without --with-data, or restore a backup from `pacdeploy backup list`",
+            )
+        plan = restore.plan_from_backup(cluster, namespace, taken.name)
+    note = f"rollback to {target.number}" + (f" with data from {plan.source}" if plan else "")
     result = up(
         cluster,
         _request_for(target, timeout, backup=not with_data),

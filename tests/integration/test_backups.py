@@ -147,6 +147,36 @@ def test_history_diff_and_rollback_of_the_web_image(target, cluster, app_ns):
     assert not [v for v in values if v in text]
 
 
+@pytest.mark.sandbox_only
+def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it(
+    target, cluster, app_ns
+):
+    deployed(target, app_ns)
+    (volume_dir(cluster, app_ns) / "marker").write_text("scores of revision 1")
+    changed = target.pacdeploy("-n", app_ns, "up", "--volume-permissions")
+    assert changed.returncode == 0, changed.stderr
+    assert "backup before-v2-" in changed.stdout
+    (taken,) = [
+        line.split()
+        for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()[1:]
+    ]
+    assert taken[0].startswith("before-v2-") and taken[3:] == ["true", "1"]
+    (volume_dir(cluster, app_ns) / "marker").write_text("broken by revision 2")
+
+    rolled = target.pacdeploy("-n", app_ns, "rollback", "1", "--with-data", "--yes")
+    assert rolled.returncode == 0, rolled.stderr
+    assert (volume_dir(cluster, app_ns) / "marker").read_text() == "scores of revision 1"
+    pod = cluster.get("StatefulSet", "mongo", app_ns)["spec"]["template"]["spec"]
+    assert not pod.get("initContainers")
+    last = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()[-1]
+    assert f"rollback to 1 with data from backup {taken[0]}" in last
+
+    skipped = target.pacdeploy("-n", app_ns, "up", "--volume-permissions", "--no-snapshot")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "backup" not in skipped.stdout
+    assert len(target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()) == 2
+
+
 def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
     deployed(target, app_ns, "--storage-class", "standard")
     result = target.pacdeploy("-n", app_ns, "backup", "create")
