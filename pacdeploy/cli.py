@@ -238,7 +238,7 @@ def up(
     request = _up_request(settings, given, timeout=timeout, backup=snapshot, atomic=atomic)
     cluster = settings.cluster()
     if dry_run:
-        plan = _plan(cluster, request)
+        plan = _plan(cluster, request, settings.out)
         _report_changes(
             settings.out, deploy.apply_up(cluster, plan, force=request.force, dry_run=True), True
         )
@@ -277,10 +277,11 @@ def _up_request(settings: Settings, given: dict[str, Any], **extra: Any) -> Any:
     )
 
 
-def _plan(cluster: Any, request: Any) -> Any:
+def _plan(cluster: Any, request: Any, out: output.Output) -> Any:
+    """`up`'s plan, for a dry run or a diff: reads only; its warnings go to stderr."""
     from pacdeploy import deploy
 
-    return deploy.plan_up(
+    plan = deploy.plan_up(
         cluster,
         request.options,
         storage_class=request.storage_class,
@@ -288,6 +289,9 @@ def _plan(cluster: Any, request: Any) -> Any:
         replicas_given=request.replicas_given,
         force=request.force,
     )
+    for warning in plan.warnings:
+        out.warning(warning)
+    return plan
 
 
 @cli.command()
@@ -299,7 +303,7 @@ def diff(settings: Settings, fmt: str, **given: Any) -> None:
     from pacdeploy import diff as app_diff
 
     cluster = settings.cluster()
-    found = app_diff.diff(cluster, _plan(cluster, _up_request(settings, given)))
+    found = app_diff.diff(cluster, _plan(cluster, _up_request(settings, given), settings.out))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     for change in found if fmt == "table" else []:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from urllib.parse import urlparse
 
@@ -32,6 +33,12 @@ def listening(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def holders(port: int) -> str:
+    """Who listens on ``port`` (for the failure message): the process, from `ss`."""
+    found = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True)
+    return found.stdout or found.stderr
 
 
 def test_up_twice_restart_and_down_leave_nothing(tmp_path):
@@ -76,7 +83,7 @@ def test_up_twice_restart_and_down_leave_nothing(tmp_path):
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [p for p in pids if alive(p)]
-    assert not listening(port)
+    assert not listening(port), holders(port)
     config = yaml.safe_load(kubeconfig.read_text())
     assert CONTEXT not in [c["name"] for c in config["contexts"]]
     assert config["current-context"] == ""
