@@ -37,7 +37,8 @@ def listening(port: int) -> bool:
 
 def holders(port: int) -> str:
     """Who listens on ``port`` (for the failure message): the process, from `ss`."""
-    found = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True)
+    command = ["ss", "-ltnpH", f"sport = :{port}"]
+    found = subprocess.run(command, check=False, capture_output=True, text=True)
     return found.stdout or found.stderr
 
 
