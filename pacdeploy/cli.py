@@ -70,14 +70,21 @@ class Settings:
     namespace: str
     out: output.Output
 
-    def cluster(self) -> Any:
+    def cluster(self, warm: int = 0) -> Any:
+        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come."""
         from pacdeploy.kube.client import connect
 
-        return connect(self.kubeconfig, self.context)
+        cluster = connect(self.kubeconfig, self.context)
+        if warm:
+            cluster.warm(warm)
+        return cluster
 
 
 pass_settings = click.make_pass_decorator(Settings)
 OUTPUT = click.Choice(["table", "json", "yaml"])
+# Connections `up` opens ahead: with the two its first reads open, enough for its widest
+# round (the Secret and the default class beside the six objects of the second wave).
+PARALLEL_ROUND = 6
 TIMEOUT = click.option(
     "--timeout", type=Duration(), default="5m", show_default=True, help="How long to wait."
 )
@@ -236,7 +243,7 @@ def up(
     from pacdeploy import deploy, release
 
     request = _up_request(settings, given, timeout=timeout, backup=snapshot, atomic=atomic)
-    cluster = settings.cluster()
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
     if dry_run:
         plan = _plan(cluster, request, settings.out)
         _report_changes(

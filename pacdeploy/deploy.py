@@ -62,6 +62,8 @@ IGNORED_META = ("resourceVersion", "managedFields", "generation", "creationTimes
 class Change:
     ref: str
     action: str  # created, configured, unchanged, adopted, scaled, deleted, restored
+    # The object as the write returned it (None: nothing written), for waits to start from.
+    written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -392,13 +394,14 @@ def _apply_one(
         # --force: replace the foreign object whole, then own every field we apply.
         cluster.replace(obj, before)
     after = cluster.apply(obj, force=force, dry_run=dry_run)
+    written = None if dry_run else after
     if before is None:
-        return Change(ref_of(obj), "created")
+        return Change(ref_of(obj), "created", written)
     if dry_run:
         same = unchanged_by_dry_run(before, after)
     else:
         same = after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
-    return Change(ref_of(obj), "unchanged" if same else "configured")
+    return Change(ref_of(obj), "unchanged" if same else "configured", written)
 
 
 def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
@@ -426,8 +429,12 @@ def _default_class(cluster: Cluster, plan: UpPlan, dry_run: bool) -> list[Change
     return [Change(ref("StorageClass", name), "configured") for name, _ in plan.class_patches]
 
 
-def wait_up(cluster: Cluster, namespace: str, timeout: float, out: Output) -> None:
-    waiting.wait_ready(cluster, namespace, WORKLOADS, timeout, out)
+def wait_up(
+    cluster: Cluster, namespace: str, timeout: float, out: Output, changes: list[Change] = ()
+) -> None:
+    """Wait for both workloads, each watched from the version `up` just wrote, if any."""
+    known = {c.ref: c.written for c in changes if c.written is not None}
+    waiting.wait_ready(cluster, namespace, WORKLOADS, timeout, out, known)
 
 
 # -- scale -----------------------------------------------------------------------

@@ -107,7 +107,7 @@ def up(
     with ThreadPoolExecutor(max_workers=1) as pool:
         recorded = pool.submit(revisions.record, cluster, ns, revision, history)
         try:
-            deploy.wait_up(cluster, ns, request.timeout, out)
+            deploy.wait_up(cluster, ns, request.timeout, out, changes)
         except NotReady as failure:
             recorded.result()
             revisions.settle(cluster, ns, revision, revisions.FAILED)

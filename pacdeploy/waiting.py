@@ -132,10 +132,14 @@ class Rollout:
             self.update(state, self.cluster.get(state.kind, state.name, self.namespace))
         self.diagnose()
 
-    def follow(self, state: WorkloadState, seconds: float) -> None:
+    def follow(
+        self, state: WorkloadState, seconds: float, known: dict[str, Any] | None = None
+    ) -> None:
         """Feed ``updates`` with every version of one workload for ``seconds`` (a thread)."""
         try:
-            for obj in self.cluster.follow(state.kind, state.name, self.namespace, seconds=seconds):
+            for obj in self.cluster.follow(
+                state.kind, state.name, self.namespace, seconds=seconds, known=known
+            ):
                 self.updates.put((state, obj))
         except PacdeployError as exc:
             self.failure = exc
@@ -236,8 +240,11 @@ def wait_ready(
     workloads: list[tuple[str, str]],
     timeout: float,
     out: Output,
+    known: dict[str, dict[str, Any]] | None = None,
 ) -> list[WorkloadState]:
     """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
+
+    ``known``: ref -> a workload as just written (watched from there, not listed first).
 
     Reacts to watch events (polls instead where watching is forbidden). Fails early,
     without waiting out the timeout, when a workload's rollout has failed or a pod's
@@ -249,7 +256,10 @@ def wait_ready(
     started = time.monotonic()
     for state in states:
         threading.Thread(
-            target=rollout.follow, args=(state, timeout), daemon=True, name="watch"
+            target=rollout.follow,
+            args=(state, timeout, (known or {}).get(state.ref)),
+            daemon=True,
+            name="watch",
         ).start()
     polls = _polls()
     polling = False

@@ -11,6 +11,9 @@ import json
 import logging
 import math
 import os
+import select
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # A watch is closed by the server after this long and re-established from the last version.
 WATCH_SECONDS = 300
+TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
 
@@ -207,18 +211,30 @@ class Cluster:
             stream.release_conn()
 
     def follow(
-        self, kind: str, name: str, namespace: str | None = None, *, seconds: float
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        seconds: float,
+        known: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any] | None]:
         """Each version of one object for ``seconds``: as it is now, then every change
         (None: absent or deleted). List, then watch from the list's resourceVersion; 410
-        Gone or a broken stream: list again."""
+        Gone or a broken stream: list again. ``known``: the object as a write just returned
+        it, watched from its own resourceVersion without listing first (a round trip less).
+        """
         selector = f"metadata.name={name}"
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            items, version = self.list_with_version(kind, namespace, field_selector=selector)
-            # List items carry no kind or apiVersion; watch events do.
-            found = resource(kind)
-            yield {"apiVersion": found.api_version, "kind": kind, **items[0]} if items else None
+            if known is not None:
+                found, version, known = known, known["metadata"]["resourceVersion"], None
+            else:
+                items, version = self.list_with_version(kind, namespace, field_selector=selector)
+                # List items carry no kind or apiVersion; watch events do.
+                api_version = resource(kind).api_version
+                found = {"apiVersion": api_version, "kind": kind, **items[0]} if items else None
+            yield found
             try:
                 for event, obj in self.watch(
                     kind,
@@ -304,9 +320,48 @@ class Cluster:
             return False
         return True
 
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` to the API server in the background, for the parallel
+        requests a command is about to make: on a distant cluster each new connection costs
+        two round trips (TCP, then TLS) before its first request, and paying them once, all
+        at the start, takes them off every later round. Best effort: a connection that
+        cannot be opened is simply not there, and requests open their own as before."""
+        pool = self.api.rest_client.pool_manager.connection_from_url(self.server)
+        for _ in range(connections):
+            threading.Thread(target=_open_idle, args=(pool,), daemon=True, name="warm").start()
+
     def with_retry_budget(self, seconds: float) -> Cluster:
         """The same connection with another retry budget (0: fail on the first error)."""
         return Cluster(self.api, self.context, self.server, seconds)
+
+
+def _open_idle(pool: Any) -> None:
+    """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
+
+    A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
+    the idle socket readable, which urllib3 takes for a connection the server dropped (and
+    reopens it). They are read here first: they arrive about one round trip after the
+    handshake, as long as the handshake itself took.
+    """
+    conn = None
+    try:
+        conn = pool._get_conn()  # urllib3's own checkout: the pool's queue holds placeholders
+        started = time.monotonic()
+        conn.connect()
+        handshake = time.monotonic() - started
+        if select.select([conn.sock], [], [], max(TICKET_WAIT, 2 * handshake))[0]:
+            conn.sock.setblocking(False)
+            try:
+                if conn.sock.recv(1):  # application data on an idle connection: not ours
+                    raise OSError("unexpected data on an idle connection")
+            except ssl.SSLWantReadError:
+                pass  # only the post-handshake records were there: read and gone
+            conn.sock.setblocking(True)
+        pool._put_conn(conn)
+    except Exception as exc:  # never more than a missed head start
+        log.debug("could not open a connection ahead: %s", exc)
+        if conn is not None:
+            conn.close()
 
 
 def connect(
