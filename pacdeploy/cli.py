@@ -82,8 +82,8 @@ class Settings:
 
 pass_settings = click.make_pass_decorator(Settings)
 OUTPUT = click.Choice(["table", "json", "yaml"])
-# Connections `up` opens ahead: with the two its first reads open, enough for its widest
-# round (the Secret and the default class beside the six objects of the second wave).
+# Connections up, diff, rollback and down open ahead: with the two their first reads open,
+# enough for the widest round (up: the Secret and the default class beside six objects).
 PARALLEL_ROUND = 6
 TIMEOUT = click.option(
     "--timeout", type=Duration(), default="5m", show_default=True, help="How long to wait."
@@ -309,7 +309,7 @@ def diff(settings: Settings, fmt: str, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy import diff as app_diff
 
-    cluster = settings.cluster()
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
     found = app_diff.diff(cluster, _plan(cluster, _up_request(settings, given), settings.out))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
@@ -365,7 +365,7 @@ def rollback(
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy import release, revisions
 
-    cluster = settings.cluster()
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
     target = release.rollback_target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
     )
@@ -547,7 +547,7 @@ def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
             f"Delete namespace {settings.namespace} with its volumes and credentials?",
             "--purge deletes the high scores",
         )
-    cluster = settings.cluster()
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
     changes = deploy.down(
         cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out
     )
