@@ -365,6 +365,8 @@ def rollback(
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy import release, revisions
 
+    if with_data:
+        _require_confirmation(yes, "--with-data replaces the high scores")
     cluster = settings.cluster(warm=PARALLEL_ROUND)
     target = release.rollback_target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
@@ -389,17 +391,21 @@ def rollback(
     settings.out.info(f"rolled back to revision {target.number} {done}")
 
 
-def _confirm(yes: bool, question: str, what: str) -> None:
-    """Ask on a terminal; without one, only --yes goes on."""
+def _require_confirmation(yes: bool, what: str) -> None:
+    """Before any connection: a question that cannot be asked fails now, not half-way."""
     from pacdeploy.errors import InvalidInput
 
-    if yes:
-        return
-    if not sys.stdin.isatty():
+    if not yes and not sys.stdin.isatty():
         raise InvalidInput(
             f"{what} and needs confirmation", "Run it in a terminal to confirm, or pass --yes"
         )
-    click.confirm(question, abort=True)
+
+
+def _confirm(yes: bool, question: str, what: str) -> None:
+    """Ask on a terminal; without one, only --yes goes on."""
+    _require_confirmation(yes, what)
+    if not yes:
+        click.confirm(question, abort=True)
 
 
 # -- backups -------------------------------------------------------------------
@@ -483,8 +489,7 @@ def restore(settings: Settings, name: str | None, undo: bool, yes: bool, timeout
 
     if (name is None) == (not undo):
         raise InvalidInput("give a backup NAME or --undo (not both)", "See `pacdeploy backup list`")
-    if not yes and not sys.stdin.isatty():
-        _confirm(yes, "", "restore replaces the high scores")
+    _require_confirmation(yes, "restore replaces the high scores")
     cluster = settings.cluster()
     ns = settings.namespace
     plan = (

@@ -34,6 +34,13 @@ def run(capsys, *args):
         (["up", "--timeout", "1.5.2m"], 2, "not a duration"),
         (["scale", "--replicas", "1", "--timeout", "0s"], 2, "positive duration"),
         (["up", "--service-type", "Magic"], 2, "Magic"),
+        (["backup", "create", "Not_A_Name"], 2, "invalid backup name"),
+        (["restore"], 2, "give a backup NAME or --undo"),
+        (["restore", "b1", "--undo"], 2, "give a backup NAME or --undo"),
+        (["restore", "b1"], 2, "restore replaces the high scores and needs confirmation"),
+        (["rollback", "1", "--with-data"], 2, "--with-data replaces the high scores"),
+        (["rollback", "0"], 2, "0 is not in the range"),
+        (["down", "--purge"], 2, "--purge deletes the high scores and needs confirmation"),
         (["status"], 3, "no kubeconfig found at /nonexistent/kubeconfig"),
     ],
 )
