@@ -21,6 +21,7 @@ from pacdeploy.sandbox.paths import KUBE_VERSION, bin_dir
 
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+SNAPSHOTTER_VERSION = "v8.7.0"  # as gomod/snapshotter pins it
 
 GOMOD_DIR = Path(__file__).with_name("gomod")
 
@@ -68,6 +69,7 @@ BINARIES: tuple[GoBinary, ...] = (
         "snapshot-controller",
         "snapshotter",
         "github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller",
+        (f"-X main.version={SNAPSHOTTER_VERSION}",),
     ),
 )
 SNAPSHOT_CLIENT_MODULE = "github.com/kubernetes-csi/external-snapshotter/client/v8"
