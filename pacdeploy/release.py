@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pacdeploy import backups, deploy, revisions
-from pacdeploy.errors import InvalidInput, NotFound, NotReady
+from pacdeploy.errors import InvalidInput, NotFound, NotReady, PermissionDenied
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.manifests import STATEFULSET, Options
@@ -144,6 +144,11 @@ def _backup_first(
     except backups.NoSnapshots as exc:
         out.info(f"no backup before this change: {exc.problem}")
         return None
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"cannot back up mongo's volumes before this change: {exc.problem}",
+            "Ask for the snapshot RBAC in the README, or pass --no-snapshot",
+        ) from exc
     out.info(f"backup {name} taken before changing {ref('StatefulSet', STATEFULSET)}")
     return name
 

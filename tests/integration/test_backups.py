@@ -194,10 +194,12 @@ def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, 
 
     deployed(target, app_ns)
     crd = "volumesnapshotclasses.snapshot.storage.k8s.io"
+    # Deleting the CRD deletes every VolumeSnapshotClass: put back any the user had.
+    saved = cluster.list("VolumeSnapshotClass")
     cluster.delete("CustomResourceDefinition", crd)
     try:
-        for _ in cluster.follow("CustomResourceDefinition", crd, seconds=30):
-            if _ is None:
+        for found in cluster.follow("CustomResourceDefinition", crd, seconds=30):
+            if found is None:
                 break
         result = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
         assert result.returncode == 7, result.stderr
@@ -209,4 +211,16 @@ def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, 
         assert cluster.list("VolumeSnapshot", app_ns) == []
     finally:
         lifecycle.up()  # puts the CRD and the sandbox's snapshot class back
+        for snapclass in saved:
+            if cluster.get("VolumeSnapshotClass", snapclass["metadata"]["name"]) is None:
+                meta = snapclass["metadata"]
+                kept = {k: meta[k] for k in ("name", "labels", "annotations") if k in meta}
+                cluster.create(
+                    {
+                        **snapclass,
+                        "metadata": kept,
+                        "kind": "VolumeSnapshotClass",
+                        "apiVersion": "snapshot.storage.k8s.io/v1",
+                    }
+                )
     assert cluster.get("VolumeSnapshotClass", "csi-hostpath-snapclass") is not None
