@@ -9,8 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from pacdeploy import yamlio
 from pacdeploy.errors import InvalidInput
 from pacdeploy.kube.resources import resource
 
@@ -92,10 +91,10 @@ def manifests_dir() -> Path:
 def load(directory: Path | None = None) -> tuple[dict[str, Any], ...]:
     """The objects of the kustomization, in its order."""
     directory = directory or manifests_dir()
-    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    kustomization = yamlio.load((directory / "kustomization.yaml").read_text())
     docs: list[dict[str, Any]] = []
     for name in kustomization["resources"]:
-        docs += [d for d in yaml.safe_load_all((directory / name).read_text()) if d]
+        docs += [d for d in yamlio.load_all((directory / name).read_text()) if d]
     return tuple(docs)
 
 
@@ -103,7 +102,7 @@ def load(directory: Path | None = None) -> tuple[dict[str, Any], ...]:
 def volume_permissions_init(directory: Path | None = None) -> dict[str, Any]:
     """The init container of the `volume-permissions` kustomize Component."""
     directory = directory or manifests_dir()
-    patch = yaml.safe_load((directory / "volume-permissions" / "init-container.yaml").read_text())
+    patch = yamlio.load((directory / "volume-permissions" / "init-container.yaml").read_text())
     (init,) = patch["spec"]["template"]["spec"]["initContainers"]
     return init
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from pacdeploy import yamlio
 from pacdeploy.errors import ClusterUnreachable
 
 
@@ -34,7 +35,7 @@ def user_file() -> Path:
 def check_file(path: Path) -> None:
     """Readable YAML holding a mapping, or one line saying which of those it is not."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yamlio.load(path.read_text())
     except OSError as exc:
         raise ClusterUnreachable(
             f"kubeconfig {path} cannot be read: {exc.strerror}", "Fix its permissions (chmod 600)"
@@ -151,7 +152,7 @@ def without_context(config: dict[str, Any] | None, name: str) -> dict[str, Any]:
 
 def read(path: Path) -> dict[str, Any] | None:
     try:
-        return yaml.safe_load(path.read_text()) or None
+        return yamlio.load(path.read_text()) or None
     except FileNotFoundError:
         return None
 
