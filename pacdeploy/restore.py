@@ -166,6 +166,11 @@ def _read(
     return statefulset, claims, cluster.list("PersistentVolume")
 
 
+def _replicas(statefulset: dict[str, Any]) -> int:
+    """What mongo is scaled back to: what it runs now."""
+    return int(statefulset["spec"].get("replicas", 1))
+
+
 def _template(statefulset: dict[str, Any], claims: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What a new claim is made like: an existing claim, else the StatefulSet's template."""
     if claims:
@@ -188,7 +193,7 @@ def plan_from_backup(cluster: Cluster, namespace: str, name: str) -> RestorePlan
         for s in backups.snapshots(cluster, namespace, name)
     }
     template = _template(statefulset, claims)
-    plan = RestorePlan(namespace, f"backup {backup.name}", statefulset["spec"].get("replicas", 1))
+    plan = RestorePlan(namespace, f"backup {backup.name}", _replicas(statefulset))
     for claim_name, snapshot in sorted(snapshots.items()):
         current = claims.get(claim_name)
         plan.swaps.append(
@@ -211,9 +216,7 @@ def plan_undo(cluster: Cluster, namespace: str) -> RestorePlan:
             f"See `pacdeploy backup list -n {namespace}` to restore a backup instead",
         )
     template = _template(statefulset, claims)
-    plan = RestorePlan(
-        namespace, "the volumes kept by the last restore", statefulset["spec"].get("replicas", 1)
-    )
+    plan = RestorePlan(namespace, "the volumes kept by the last restore", _replicas(statefulset))
     for claim_name, volume in sorted(kept.items()):
         current = claims.get(claim_name)
         holds_it = (
@@ -230,6 +233,12 @@ def plan_undo(cluster: Cluster, namespace: str) -> RestorePlan:
             )
         )
     return plan
+
+
+def _scale(cluster: Cluster, namespace: str, replicas: int, report: Callable[[str], None]) -> None:
+    patch = {"spec": {"replicas": replicas}}
+    cluster.merge_patch("StatefulSet", STATEFULSET, patch, namespace, subresource="scale")
+    report(f"scaled {ref('StatefulSet', STATEFULSET)} to {replicas}")
 
 
 def _needs(namespace: str) -> set[Need]:
@@ -259,6 +268,7 @@ def restore(
         "until mongo is Ready"
     )
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # One live display at a time: each wait below shows its own, so the steps come in turns.
     try:
         with out.steps(f"restoring mongo from {plan.source}") as report:
             for swap in plan.swaps:
@@ -269,31 +279,25 @@ def restore(
                             volume["metadata"]["name"],
                             keep_patch(volume, ns, swap.claim, now),
                         )
-            report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
-            scale = {"spec": {"replicas": 0}}
-            cluster.merge_patch("StatefulSet", STATEFULSET, scale, ns, subresource="scale")
-            report(f"scaled {ref('StatefulSet', STATEFULSET)} to 0")
+            if plan.kept:
+                report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
+            _scale(cluster, ns, 0, report)
             waiting.wait_pods_gone(cluster, ns, MONGO_PODS, timeout)
-            for swap in plan.swaps:
-                if swap.replacement is None:
-                    continue
-                if swap.current is not None:
-                    cluster.delete("PersistentVolumeClaim", swap.claim, ns)
-                    waiting.wait_gone(
-                        cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns
-                    )
-                if swap.reuse is not None:  # a Released volume binds again once unclaimed
-                    cluster.merge_patch(
-                        "PersistentVolume",
-                        swap.reuse["metadata"]["name"],
-                        {"spec": {"claimRef": None}},
-                    )
-                cluster.create(swap.replacement)
-                origin = swap.replacement["metadata"]["annotations"][RESTORED_FROM]
-                report(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
-            scale = {"spec": {"replicas": plan.replicas}}
-            cluster.merge_patch("StatefulSet", STATEFULSET, scale, ns, subresource="scale")
-            report(f"scaled {ref('StatefulSet', STATEFULSET)} back to {plan.replicas}")
+        for swap in plan.swaps:
+            if swap.replacement is None:
+                continue
+            if swap.current is not None:
+                cluster.delete("PersistentVolumeClaim", swap.claim, ns)
+                waiting.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
+            if swap.reuse is not None:  # a Released volume binds again once unclaimed
+                cluster.merge_patch(
+                    "PersistentVolume", swap.reuse["metadata"]["name"], {"spec": {"claimRef": None}}
+                )
+            cluster.create(swap.replacement)
+            origin = swap.replacement["metadata"]["annotations"][RESTORED_FROM]
+            out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
+        with out.steps(f"restoring mongo from {plan.source}") as report:
+            _scale(cluster, ns, plan.replicas, report)
         waiting.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
     except PacdeployError as exc:
         raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
