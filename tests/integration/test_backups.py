@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pacdeploy.revisions import SELECTOR
-from tests.support import one_line
+from tests.support import cli, one_line
 
 pytestmark = pytest.mark.integration
 CLAIM = "mongo-db-mongo-0"
@@ -68,6 +68,19 @@ def test_restore_brings_the_marker_back_and_releases_the_old_volume(target, clus
     deleted = target.pacdeploy("-n", app_ns, "backup", "delete", "b1")
     assert deleted.returncode == 0, deleted.stderr
     assert "no backups" in target.pacdeploy("-n", app_ns, "backup", "list").stdout
+
+
+@pytest.mark.sandbox_only
+def test_backup_and_restore_on_a_terminal_show_their_live_displays(target, cluster, app_ns):
+    deployed(target, app_ns)
+    env = target.env()
+    context = ("--context", target.context, "-n", app_ns)
+    code, shown = cli.run_on_terminal(*context, "backup", "create", "b1", env=env)
+    assert code == 0, shown
+    code, shown = cli.run_on_terminal(*context, "restore", "b1", "--yes", env=env)
+    assert code == 0, shown
+    assert "Traceback" not in shown
+    assert "mongo is ready on the data from backup b1" in shown
 
 
 @pytest.mark.sandbox_only

@@ -33,6 +33,32 @@ def run(
     )
 
 
+def run_on_terminal(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> tuple[int, str]:
+    """Run with stdin, stdout and stderr on a pseudo-terminal, as in an interactive shell
+    (Rich output, live displays); returns the exit code and everything written."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        command(*args), env=env, stdin=follower, stdout=follower, stderr=follower
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the command exited and closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    return process.wait(timeout=timeout), b"".join(chunks).decode(errors="replace")
+
+
 def _ctrl_c_reaches_it() -> None:
     # A shell starts background jobs with SIGINT ignored, and the child would inherit
     # that: the suite, when run so, could not press Ctrl-C in the commands it starts.
