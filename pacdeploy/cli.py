@@ -245,7 +245,7 @@ def up(
     request = _up_request(settings, given, timeout=timeout, backup=snapshot, atomic=atomic)
     cluster = settings.cluster(warm=PARALLEL_ROUND)
     if dry_run:
-        plan = _plan(cluster, request, settings.out)
+        plan = release.plan_for(cluster, request, settings.out)
         _report_changes(
             settings.out, deploy.apply_up(cluster, plan, force=request.force, dry_run=True), True
         )
@@ -284,23 +284,6 @@ def _up_request(settings: Settings, given: dict[str, Any], **extra: Any) -> Any:
     )
 
 
-def _plan(cluster: Any, request: Any, out: output.Output) -> Any:
-    """`up`'s plan, for a dry run or a diff: reads only; its warnings go to stderr."""
-    from pacdeploy import deploy
-
-    plan = deploy.plan_up(
-        cluster,
-        request.options,
-        storage_class=request.storage_class,
-        keep_default_class=request.keep_default_class,
-        replicas_given=request.replicas_given,
-        force=request.force,
-    )
-    for warning in plan.warnings:
-        out.warning(warning)
-    return plan
-
-
 @cli.command()
 @up_options
 @click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
@@ -308,9 +291,11 @@ def _plan(cluster: Any, request: Any, out: output.Output) -> Any:
 def diff(settings: Settings, fmt: str, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy import diff as app_diff
+    from pacdeploy import release
 
     cluster = settings.cluster(warm=PARALLEL_ROUND)
-    found = app_diff.diff(cluster, _plan(cluster, _up_request(settings, given), settings.out))
+    request = _up_request(settings, given)
+    found = app_diff.diff(cluster, release.plan_for(cluster, request, settings.out))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     for change in found if fmt == "table" else []:

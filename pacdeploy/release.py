@@ -66,15 +66,13 @@ def backup_name(number: int, now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime(f"before-v{number}-%Y%m%d-%H%M%S")
 
 
-def up(
+def plan_for(
     cluster: Cluster,
     request: UpRequest,
     out: Output,
-    *,
     manifests: list[dict[str, Any]] | None = None,
-    note: str | None = None,
-) -> UpResult:
-    ns = request.options.namespace
+) -> deploy.UpPlan:
+    """The plan for ``request`` (reads only); its warnings go to stderr."""
     plan = deploy.plan_up(
         cluster,
         request.options,
@@ -86,6 +84,19 @@ def up(
     )
     for warning in plan.warnings:
         out.warning(warning)
+    return plan
+
+
+def up(
+    cluster: Cluster,
+    request: UpRequest,
+    out: Output,
+    *,
+    manifests: list[dict[str, Any]] | None = None,
+    note: str | None = None,
+) -> UpResult:
+    ns = request.options.namespace
+    plan = plan_for(cluster, request, out, manifests)
     if not plan.stale:  # nothing to record; a no-op costs no more than it did
         changes = deploy.apply_up(cluster, plan, force=request.force)
         deploy.wait_up(cluster, ns, request.timeout, out)

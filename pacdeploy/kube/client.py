@@ -133,9 +133,9 @@ class Cluster:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> list[dict[str, Any]]:
-        query = {"labelSelector": label_selector, "fieldSelector": field_selector}
-        found = self.request("GET", resource(kind).path(namespace=namespace), query=query)
-        return found.get("items", [])
+        return self.list_with_version(
+            kind, namespace, label_selector=label_selector, field_selector=field_selector
+        )[0]
 
     def list_with_version(
         self,
