@@ -42,7 +42,6 @@ class UpRequest:
 class UpResult:
     changes: list[deploy.Change]
     revision: Revision | None  # None: nothing changed, nothing recorded
-    backup: str | None
 
 
 def without_digest(obj: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +99,7 @@ def up(
     if not plan.stale:  # nothing to record; a no-op costs no more than it did
         changes = deploy.apply_up(cluster, plan, force=request.force)
         deploy.wait_up(cluster, ns, request.timeout, out)
-        return UpResult(changes, None, None)
+        return UpResult(changes, None)
 
     ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
     history = revisions.read(cluster, ns) if ns_existed else []
@@ -127,7 +126,7 @@ def up(
             raise
         recorded.result()
     revisions.settle(cluster, ns, revision, revisions.DEPLOYED)
-    return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED), taken)
+    return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED))
 
 
 def _backup_first(

@@ -133,6 +133,19 @@ def test_a_backup_is_ready_only_when_each_of_its_snapshots_is() -> None:
     ]
 
 
+def test_a_revisions_data_is_its_newest_ready_backup() -> None:
+    found = backups.summarize(
+        [
+            snapshot("old-0", "old", True, "2026-01-01T00:00:00Z", revision="1"),
+            snapshot("new-0", "new", True, "2026-01-02T00:00:00Z", revision="1"),
+            snapshot("broken-0", "broken", False, "2026-01-03T00:00:00Z", revision="1"),
+            snapshot("other-0", "other", True, "2026-01-04T00:00:00Z", revision="2"),
+        ]
+    )
+    assert backups.of_revision(found, 1).name == "new"
+    assert backups.of_revision(found, 3) is None
+
+
 def test_a_waiting_snapshot_says_why_in_the_controllers_words() -> None:
     snap = snapshot("s", "b", False, "")
     assert "snapshot controller" in backups.why_not_ready(snap, [])
