@@ -182,24 +182,25 @@ def summarize(snapshots: Iterable[dict[str, Any]]) -> list[Backup]:
 
 
 # -- the cluster ---------------------------------------------------------------------
-def snapshot_classes(cluster: Cluster) -> list[dict[str, Any]]:
-    """The cluster's VolumeSnapshotClasses; NoSnapshots if it does not serve the API."""
+def _list_snapshot_kind(
+    cluster: Cluster, kind: str, namespace: str | None = None, selector: str | None = None
+) -> list[dict[str, Any]]:
+    """A list of one of the snapshot API's kinds; NoSnapshots if the cluster lacks the API."""
     try:
-        return cluster.list("VolumeSnapshotClass")
+        return cluster.list(kind, namespace, label_selector=selector)
     except NotFound:
         raise NoSnapshots(
             f"this cluster does not serve the VolumeSnapshot API ({SNAPSHOT_API})", ENABLE
         ) from None
+
+
+def snapshot_classes(cluster: Cluster) -> list[dict[str, Any]]:
+    return _list_snapshot_kind(cluster, "VolumeSnapshotClass")
 
 
 def snapshots(cluster: Cluster, namespace: str, backup: str | None = None) -> list[dict[str, Any]]:
     selector = f"{BACKUP_LABEL}={backup}" if backup else BACKUP_LABEL
-    try:
-        return cluster.list("VolumeSnapshot", namespace, label_selector=selector)
-    except NotFound:
-        raise NoSnapshots(
-            f"this cluster does not serve the VolumeSnapshot API ({SNAPSHOT_API})", ENABLE
-        ) from None
+    return _list_snapshot_kind(cluster, "VolumeSnapshot", namespace, selector)
 
 
 def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
@@ -212,9 +213,10 @@ def of_revision(found: list[Backup], revision: int) -> Backup | None:
     return mine[-1] if mine else None
 
 
-def require(cluster: Cluster, namespace: str, name: str) -> Backup:
-    """The backup called ``name``, ready to restore from."""
-    found = summarize(snapshots(cluster, namespace, name))
+def require(cluster: Cluster, namespace: str, name: str) -> tuple[Backup, list[dict[str, Any]]]:
+    """The backup called ``name``, ready to restore from, and its VolumeSnapshots."""
+    taken = snapshots(cluster, namespace, name)
+    found = summarize(taken)
     if not found:
         have = ", ".join(b.name for b in list_backups(cluster, namespace)) or "none"
         raise NotFound(
@@ -226,7 +228,7 @@ def require(cluster: Cluster, namespace: str, name: str) -> Backup:
             f"backup {name} is not ready to restore from",
             f"See `pacdeploy backup list -n {namespace}`; wait or take another",
         )
-    return found[0]
+    return found[0], taken
 
 
 @dataclass(frozen=True)
@@ -238,15 +240,25 @@ class Source:
     driver: str
 
 
-def sources(cluster: Cluster, namespace: str) -> tuple[list[Source], list[dict[str, Any]]]:
-    """The mongo volumes and the cluster's snapshot classes, read in one round trip."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+def sources(
+    cluster: Cluster, namespace: str, backup: str
+) -> tuple[list[Source], list[dict[str, Any]]]:
+    """The mongo volumes and the cluster's snapshot classes, read in one round trip with
+    the check that no backup of that name exists yet."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
         classes_read = pool.submit(snapshot_classes, cluster)
         claims_read = pool.submit(cluster.list, "PersistentVolumeClaim", namespace)
         storage_read = pool.submit(cluster.list, "StorageClass")
-        snapshot_classes_found = classes_read.result()
+        existing = pool.submit(snapshots, cluster, namespace, backup)
+        classes = classes_read.result()
         claims = mongo_claims(claims_read.result())
         storage = {sc["metadata"]["name"]: sc for sc in storage_read.result()}
+        taken = existing.result()
+    if taken:
+        raise Conflict(
+            f"backup {backup} already exists in namespace {namespace}",
+            "Choose another name, or `pacdeploy backup delete` it first",
+        )
     if not claims:
         raise NotFound(
             f"no MongoDB volume in namespace {namespace}",
@@ -257,7 +269,7 @@ def sources(cluster: Cluster, namespace: str) -> tuple[list[Source], list[dict[s
         class_name = claim["spec"].get("storageClassName") or ""
         provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
         found.append(Source(claim["metadata"]["name"], class_name, provisioner))
-    return found, snapshot_classes_found
+    return found, classes
 
 
 def create(
@@ -272,7 +284,7 @@ def create(
 ) -> Backup:
     """Snapshot every mongo volume under one backup name and wait until all are ready."""
     validate_name(name)
-    volumes, classes = sources(cluster, namespace)
+    volumes, classes = sources(cluster, namespace, name)
     wanted = [
         snapshot_for(
             name,
@@ -283,11 +295,6 @@ def create(
         )
         for v in volumes
     ]
-    if snapshots(cluster, namespace, name):
-        raise Conflict(
-            f"backup {name} already exists in namespace {namespace}",
-            "Choose another name, or `pacdeploy backup delete` it first",
-        )
     permissions.require(
         cluster,
         {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},

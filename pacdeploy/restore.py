@@ -186,11 +186,11 @@ def _bound_volume(
 
 
 def plan_from_backup(cluster: Cluster, namespace: str, name: str) -> RestorePlan:
-    backup = backups.require(cluster, namespace, name)
+    backup, taken = backups.require(cluster, namespace, name)
     statefulset, claims, volumes = _read(cluster, namespace)
     snapshots = {
         (s["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL): s["metadata"]["name"]
-        for s in backups.snapshots(cluster, namespace, name)
+        for s in taken
     }
     template = _template(statefulset, claims)
     plan = RestorePlan(namespace, f"backup {backup.name}", _replicas(statefulset))
