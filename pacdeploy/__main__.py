@@ -1,3 +1,3 @@
-from pacdeploy.cli import main
+from pacdeploy.cli import run
 
-main()
+run()

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from pacdeploy import output
+from pacdeploy import collector, output
 from pacdeploy.errors import EXIT_INTERRUPTED, PacdeployError
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.manifests import DEFAULT_NAMESPACE, SERVICE, SERVICE_TYPES, Options
@@ -75,6 +75,7 @@ class Settings:
         from pacdeploy.kube.client import connect
 
         cluster = connect(self.kubeconfig, self.context)
+        collector.resume()
         if warm:
             cluster.warm(warm)
         return cluster
@@ -120,6 +121,7 @@ def cli(
 @cli.group()
 def sandbox() -> None:
     """A local cluster: the real control plane, with KWOK simulating nodes and pods."""
+    collector.resume()  # these run for seconds to minutes: no start-up to hurry
 
 
 @sandbox.command("up")
@@ -544,6 +546,12 @@ def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
     _report_changes(settings.out, changes)
     if not changes:
         settings.out.info(f"nothing to remove in namespace {settings.namespace}")
+
+
+def run() -> None:
+    """The `pacdeploy` process."""
+    with collector.paused_until_loaded():
+        main()
 
 
 def main(argv: list[str] | None = None) -> None:
