@@ -39,16 +39,18 @@ WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
 _DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)
 # Apply order as data (lightkube's sort_objects): a rank applies once every lower one has,
 # and deletion runs it backwards. The namespace holds everything; pods must not start before
-# their ServiceAccount; RBAC checks a non-admin's binding against its role's rules, so the
-# binding waits for the role.
+# their ServiceAccount (and Secret); RBAC checks a non-admin's binding against its role's
+# rules, so the binding waits for the role. Nothing else waits: the workloads' rollout is
+# most of an `up`, so it starts as early as it can (pacman finds mongo by DNS name, not
+# through the Service variables a pod only gets for Services older than itself).
 APPLY_RANK = {
     "Namespace": 0,
     "ServiceAccount": 1,
     "Secret": 1,
     "ClusterRole": 1,
     "Role": 1,
-    "Service": 1,
-    "Ingress": 1,
+    "Service": 2,
+    "Ingress": 2,
     "ClusterRoleBinding": 2,
     "RoleBinding": 2,
     "StatefulSet": 2,

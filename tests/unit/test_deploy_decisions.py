@@ -15,8 +15,15 @@ def live(objs, managed=True):
 def test_waves_put_roles_and_service_accounts_before_bindings_and_workloads():
     waves = [[o["kind"] for o in wave] for wave in deploy.waves(OBJECTS)]
     assert waves[0] == ["Namespace"]
-    assert "ServiceAccount" in waves[1] and "ClusterRole" in waves[1]
-    assert set(waves[2]) == {"ClusterRoleBinding", "StatefulSet", "Deployment"}
+    assert set(waves[1]) == {"ServiceAccount", "ClusterRole"}
+    # the rollout starts after as few writes as it must: Services go beside the workloads
+    assert set(waves[2]) == {
+        "ClusterRoleBinding",
+        "StatefulSet",
+        "Deployment",
+        "Service",
+        "Ingress",
+    }
 
 
 def test_deletion_runs_the_apply_order_backwards():
