@@ -432,11 +432,14 @@ def _default_class(cluster: Cluster, plan: UpPlan, dry_run: bool) -> list[Change
 
 
 def wait_up(
-    cluster: Cluster, namespace: str, timeout: float, out: Output, changes: list[Change] = ()
+    cluster: Cluster, plan: UpPlan, timeout: float, out: Output, changes: list[Change] = ()
 ) -> None:
-    """Wait for both workloads, each watched from the version `up` just wrote, if any."""
-    known = {c.ref: c.written for c in changes if c.written is not None}
-    waiting.wait_ready(cluster, namespace, WORKLOADS, timeout, out, known)
+    """Wait for both workloads, each watched from the last version seen of it: as `up` just
+    wrote it, else as the plan read it (nothing is listed again)."""
+    read = {ref(kind, name): plan.existing[ref(kind, name)] for kind, name in WORKLOADS}
+    known = {r: obj for r, obj in read.items() if obj is not None}
+    known.update({c.ref: c.written for c in changes if c.written is not None})
+    waiting.wait_ready(cluster, plan.options.namespace, WORKLOADS, timeout, out, known)
 
 
 # -- scale -----------------------------------------------------------------------

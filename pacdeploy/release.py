@@ -98,7 +98,7 @@ def up(
     plan = plan_for(cluster, request, out, manifests)
     if not plan.stale:  # nothing to record; a no-op costs no more than it did
         changes = deploy.apply_up(cluster, plan, force=request.force)
-        deploy.wait_up(cluster, ns, request.timeout, out)
+        deploy.wait_up(cluster, plan, request.timeout, out)
         return UpResult(changes, None)
 
     ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
@@ -117,7 +117,7 @@ def up(
     with ThreadPoolExecutor(max_workers=1) as pool:
         recorded = pool.submit(revisions.record, cluster, ns, revision, history)
         try:
-            deploy.wait_up(cluster, ns, request.timeout, out, changes)
+            deploy.wait_up(cluster, plan, request.timeout, out, changes)
         except NotReady as failure:
             recorded.result()
             revisions.settle(cluster, ns, revision, revisions.FAILED)
