@@ -452,10 +452,24 @@ def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float, out: 
         before = current.result()
         allowed.result()
     patch = {"spec": {"replicas": replicas}}
-    cluster.merge_patch("Deployment", DEPLOYMENT, patch, namespace, subresource="scale")
-    waiting.wait_ready(cluster, namespace, [("Deployment", DEPLOYMENT)], timeout, out)
+    scale = cluster.merge_patch("Deployment", DEPLOYMENT, patch, namespace, subresource="scale")
+    written = as_scaled(before, scale)  # watched from there: no read between write and wait
+    waiting.wait_ready(
+        cluster, namespace, [("Deployment", DEPLOYMENT)], timeout, out, {_DEPLOYMENT_REF: written}
+    )
     same = before["spec"].get("replicas") == replicas
     return Change(_DEPLOYMENT_REF, "unchanged" if same else "scaled")
+
+
+def as_scaled(before: dict[str, Any], scale: dict[str, Any]) -> dict[str, Any]:
+    """The Deployment ``before`` as a write to its Scale subresource (``scale``, as the
+    server returned it) left it: a new count, version and, if the count changed, generation;
+    its status is still the controller's last word."""
+    replicas = scale["spec"].get("replicas", 0)
+    meta = dict(before["metadata"], resourceVersion=scale["metadata"]["resourceVersion"])
+    if replicas != before["spec"].get("replicas", 1):
+        meta["generation"] = before["metadata"].get("generation", 1) + 1
+    return {**before, "metadata": meta, "spec": {**before["spec"], "replicas": replicas}}
 
 
 # -- down ------------------------------------------------------------------------

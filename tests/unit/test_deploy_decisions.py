@@ -1,6 +1,6 @@
 """What `up` and `down` decide from what they read: apply order, ownership, what goes."""
 
-from pacdeploy import deploy
+from pacdeploy import deploy, readiness
 from pacdeploy.kube.resources import ref_of
 from pacdeploy.manifests import MANAGED_BY, Options, render
 
@@ -105,3 +105,34 @@ def test_drift_a_missing_object_or_another_manifest_version_is_not_up_to_date():
     assert not deploy.up_to_date(desired, {**desired, "metadata": older["metadata"]})
     foreign = {**desired, "metadata": {**desired["metadata"], "labels": {}}}
     assert not deploy.up_to_date(desired, foreign)
+
+
+def _ready_deployment(replicas: int) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "pacman", "generation": 4, "resourceVersion": "100"},
+        "spec": {"replicas": replicas},
+        "status": {
+            "observedGeneration": 4,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": replicas,
+        },
+    }
+
+
+def test_scale_waits_from_the_deployment_its_write_left_not_the_one_before_it():
+    scale = {"metadata": {"resourceVersion": "117"}, "spec": {"replicas": 10}}
+    written = deploy.as_scaled(_ready_deployment(1), scale)
+    assert written["metadata"]["resourceVersion"] == "117"  # the watch starts after the write
+    assert written["metadata"]["generation"] == 5
+    # the old Deployment was ready; as written it waits for the controller
+    assert not readiness.of(written).ready
+
+
+def test_scale_to_the_same_count_is_ready_at_once():
+    scale = {"metadata": {"resourceVersion": "100"}, "spec": {"replicas": 3}}
+    written = deploy.as_scaled(_ready_deployment(3), scale)
+    assert written["metadata"]["generation"] == 4
+    assert readiness.of(written).ready
