@@ -235,7 +235,7 @@ def count_requests(tools: Tools) -> dict[str, dict[str, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--rtt", type=int, nargs="+", default=list(RTTS_MS))
     args = parser.parse_args()
     cluster = lifecycle.up()
