@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from types import TracebackType
 
 CHUNK = 64 * 1024
@@ -19,6 +20,8 @@ class LatencyProxy:
         self.target = (host, port)
         self.delay = rtt_ms / 2000  # one way, in seconds
         self.port = 0
+        # perf_counter() of the first connection since the last reset(): a tool's start-up.
+        self.first_connection: float | None = None
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="latency-proxy")
@@ -39,6 +42,9 @@ class LatencyProxy:
         self._thread.join(timeout=5)
         self._loop.close()
 
+    def reset(self) -> None:
+        self.first_connection = None
+
     async def _cancel_connections(self) -> None:
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
@@ -57,6 +63,8 @@ class LatencyProxy:
     async def _connection(
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
+        if self.first_connection is None:
+            self.first_connection = time.perf_counter()
         # Connecting costs a round trip too (the TCP handshake with a distant server).
         await asyncio.sleep(2 * self.delay)
         try:

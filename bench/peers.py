@@ -14,6 +14,7 @@ goes first rotates. Whole processes are timed. Medians, with min and max.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -82,7 +83,10 @@ def write_manifest(directory: Path, ns: str) -> Path:
 class Tools:
     """The commands of each tool for each case, against one kubeconfig."""
 
-    def __init__(self, config: Path, context: str, helm: Path, work: Path) -> None:
+    def __init__(
+        self, config: Path, context: str, helm: Path, work: Path, proxy: LatencyProxy
+    ) -> None:
+        self.proxy = proxy
         self.env = {**os.environ, "KUBECONFIG": str(config)}
         self.context = context
         self.helm = helm
@@ -117,11 +121,17 @@ class Tools:
         self.pacdeploy("-n", ns, "down", "--purge", "--yes")
 
     # kubectl
+    def prepare(self, key: str, ns: str) -> None:
+        """Render what kubectl and Helm are given (pacdeploy renders its own, on the clock)."""
+        directory = self.work / ns
+        directory.mkdir(parents=True, exist_ok=True)
+        if key == "k":
+            write_manifest(directory, ns)
+        elif key == "h":
+            write_chart(directory, ns)
+
     def k_up(self, ns: str) -> None:
         manifest = self.work / ns / "app.yaml"
-        if not manifest.exists():
-            manifest.parent.mkdir(parents=True, exist_ok=True)
-            write_manifest(manifest.parent, ns)
         self.kubectl("apply", "--server-side", "--field-manager=bench", "-f", str(manifest))
         self.kubectl("-n", ns, "rollout", "status", "statefulset/mongo", "--timeout=5m")
         self.kubectl("-n", ns, "rollout", "status", "deployment/pacman", "--timeout=5m")
@@ -142,8 +152,6 @@ class Tools:
     # helm
     def h_up(self, ns: str) -> None:
         chart = self.work / ns / "chart"
-        if not chart.exists():
-            write_chart(chart.parent, ns)
         self.helm_cmd(
             "upgrade", "--install", "pacman", str(chart), "-n", ns, "--create-namespace",
             "--wait", "--timeout", "5m",
@@ -162,6 +170,8 @@ class Tools:
 
 
 CASES = ("nothing -> Ready", "no-op re-run", "scale 1 -> 10 -> 1", "status", "down --purge")
+# Not a case: from the start of `up` from nothing to its first connection reaching the proxy.
+FIRST_CONNECTION = "start -> first connection"
 
 
 def round_of(tools: Tools, key: str, ns: str) -> dict[str, float]:
@@ -176,8 +186,12 @@ def round_of(tools: Tools, key: str, ns: str) -> dict[str, float]:
         step()
         return time.perf_counter() - started
 
+    tools.prepare(key, ns)
+    tools.proxy.reset()
+    started = time.perf_counter()
     seconds = {
         "nothing -> Ready": timed(lambda: up(ns)),
+        FIRST_CONNECTION: (tools.proxy.first_connection or math.nan) - started,
         "no-op re-run": timed(lambda: up(ns)),
         "scale 1 -> 10 -> 1": timed(lambda: (scale(ns, 10), scale(ns, 1))),
     }
@@ -250,7 +264,7 @@ def main() -> None:
             for rtt in args.rtt:
                 with LatencyProxy(target.hostname or "127.0.0.1", target.port or 443, rtt) as px:
                     config, context = proxied_kubeconfig(work, px.port)
-                    tools = Tools(config, context, helm, work)
+                    tools = Tools(config, context, helm, work, px)
                     if rtt == 0:
                         results["requests"] = count_requests(tools)  # type: ignore[assignment]
                     per_tool: dict[str, dict[str, list[float]]] = {}
@@ -278,7 +292,7 @@ def report(results: dict, rounds: int) -> None:
         if rtt == "requests":
             continue
         rows = [("case", *(NAMES[k] for k in per_tool), "pd/kubectl", "pd/helm")]
-        for case in CASES:
+        for case in (*CASES, FIRST_CONNECTION):
             cells, medians = [], {}
             for key in per_tool:
                 values = per_tool[key].get(case)
