@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,11 +149,10 @@ def down_targets(
     """What `down` deletes, in order: only what pacdeploy made, never the data.
 
     Without --purge the namespace (with its Secret and PVCs) stays. With it the namespace
-    goes, taking everything namespaced along; cluster-scoped objects are deleted by name.
+    goes last, taking along whatever else is in it.
     """
     ns, rest = objects[0], objects[1:]
-    keep = [o for o in rest if not purge or not resource(o["kind"]).namespaced]
-    targets = [o for o in keep if (e := live.get(ref_of(o))) is not None and is_managed(e)]
+    targets = [o for o in rest if (e := live.get(ref_of(o))) is not None and is_managed(e)]
     if purge and live.get(ref_of(ns)) is not None:
         targets.append(ns)
     return deletion_order(targets)
@@ -493,24 +493,35 @@ def down(
         | ({Need.on("patch", "StorageClass")} if purge else set()),
         "remove pacman",
     )
-    changes = []
-    with ThreadPoolExecutor(max_workers=8) as pool:  # within a wave, in parallel
-        for wave in reversed(waves(targets)):
-            deleted = list(pool.map(lambda o: cluster.delete(*_address(o)), wave))
-            changes += [
-                Change(ref_of(o), "deleted") for o, gone in zip(wave, deleted, strict=True) if gone
-            ]
+    deadline = time.monotonic() + timeout
+    app = [o for o in targets if o["kind"] != "Namespace"]
+    changes = _delete_in_waves(cluster, app)
+    if any(resource(o["kind"]).namespaced for o in app):
+        # Before the namespace: its controller, finding pods still terminating, comes back
+        # only after their grace period (--purge on the sandbox: 16 -> 11 s).
+        pods = f"name in ({DEPLOYMENT},{STATEFULSET})"
+        waiting.wait_pods_gone(cluster, namespace, pods, deadline - time.monotonic())
     if purge and ns_obj is not None:
-        waiting.wait_gone(cluster, "Namespace", namespace, timeout, out)
+        if cluster.delete("Namespace", namespace):
+            changes.append(Change(ref("Namespace", namespace), "deleted"))
+        waiting.wait_gone(cluster, "Namespace", namespace, deadline - time.monotonic(), out)
         previous = storage.parse_previous(ns_obj)
         made = (ns_obj["metadata"].get("annotations") or {}).get(storage.MADE_DEFAULT)
         if previous is not None and made:
             patches = storage.restore(cluster.list("StorageClass"), previous, made)
             storage.apply_patches(cluster, patches)
             changes += [Change(ref("StorageClass", name), "restored") for name, _ in patches]
-    elif any(resource(o["kind"]).namespaced for o in targets):
-        selector = f"name in ({DEPLOYMENT},{STATEFULSET})"
-        waiting.wait_pods_gone(cluster, namespace, selector, timeout)
+    return changes
+
+
+def _delete_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Change]:
+    changes = []
+    with ThreadPoolExecutor(max_workers=8) as pool:  # within a wave, in parallel
+        for wave in reversed(waves(objects)):
+            deleted = list(pool.map(lambda o: cluster.delete(*_address(o)), wave))
+            changes += [
+                Change(ref_of(o), "deleted") for o, gone in zip(wave, deleted, strict=True) if gone
+            ]
     return changes
 
 

@@ -44,13 +44,12 @@ def test_down_keeps_the_namespace_and_deletes_only_what_pacdeploy_made():
     assert "statefulset/mongo" in targets and "clusterrole/pacman-node-reader-games" in targets
 
 
-def test_purge_deletes_the_namespace_last_and_cluster_scoped_objects_by_name():
+def test_purge_deletes_what_pacdeploy_made_then_the_namespace():
+    # the workloads go first, so no pod is left for the namespace controller to wait on
     targets = [ref_of(o) for o in deploy.down_targets(OBJECTS, live(OBJECTS), purge=True)]
     assert targets[-1] == "namespace/games"
-    assert set(targets[:-1]) == {
-        "clusterrole/pacman-node-reader-games",
-        "clusterrolebinding/pacman-node-reader-games",
-    }
+    assert set(targets[:-1]) == {ref_of(o) for o in OBJECTS[1:]}
+    assert targets.index("statefulset/mongo") < targets.index("serviceaccount/mongo")
 
 
 def test_nothing_there_means_nothing_to_do():
