@@ -72,9 +72,15 @@ class LatencyProxy:
         except OSError:
             client_writer.close()
             return
-        await asyncio.gather(
+        pipes = asyncio.gather(
             self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
         )
+        try:
+            await pipes
+        except asyncio.CancelledError:  # the proxy is closing: end quietly, not as an error
+            pipes.cancel()
+            client_writer.close()
+            server_writer.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Copy, each chunk delivered ``delay`` after it was read; order is kept because
