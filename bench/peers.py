@@ -222,6 +222,7 @@ def count_requests(tools: Tools) -> dict[str, dict[str, int]]:
     for key in ("pd", "k"):
         ns = f"bench-count-{key}-{uuid.uuid4().hex[:4]}"
         runs = []
+        tools.prepare(key, ns)
         for _ in range(2):
             if key == "pd":
                 args = ["-vv", "--context", tools.context, "-n", ns, "up", "--keep-default-class"]
@@ -229,8 +230,6 @@ def count_requests(tools: Tools) -> dict[str, dict[str, int]]:
                 log = result.stderr
             else:
                 manifest = tools.work / ns / "app.yaml"
-                manifest.parent.mkdir(parents=True, exist_ok=True)
-                write_manifest(manifest.parent, ns)
                 log = ""
                 for args in (
                     ["apply", "--server-side", "--field-manager=bench", "-f", str(manifest)],
