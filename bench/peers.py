@@ -32,7 +32,7 @@ from harness import RESULTS, save, table
 from latency_proxy import LatencyProxy
 
 from pacdeploy import credentials, storage
-from pacdeploy.kube import kubeconfig
+from pacdeploy.kube import contexts, kubeconfig
 from pacdeploy.manifests import Options, render
 from pacdeploy.sandbox import lifecycle, paths
 from tests.support import cli
@@ -204,13 +204,13 @@ def round_of(tools: Tools, key: str, ns: str) -> dict[str, float]:
 # -- setup ----------------------------------------------------------------------------------
 def proxied_kubeconfig(directory: Path, port: int) -> tuple[Path, str]:
     """A kubeconfig whose server is the proxy (the certificate names 127.0.0.1 either way)."""
-    config = kubeconfig.read(kubeconfig.user_file())
+    config = contexts.read(kubeconfig.user_file())
     cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == lifecycle.CONTEXT)
     user = next(u["user"] for u in config["users"] if u["name"] == lifecycle.CONTEXT)
     server = urlparse(cluster["server"])
     proxied = {**cluster, "server": f"{server.scheme}://127.0.0.1:{port}"}
     path = directory / f"kubeconfig-{port}"
-    kubeconfig.write(path, kubeconfig.with_context(None, "bench", proxied, user))
+    contexts.write(path, contexts.with_context(None, "bench", proxied, user))
     return path, "bench"
 
 

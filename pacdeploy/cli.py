@@ -77,7 +77,7 @@ class Settings:
         cluster = connect(self.kubeconfig, self.context)
         collector.resume()
         if warm:
-            cluster.warm(warm)
+            cluster.transport.warm(warm)
         return cluster
 
 

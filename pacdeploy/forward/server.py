@@ -67,6 +67,7 @@ class Forwarder:
         self._turn = itertools.count()
         self._clients: set[socket.socket] = set()
         self._clients_lock = threading.Lock()
+        self._reported: set[str] = set()
 
     def open(self) -> Forwarder:
         """Resolve the Service, bind the local port and list the pods; errors are one line."""
@@ -126,6 +127,16 @@ class Forwarder:
                 self.changed.wait(NO_BACKEND_POLL)
         return None
 
+    def report(self, pod: str, exc: StreamError) -> None:
+        """Say once why streams fail (kubectl's "error forwarding port"), not per attempt."""
+        log.info("stream to %s failed: %s", pod, exc)
+        reason = str(exc)
+        with self.changed:
+            if reason in self._reported:
+                return
+            self._reported.add(reason)
+        self.notices.put(f"error forwarding port {self.port} (pod {pod}): {reason}")
+
     def mark_bad(self, pod: str) -> None:
         with self.changed:
             self.bad[pod] = time.monotonic()
@@ -152,8 +163,9 @@ class Forwarder:
                 continue
             try:
                 self.pool.add(open_stream(self.cluster, self.namespace, *backend))
-            except StreamError:
+            except StreamError as exc:
                 self.pool.release()
+                self.report(backend[0], exc)
                 self.mark_bad(backend[0])
                 self.stopping.wait(RETRY_PAUSE)
             except BaseException:
@@ -172,7 +184,7 @@ class Forwarder:
             try:
                 return open_stream(self.cluster, self.namespace, pod, port)
             except StreamError as exc:
-                log.info("stream to %s failed: %s", pod, exc)
+                self.report(pod, exc)
                 self.mark_bad(pod)
         self.stats.add(failures=1)
         return None

@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pacdeploy.errors import PacdeployError
 from pacdeploy.kube.client import Cluster
 
 CHUNK = 256 * 1024
@@ -131,30 +133,38 @@ class PodStream:
 
 def open_stream(cluster: Cluster, namespace: str, pod: str, port: int) -> PodStream:
     """Open the API server's port-forward websocket to ``pod``:``port``; wait for its header."""
-    from kubernetes.stream.ws_client import create_websocket, get_websocket_url
     from websocket import WebSocketException
 
-    path = f"/api/v1/namespaces/{namespace}/pods/{pod}/portforward"
-    _, url, headers, _, _ = cluster.api.param_serialize(
-        method="GET",
-        resource_path=path,
-        query_params=[("ports", str(port))],
-        header_params={},
-        auth_settings=["BearerToken"],
-    )
-    headers = {k.lower(): v for k, v in headers.items()}
-    headers["sec-websocket-protocol"] = "v4.channel.k8s.io"
+    from pacdeploy.kube.resources import resource
+
+    path = resource("Pod").path(pod, namespace, "portforward")
     ws = None
     try:
-        ws = create_websocket(cluster.api.configuration, get_websocket_url(url), headers)
+        ws = cluster.open_websocket(path, {"ports": str(port)}, "v4.channel.k8s.io")
         # The server first names the port on the data and the error channel.
         for _ in range(2):
             _, data = ws.recv_data()
             if len(data) != 3:
                 raise StreamError(f"unexpected port-forward header {data!r}")
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (WebSocketException, OSError, StreamError) as exc:
+    except (WebSocketException, OSError, StreamError, PacdeployError) as exc:
         if ws is not None:
             ws.shutdown()  # never handed out: this thread is its only user
-        raise StreamError(str(exc)) from None
+        raise StreamError(describe(exc)) from None
     return PodStream(ws, pod, port)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for why a stream could not open (kubectl: "error upgrading connection")."""
+    from websocket import WebSocketBadStatusException
+
+    if isinstance(exc, WebSocketBadStatusException):
+        status = exc.status_code
+        if status == 401:
+            return "the API server rejected the credentials (401 Unauthorized)"
+        if status == 403:
+            return "forbidden (403): the user may not create pods/portforward"
+        return f"the API server refused the upgrade ({status})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS: {exc.verify_message or exc}: the API server's certificate is not trusted"
+    return str(exc) or type(exc).__name__

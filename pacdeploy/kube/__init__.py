@@ -1,7 +1,11 @@
 """The Kubernetes layer: what pacdeploy knows of the API, and the one way it talks to it.
 
 resources.py   the registry of kinds (group, version, plural, scope) and every URL path
-client.py      Cluster: one retrying REST call path, and the object verbs on top of it
+kubeconfig.py  which files, merged and checked by client-go's rules, into one context's Endpoint
+transport.py   the credentials layer: TLS trust, who we are, the proxy; every connection's origin
+execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
+proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)
+client.py      Cluster: builds every request, one retrying call path, the object verbs on top
 errors.py      how an API or transport failure becomes an error a user can act on
-kubeconfig.py  finding, checking, loading and editing kubeconfig files, as kubectl does
+contexts.py    adding or removing a named context in a kubeconfig file, as kind does
 """

@@ -11,9 +11,6 @@ import json
 import logging
 import math
 import os
-import select
-import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 from pacdeploy.errors import Conflict, NotFound, PacdeployError, WatchExpired
 from pacdeploy.kube import errors, kubeconfig
 from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
+from pacdeploy.kube.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +33,6 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # A watch is closed by the server after this long and re-established from the last version.
 WATCH_SECONDS = 300
-TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
 
@@ -55,12 +52,54 @@ def _log_retry(state: RetryCallState) -> None:
 
 @dataclass(frozen=True)
 class Cluster:
-    api: Any  # kubernetes.client.ApiClient
+    api: Any  # kubernetes.client.ApiClient, its urllib3 pools the transport's
+    transport: Transport
     context: str
     server: str
     retry_seconds: float = RETRY_SECONDS
 
     # -- transport ------------------------------------------------------------------
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        *,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> tuple[str, dict[str, str], Any]:
+        """The one place a request is built: (url, headers, body), credentials included."""
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        elif body is not None:
+            headers["Content-Type"] = "application/json"
+        if authorization := self.transport.authorization():
+            headers["Authorization"] = authorization
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        _, url, headers, body, _ = self.api.param_serialize(
+            method=method, resource_path=path, query_params=params, header_params=headers, body=body
+        )
+        return url, headers, body
+
+    def _call(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
+        """One HTTP exchange; a 401 that fresh credentials may cure is tried once more
+        with them (client-go refreshes an exec plugin's or a token file's credential)."""
+        timeout = options.pop("timeout")
+        for attempt in (1, 2):
+            url, headers, body = self.prepare(method, path, query, **options)
+            self.api.rest_client.pool_manager = self.transport.pool_manager()
+            response = self.api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=timeout
+            )
+            if response.status != 401 or attempt == 2:
+                return response
+            if not self.transport.unauthorized(headers.get("Authorization")):
+                return response
+            response.read()
+            log.info("401 for %s %s: credentials refreshed, trying once more", method, path)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
         """:meth:`send`, decoding the JSON body."""
         data = self.send(method, path, **options)
@@ -79,24 +118,9 @@ class Cluster:
         """One API call with bounded retries; returns the raw body."""
         from kubernetes.client.exceptions import ApiException
 
-        headers = {"Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        elif body is not None:
-            headers["Content-Type"] = "application/json"
-        params = [(k, v) for k, v in (query or {}).items() if v is not None]
-        verb, url, headers, body, _ = self.api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=params,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
-
         def once(_method: str, _path: str) -> bytes:
-            response = self.api.call_api(
-                verb, url, header_params=headers, body=body, _request_timeout=timeout
+            response = self._call(
+                method, path, query, body=body, content_type=content_type, timeout=timeout
             )
             data = response.read()
             if not 200 <= response.status <= 299:
@@ -115,8 +139,40 @@ class Cluster:
         except PacdeployError:
             raise
         except Exception as exc:
-            where = errors.Where(method, path, self.server, self.context, self.retry_seconds)
-            raise errors.translate(exc, where) from exc
+            raise errors.translate(exc, self._where(method, path)) from exc
+
+    def _where(self, method: str, path: str, retry_seconds: float | None = None) -> errors.Where:
+        seconds = self.retry_seconds if retry_seconds is None else retry_seconds
+        proxy = self.transport.proxy.url if self.transport.proxy else None
+        return errors.Where(method, path, self.server, self.context, seconds, proxy)
+
+    def open_websocket(self, path: str, query: dict[str, Any], protocol: str) -> Any:
+        """A websocket to ``path`` (port-forward, exec), over the same TLS, proxy and
+        credentials as every request; a 401 is retried once with refreshed credentials."""
+        from websocket import WebSocket, WebSocketBadStatusException
+
+        for attempt in (1, 2):
+            url, headers, _ = self.prepare("GET", path, query)
+            scheme, rest = url.split("://", 1)
+            target = ("wss" if scheme == "https" else "ws") + "://" + rest
+            header = [f"sec-websocket-protocol: {protocol}"]
+            if authorization := headers.get("Authorization"):
+                header.append(f"authorization: {authorization}")
+            ws = WebSocket(skip_utf8_validation=True, enable_multithread=True)
+            try:
+                ws.connect(target, socket=self.transport.dial(REQUEST_TIMEOUT[0]), header=header)
+            except WebSocketBadStatusException as exc:
+                ws.shutdown()
+                retry = exc.status_code == 401 and attempt == 1
+                if retry and self.transport.unauthorized(authorization):
+                    continue
+                raise
+            except BaseException:
+                ws.shutdown()
+                raise
+            ws.settimeout(None)
+            return ws
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- objects ----------------------------------------------------------------------
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -175,26 +231,18 @@ class Cluster:
             "fieldSelector": field_selector,
         }
         path = resource(kind).path(namespace=namespace)
-        _, url, headers, _, _ = self.api.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=[(k, v) for k, v in query.items() if v is not None],
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
         try:
-            response = self.api.call_api(
-                "GET", url, header_params=headers, _request_timeout=(5.0, timeout_seconds + 30)
+            response = self._call(
+                "GET", path, query, timeout=(REQUEST_TIMEOUT[0], timeout_seconds + 30)
             )
         except Exception as exc:
             if errors.is_transient(exc):  # the server may be restarting: list (with retries)
                 raise WatchExpired(f"watch of {path} could not start: {exc}") from exc
-            where = errors.Where("WATCH", path, self.server, self.context, 0)
-            raise errors.translate(exc, where) from exc
+            raise errors.translate(exc, self._where("WATCH", path, 0)) from exc
         stream = response.response
         try:
             if response.status != 200:
-                where = errors.Where("WATCH", path, self.server, self.context, 0)
+                where = self._where("WATCH", path, 0)
                 raise errors.translate(errors.api_error(response.status, stream.read()), where)
             for line in stream:
                 event = json.loads(line)
@@ -320,48 +368,9 @@ class Cluster:
             return False
         return True
 
-    def warm(self, connections: int) -> None:
-        """Open ``connections`` to the API server in the background, for the parallel
-        requests a command is about to make: on a distant cluster each new connection costs
-        two round trips (TCP, then TLS) before its first request, and paying them once, all
-        at the start, takes them off every later round. Best effort: a connection that
-        cannot be opened is simply not there, and requests open their own as before."""
-        pool = self.api.rest_client.pool_manager.connection_from_url(self.server)
-        for _ in range(connections):
-            threading.Thread(target=_open_idle, args=(pool,), daemon=True, name="warm").start()
-
     def with_retry_budget(self, seconds: float) -> Cluster:
         """The same connection with another retry budget (0: fail on the first error)."""
-        return Cluster(self.api, self.context, self.server, seconds)
-
-
-def _open_idle(pool: Any) -> None:
-    """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
-
-    A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
-    the idle socket readable, which urllib3 takes for a connection the server dropped (and
-    reopens it). They are read here first: they arrive about one round trip after the
-    handshake, as long as the handshake itself took.
-    """
-    conn = None
-    try:
-        conn = pool._get_conn()  # urllib3's own checkout: the pool's queue holds placeholders
-        started = time.monotonic()
-        conn.connect()
-        handshake = time.monotonic() - started
-        if select.select([conn.sock], [], [], max(TICKET_WAIT, 2 * handshake))[0]:
-            conn.sock.setblocking(False)
-            try:
-                if conn.sock.recv(1):  # application data on an idle connection: not ours
-                    raise OSError("unexpected data on an idle connection")
-            except ssl.SSLWantReadError:
-                pass  # only the post-handshake records were there: read and gone
-            conn.sock.setblocking(True)
-        pool._put_conn(conn)
-    except Exception as exc:  # never more than a missed head start
-        log.debug("could not open a connection ahead: %s", exc)
-        if conn is not None:
-            conn.close()
+        return Cluster(self.api, self.transport, self.context, self.server, seconds)
 
 
 def connect(
@@ -370,8 +379,13 @@ def connect(
     *,
     retry_seconds: float = RETRY_SECONDS,
 ) -> Cluster:
-    """Load credentials like kubectl (--kubeconfig, KUBECONFIG, ~/.kube/config; --context)."""
-    api, chosen = kubeconfig.load(kubeconfig_file, context)
-    return Cluster(
-        api=api, context=chosen, server=api.configuration.host, retry_seconds=retry_seconds
-    )
+    """The cluster kubectl would reach with these flags, as the user kubectl would be.
+    Credentials are obtained here, so a failing plugin stops the command before any request."""
+    from kubernetes.client import ApiClient, Configuration
+
+    endpoint = kubeconfig.load(kubeconfig_file, context)
+    transport = Transport(endpoint)
+    transport.prepare()
+    api = ApiClient(Configuration(host=endpoint.server))
+    api.rest_client.pool_manager = transport.pool_manager()
+    return Cluster(api, transport, endpoint.context, endpoint.server, retry_seconds)

@@ -37,6 +37,7 @@ class Where:
     server: str
     context: str
     retry_seconds: float
+    proxy: str | None = None  # the proxy's URL without credentials
 
 
 def api_error(status: int, body: bytes) -> Exception:
@@ -60,9 +61,18 @@ def is_transient(exc: BaseException) -> bool:
     if status is not None:
         return status in RETRY_STATUSES or status == 0
     if isinstance(exc, urllib3.exceptions.MaxRetryError):
-        return not isinstance(exc.reason, urllib3.exceptions.SSLError)
+        return not isinstance(exc.reason, urllib3.exceptions.SSLError) and not proxy_refused(
+            exc.reason
+        )
     return isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError) and not isinstance(
         exc, urllib3.exceptions.SSLError
+    )
+
+
+def proxy_refused(reason: object) -> bool:
+    """The proxy answered, and said no (407, 403): asking again will not change that."""
+    return isinstance(reason, urllib3.exceptions.ProxyError) and "Tunnel connection failed" in (
+        str(reason.original_error)
     )
 
 
@@ -132,6 +142,12 @@ def translate(exc: BaseException, where: Where) -> PacdeployError:
     if status:
         return _from_status(status, exc, where)
     reason = getattr(exc, "reason", exc)
+    if isinstance(reason, urllib3.exceptions.ProxyError) and where.proxy:
+        return ClusterUnreachable(
+            f"the proxy {where.proxy} did not connect us to {where.server} "
+            f"(context {where.context!r}): {short_reason(reason.original_error or reason)}",
+            "Check the cluster's proxy-url (or HTTPS_PROXY) and the proxy's credentials",
+        )
     if isinstance(reason, urllib3.exceptions.SSLError) or isinstance(
         exc, urllib3.exceptions.SSLError
     ):

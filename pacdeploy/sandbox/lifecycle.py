@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from pacdeploy.errors import PacdeployError, SandboxError
-from pacdeploy.kube import kubeconfig
+from pacdeploy.kube import contexts, kubeconfig
 from pacdeploy.kube.client import RETRY_SECONDS, Cluster, connect
 from pacdeploy.readiness import has_condition, has_ready_condition
 from pacdeploy.sandbox import binaries, kwokctl, objects, paths, processes
@@ -213,7 +213,7 @@ def _merge_context() -> None:
     _inline(user, "client-certificate", "client-certificate-data")
     _inline(user, "client-key", "client-key-data")
     path = kubeconfig.user_file()
-    kubeconfig.write(path, kubeconfig.with_context(kubeconfig.read(path), CONTEXT, cluster, user))
+    contexts.write(path, contexts.with_context(contexts.read(path), CONTEXT, cluster, user))
 
 
 def up(report: Report = lambda _msg: None) -> Cluster:
@@ -268,9 +268,9 @@ def down(report: Report = lambda _msg: None) -> bool:
     for name, (marker, _command) in _helpers().items():
         processes.stop(paths.helper_pidfile(name), marker)
     path = kubeconfig.user_file()
-    config = kubeconfig.read(path)
+    config = contexts.read(path)
     if config and any(c.get("name") == CONTEXT for c in config.get("contexts") or []):
-        kubeconfig.write(path, kubeconfig.without_context(config, CONTEXT))
+        contexts.write(path, contexts.without_context(config, CONTEXT))
     if not paths.cluster_dir().exists():
         return False
     bin_dir = paths.bin_dir()

@@ -17,66 +17,23 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pacdeploy.sandbox import objects
 from tests.support import eventually, load
-from tests.support.standin import StandIn
+from tests.support.forwarding import Forward
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 
 BODY = os.urandom(4 * 1024 * 1024)
 DIGEST = hashlib.sha256(BODY).hexdigest()
 SOAK_BODY = os.urandom(200 * 1024)
+BODIES = {"/": b"pacman\n", "/big": BODY, "/soak": SOAK_BODY}  # served by the app fixture
 SOAK_CONNECTIONS = 3000
 # Resident memory may grow this much from the first 300 connections to the last.
 SOAK_RSS_GROWTH_KIB = 32 * 1024
 
 
 @pytest.fixture
-def app(target, cluster, app_ns):
-    """Pacman deployed by pacdeploy, its pods' 8080 forwarded by KWOK to a local server."""
-    with StandIn({"/": b"pacman\n", "/big": BODY, "/soak": SOAK_BODY}) as server:
-        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
-        cluster.create(forward)
-        result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
-        assert result.returncode == 0, result.stderr
-        yield app_ns
-        cluster.delete("ClusterPortForward", forward["metadata"]["name"])
-
-
-class Forward:
-    def __init__(self, target, namespace, *args):
-        self.proc = target.start("-n", namespace, "forward", "0", *args)
-        first = self.proc.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)", first)
-        assert match, first + self.proc.stderr.read()
-        self.port = int(match.group(1))
-        self.lines: list[str] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
-
-    def get(self, path="/", timeout=30):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", path, headers={"Connection": "close"})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def stop(self):
-        self.proc.send_signal(2)  # Ctrl-C
-        code = self.proc.wait(timeout=10)
-        self.reader.join(timeout=5)
-        return code, "\n".join(self.lines), self.proc.stderr.read()
-
-
-@pytest.fixture
 def forward(target, app):
-    fwd = Forward(target, app)
+    fwd = Forward(target.start("-n", app, "forward", "0"))
     yield fwd
     if fwd.proc.poll() is None:
         fwd.proc.kill()

@@ -13,19 +13,16 @@ import signal
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-import yaml
 
 from pacdeploy.errors import PermissionDenied
 from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
 from pacdeploy.storage import GA
-from tests.support import class_versions, cli, eventually, one_line
+from tests.support import accounts, class_versions, cli, eventually, one_line
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- sandbox controls ---------------------------------------------------------------
@@ -215,55 +212,14 @@ def test_ctrl_c_during_purge_and_finalizer_is_named(target, cluster, app_ns):
 # -- permissions ----------------------------------------------------------------------------
 def service_account_kubeconfig(cluster, target, rules, tmp_path, name):
     """A kubeconfig whose user is a fresh ServiceAccount bound to a ClusterRole of ``rules``."""
-    home = f"pd-rbac-{uuid.uuid4().hex[:6]}"
-    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": home}})
-    cluster.create(
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": name, "namespace": home},
-        }
-    )
-    role = f"{home}-{name}"
-    cluster.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": role},
-            "rules": rules,
-        }
-    )
-    cluster.create(
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": role},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": role,
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": home}],
-        }
-    )
-    token = cluster.request(
-        "POST",
-        f"/api/v1/namespaces/{home}/serviceaccounts/{name}/token",
-        body={
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "TokenRequest",
-            "spec": {"expirationSeconds": 3600},
-        },
-    )["status"]["token"]
+    account = accounts.service_account(cluster, rules, name)
     path = cli.write_kubeconfig(
-        tmp_path / f"{name}.kubeconfig", name, server_of(target), {"token": token}
+        tmp_path / f"{name}.kubeconfig",
+        name,
+        server_of(target),
+        {"token": accounts.token(cluster, account)},
     )
-    cleanup = [("Namespace", home), ("ClusterRole", role), ("ClusterRoleBinding", role)]
-    return path, cleanup
-
-
-def operator_rules():
-    return yaml.safe_load((ROOT / "rbac/pacdeploy-operator.yaml").read_text())["rules"]
+    return path, account.cleanup
 
 
 def run_as(kubeconfig, *args, timeout=180):
@@ -283,7 +239,7 @@ def test_missing_permissions_are_named_before_any_change(
 ):
     rules = [
         r
-        for r in operator_rules()
+        for r in accounts.operator_rules()
         if "storageclasses" not in r["resources"] and "namespaces" not in r["resources"]
     ]
     rules.append(
@@ -309,7 +265,7 @@ def test_the_documented_role_is_enough_for_every_command(
     target, cluster, app_ns, tmp_path, rbac_cleanup
 ):
     kubeconfig, cleanup = service_account_kubeconfig(
-        cluster, target, operator_rules(), tmp_path, "operator"
+        cluster, target, accounts.operator_rules(), tmp_path, "operator"
     )
     rbac_cleanup += cleanup
     snapshots = target.kind == "sandbox"  # kind's standard class has no snapshot class
@@ -338,8 +294,7 @@ def test_the_documented_role_is_enough_for_every_command(
 # -- bad input against a real cluster --------------------------------------------------------
 def server_of(target):
     """The cluster entry (server and CA) of the test's context."""
-    admin = yaml.safe_load(target.kubeconfig.read_text())
-    return next(c["cluster"] for c in admin["clusters"] if c["name"] == target.context)
+    return accounts.admin_entries(target)[0]
 
 
 def test_unreachable_server_fails_in_seconds(tmp_path):

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from pacdeploy.kube import kubeconfig
+from pacdeploy.kube import contexts
 
 
 def command(*args: str) -> list[str]:
@@ -81,5 +81,5 @@ def start(
 
 def write_kubeconfig(path: Path, name: str, cluster: dict, user: dict) -> Path:
     """A kubeconfig with one context ``name``, written as pacdeploy writes its own."""
-    kubeconfig.write(path, kubeconfig.with_context(None, name, cluster, user))
+    contexts.write(path, contexts.with_context(None, name, cluster, user))
     return path

@@ -41,7 +41,7 @@ def run(capsys, *args):
         (["rollback", "1", "--with-data"], 2, "--with-data replaces the high scores"),
         (["rollback", "0"], 2, "0 is not in the range"),
         (["down", "--purge"], 2, "--purge deletes the high scores and needs confirmation"),
-        (["status"], 3, "no kubeconfig found at /nonexistent/kubeconfig"),
+        (["status"], 3, "kubeconfig /nonexistent/kubeconfig does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(capsys, args, code, needle):

@@ -1,0 +1,298 @@
+"""The credentials layer: the one place that decides how a connection reaches the API server
+and who it says it is. Every REST request (the official client's urllib3 pool is ours) and
+every port-forward stream (:meth:`Transport.dial`) goes through it.
+
+- TLS trust: the kubeconfig's CA alone, else the system store, which honours SSL_CERT_FILE
+  and SSL_CERT_DIR as Go's does on Linux; the same context for REST and websockets
+  (client-go ``transport/transport.go`` ``TLSConfigFor``: TLS 1.2 at least, ServerName from
+  tls-server-name, no CA together with insecure-skip-tls-verify).
+- Who: a client certificate, a token, a token file re-read every minute and after a 401
+  (``transport/token_source.go``: ``NewCachedFileTokenSource``, ``ResetTokenOlderThan``),
+  basic auth, or an exec plugin (execplugin.py), whose client certificate, when it rotates,
+  replaces every pooled connection (exec.go closes them all on rotation).
+- How: directly, or through the proxy client-go would choose (proxy.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import os
+import select
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.util.proxy import connection_requires_http_tunnel
+
+from pacdeploy.kube import proxy as proxies
+from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
+from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
+
+TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
+TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
+# As many connections per host as the official client's own pool keeps.
+POOL_SIZE = (os.cpu_count() or 1) * 5
+
+log = logging.getLogger(__name__)
+
+
+def _pem(data: bytes) -> str:
+    text = data.decode(errors="replace")
+    if "-----BEGIN" in text:
+        return text
+    return ssl.DER_cert_to_PEM_cert(data)  # a DER certificate is valid CA data too
+
+
+def tls_context(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:
+    """The TLS context for ``endpoint``; ``cert``: an exec plugin's (certificate, key)."""
+    try:
+        if endpoint.ca_data:
+            context = ssl.create_default_context(cadata=_pem(endpoint.ca_data))
+        elif endpoint.ca_file:
+            context = ssl.create_default_context(cafile=endpoint.ca_file)
+        else:
+            context = ssl.create_default_context()
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise KubeconfigError(
+            f"the certificate authority of cluster {endpoint.cluster!r} cannot be loaded: {exc}",
+            "Fix certificate-authority(-data) in the kubeconfig",
+        ) from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if endpoint.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        _load_pair(context, cert[0], cert[1], "the exec plugin's client certificate")
+    elif endpoint.cert_data or endpoint.cert_file:
+        cert_pem = endpoint.cert_data or _read(endpoint.cert_file)
+        key_pem = endpoint.key_data or _read(endpoint.key_file)
+        _load_pair(context, cert_pem, key_pem, f"the client certificate of {endpoint.user!r}")
+    return context
+
+
+def _read(path: str | None) -> bytes:
+    try:
+        return Path(path or "").read_bytes()
+    except OSError as exc:
+        raise KubeconfigError(f"cannot read {path}: {exc.strerror}", "Fix the path") from exc
+
+
+def _load_pair(context: ssl.SSLContext, cert: bytes, key: bytes, what: str) -> None:
+    # ssl loads a key pair from files only: a private directory, gone once loaded.
+    with tempfile.TemporaryDirectory(prefix="pacdeploy-") as folder:
+        cert_path, key_path = os.path.join(folder, "cert"), os.path.join(folder, "key")
+        for path, data in ((cert_path, cert), (key_path, key)):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+        try:
+            context.load_cert_chain(cert_path, key_path)
+        except (ssl.SSLError, ValueError) as exc:
+            raise KubeconfigError(f"{what} cannot be loaded: {exc}", "Fix or renew it") from exc
+
+
+class Transport:
+    """The connection settings and credentials of one context, kept current."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        parts = urlsplit(endpoint.server)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise KubeconfigError(
+                f"server {endpoint.server!r} of cluster {endpoint.cluster!r} is not an http(s) URL",
+                "Fix the cluster's server in the kubeconfig",
+            )
+        self.endpoint = endpoint
+        self.host = parts.hostname
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.secure = parts.scheme == "https"
+        self.proxy = proxies.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
+        self.plugin = ExecPlugin(endpoint.exec, endpoint.cluster_info) if endpoint.exec else None
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._exec: ExecCredential | None = None
+        self._file_token: tuple[str, float] | None = None  # (token, read at)
+        self._context: ssl.SSLContext | None = None
+        self._context_pair: tuple[bytes | None, bytes | None] | None = None
+        self._pool: urllib3.PoolManager | None = None
+        if endpoint.insecure:  # kubectl says nothing per request either
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+
+    # -- who --------------------------------------------------------------------------
+    def authorization(self) -> str | None:
+        """The Authorization header for the next request (running the plugin if due)."""
+        endpoint = self.endpoint
+        if self.plugin is not None:
+            self._use(self.plugin.credential())
+            return f"Bearer {self._exec.token}" if self._exec and self._exec.token else None
+        if endpoint.token_file:
+            return f"Bearer {self._token_from_file(force=False)}"
+        if endpoint.token:
+            return f"Bearer {endpoint.token}"
+        if endpoint.username:
+            pair = f"{endpoint.username}:{endpoint.password or ''}".encode()
+            return "Basic " + base64.b64encode(pair).decode()
+        return None
+
+    def unauthorized(self, sent: str | None) -> bool:
+        """A request with ``sent`` got 401: refresh what can be; True if worth one retry."""
+        if self.plugin is not None and self._exec is not None:
+            rejected = self._exec
+            self._use(self.plugin.refresh(rejected))
+            return self._exec is not rejected
+        if self.endpoint.token_file:
+            return f"Bearer {self._token_from_file(force=True)}" != sent
+        return False
+
+    def _token_from_file(self, *, force: bool) -> str:
+        now = self.clock()
+        with self._lock:
+            cached = self._file_token
+            if force or cached is None or now - cached[1] >= TOKEN_FILE_PERIOD:
+                token = _read(self.endpoint.token_file).decode().strip()
+                if not token:
+                    raise KubeconfigError(
+                        f"tokenFile {self.endpoint.token_file} is empty", "Write a token to it"
+                    )
+                self._file_token = cached = (token, now)
+            return cached[0]
+
+    def _use(self, credential: ExecCredential) -> None:
+        with self._lock:
+            self._exec = credential
+            pair = (credential.cert_pem, credential.key_pem) if credential.cert_pem else None
+            if self._context is not None and pair != self._context_pair:
+                # Connections keep the certificate they were opened with: all new ones.
+                self._context = None
+                if self._pool is not None:
+                    self._pool.clear()
+                    self._pool = None
+
+    # -- how --------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Everything a first request needs, so a failing plugin or a bad certificate
+        fails here, before anything is sent."""
+        self.authorization()
+        self.pool_manager()
+
+    def ssl_context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._context is None:
+                cred = self._exec
+                pair = (cred.cert_pem, cred.key_pem) if cred and cred.cert_pem else None
+                self._context = tls_context(self.endpoint, pair)  # type: ignore[arg-type]
+                self._context_pair = pair
+            return self._context
+
+    def pool_manager(self) -> urllib3.PoolManager:
+        """The urllib3 pools every REST request goes through (proxied if need be)."""
+        context = self.ssl_context()
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._new_pool(context)
+            return self._pool
+
+    def _new_pool(self, context: ssl.SSLContext) -> urllib3.PoolManager:
+        from kubernetes.utils.keepalive import tcp_keepalive_socket_options
+
+        options: dict[str, Any] = {
+            "ssl_context": context,
+            "maxsize": POOL_SIZE,
+            "socket_options": tcp_keepalive_socket_options(),
+        }
+        if self.endpoint.tls_server_name:
+            options["server_hostname"] = self.endpoint.tls_server_name
+        proxy = self.proxy
+        if proxy is None:
+            return urllib3.PoolManager(**options)
+        if proxy.scheme == "socks5":
+            from urllib3.contrib.socks import SOCKSProxyManager
+
+            return SOCKSProxyManager(
+                f"socks5h://{proxy.url.split('://', 1)[1]}",
+                username=proxy.username,
+                password=proxy.password,
+                **options,
+            )
+        headers = {"Proxy-Authorization": auth} if (auth := proxy.basic_auth()) else None
+        return urllib3.ProxyManager(
+            proxy.url,
+            proxy_headers=headers,
+            proxy_ssl_context=ssl.create_default_context() if proxy.scheme == "https" else None,
+            **options,
+        )
+
+    def dial(self, timeout: float) -> socket.socket:
+        """A connected (TLS) socket to the API server, for a websocket upgrade."""
+        if self.proxy is None:
+            sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        else:
+            sock = proxies.tunnel(self.proxy, self.host, self.port, timeout)
+        if not self.secure:
+            return sock
+        name = self.endpoint.tls_server_name or self.host
+        try:
+            return self.ssl_context().wrap_socket(sock, server_hostname=name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                sock.close()
+            raise
+
+    def warm(self, connections: int) -> None:
+        """Open ``connections`` to the API server in the background, for the parallel
+        requests a command is about to make: on a distant cluster each new connection costs
+        two round trips (TCP, then TLS) before its first request, and paying them once, all
+        at the start, takes them off every later round. Best effort: a connection that
+        cannot be opened is simply not there, and requests open their own as before."""
+        pool = self.pool_manager().connection_from_url(self.endpoint.server)
+        for _ in range(connections):
+            threading.Thread(target=_open_idle, args=(pool,), daemon=True, name="warm").start()
+
+
+def _open_idle(pool: Any) -> None:
+    """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
+
+    A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
+    the idle socket readable, which urllib3 takes for a connection the server dropped (and
+    reopens it). They are read here first: they arrive about one round trip after the
+    handshake, as long as the handshake itself took.
+    """
+    conn = None
+    try:
+        conn = pool._get_conn()  # urllib3's own checkout: the pool's queue holds placeholders
+        started = time.monotonic()
+        if pool.proxy is not None and connection_requires_http_tunnel(
+            pool.proxy, pool.proxy_config, pool.scheme
+        ):
+            pool._prepare_proxy(conn)  # CONNECT first, as urllib3 does before a request
+        else:
+            conn.connect()
+        handshake = time.monotonic() - started
+        if select.select([conn.sock], [], [], max(TICKET_WAIT, 2 * handshake))[0]:
+            conn.sock.setblocking(False)
+            try:
+                if conn.sock.recv(1):  # application data on an idle connection: not ours
+                    raise OSError("unexpected data on an idle connection")
+            except ssl.SSLWantReadError:
+                pass  # only the post-handshake records were there: read and gone
+            conn.sock.setblocking(True)
+        pool._put_conn(conn)
+    except Exception as exc:  # never more than a missed head start
+        log.debug("could not open a connection ahead: %s", exc)
+        if conn is not None:
+            conn.close()
