@@ -27,6 +27,11 @@ from pacdeploy.revisions import REVISION_LABEL
 
 BACKUP_LABEL = "pacdeploy.io/backup"
 CLAIM_LABEL = "pacdeploy.io/claim"
+# Why an automatic backup was taken (absent: the user asked for it).
+REASON_LABEL = "pacdeploy.io/backup-reason"
+BEFORE_UP, BEFORE_RESTORE = "before-up", "before-restore"
+# Every claim a backup covers, on each of its snapshots: one that lacks some was interrupted.
+CLAIMS_ANNOTATION = "pacdeploy.io/backup-claims"
 DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63
 EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
@@ -52,6 +57,12 @@ class Backup:
     ready: bool
     revision: int | None
     snapshots: tuple[str, ...]
+    reason: str | None = None  # why it was taken automatically; None: asked for
+    deleting: bool = False  # `backup delete` is under way
+
+    @property
+    def state(self) -> str:
+        return "deleting" if self.deleting else "true" if self.ready else "false"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +71,8 @@ class Backup:
             "size": self.size,
             "ready": self.ready,
             "revision": self.revision,
+            "automatic": self.reason,
+            "deleting": self.deleting,
             "snapshots": list(self.snapshots),
         }
 
@@ -121,15 +134,31 @@ def choose_class(
 
 
 def snapshot_for(
-    backup: str, claim: str, namespace: str, snapshot_class: str, revision: int | None
+    backup: str,
+    claim: str,
+    namespace: str,
+    snapshot_class: str,
+    revision: int | None,
+    *,
+    claims: list[str] | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
+    """``claims``: all the claims the backup covers (recorded on each snapshot)."""
     labels = {**MANAGED_BY, BACKUP_LABEL: backup, CLAIM_LABEL: claim}
     if revision is not None:
         labels[REVISION_LABEL] = str(revision)
+    if reason is not None:
+        labels[REASON_LABEL] = reason
+    annotations = {CLAIMS_ANNOTATION: ",".join(claims or [claim])}
     return {
         "apiVersion": SNAPSHOT_API,
         "kind": "VolumeSnapshot",
-        "metadata": {"name": f"{backup}-{claim}", "namespace": namespace, "labels": labels},
+        "metadata": {
+            "name": f"{backup}-{claim}",
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
         "spec": {
             "volumeSnapshotClassName": snapshot_class,
             "source": {"persistentVolumeClaimName": claim},
@@ -168,6 +197,7 @@ def summarize(snapshots: Iterable[dict[str, Any]]) -> list[Backup]:
         sizes = sorted({str((s.get("status") or {}).get("restoreSize") or "") for s in snaps})
         revisions = {(s["metadata"]["labels"]).get(REVISION_LABEL) for s in snaps}
         revision = revisions.pop() if len(revisions) == 1 else None
+        reasons = {(s["metadata"]["labels"]).get(REASON_LABEL) for s in snaps}
         backups.append(
             Backup(
                 name=name,
@@ -176,6 +206,8 @@ def summarize(snapshots: Iterable[dict[str, Any]]) -> list[Backup]:
                 ready=all(is_ready(s) for s in snaps),
                 revision=int(revision) if revision else None,
                 snapshots=tuple(sorted(s["metadata"]["name"] for s in snaps)),
+                reason=reasons.pop() if len(reasons) == 1 else None,
+                deleting=any(s["metadata"].get("deletionTimestamp") for s in snaps),
             )
         )
     return sorted(backups, key=lambda b: (b.created, b.name))
@@ -223,6 +255,11 @@ def require(cluster: Cluster, namespace: str, name: str) -> tuple[Backup, list[d
             f"no backup {name!r} in namespace {namespace} (backups: {have})",
             f"See `pacdeploy backup list -n {namespace}`",
         )
+    if found[0].deleting:
+        raise NotFound(
+            f"backup {name} is being deleted in namespace {namespace}",
+            f"See `pacdeploy backup list -n {namespace}` for the others",
+        )
     if not found[0].ready:
         raise NotReady(
             f"backup {name} is not ready to restore from",
@@ -240,11 +277,19 @@ class Source:
     driver: str
 
 
-def sources(
-    cluster: Cluster, namespace: str, backup: str
-) -> tuple[list[Source], list[dict[str, Any]]]:
-    """The mongo volumes and the cluster's snapshot classes, read in one round trip with
-    the check that no backup of that name exists yet."""
+def unfinished(taken: list[dict[str, Any]]) -> list[str]:
+    """The claims an interrupted `backup create` had yet to snapshot ([]: it finished)."""
+    covered = {(t["metadata"].get("labels") or {}).get(CLAIM_LABEL) for t in taken}
+    recorded: set[str] = set()
+    for snap in taken:
+        value = (snap["metadata"].get("annotations") or {}).get(CLAIMS_ANNOTATION, "")
+        recorded.update(c for c in value.split(",") if c)
+    return sorted(recorded - covered)
+
+
+def sources(cluster: Cluster, namespace: str, backup: str) -> tuple[list[Source], list, list]:
+    """The mongo volumes, the cluster's snapshot classes and the snapshots already called
+    ``backup``, read in one round trip."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         classes_read = pool.submit(snapshot_classes, cluster)
         claims_read = pool.submit(cluster.list, "PersistentVolumeClaim", namespace)
@@ -254,11 +299,6 @@ def sources(
         claims = mongo_claims(claims_read.result())
         storage = {sc["metadata"]["name"]: sc for sc in storage_read.result()}
         taken = existing.result()
-    if taken:
-        raise Conflict(
-            f"backup {backup} already exists in namespace {namespace}",
-            "Choose another name, or `pacdeploy backup delete` it first",
-        )
     if not claims:
         raise NotFound(
             f"no MongoDB volume in namespace {namespace}",
@@ -269,7 +309,7 @@ def sources(
         class_name = claim["spec"].get("storageClassName") or ""
         provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
         found.append(Source(claim["metadata"]["name"], class_name, provisioner))
-    return found, classes
+    return found, classes, taken
 
 
 def create(
@@ -281,10 +321,32 @@ def create(
     revision: int | None,
     timeout: float,
     out: Output,
+    reason: str | None = None,
+    resume: bool = False,
 ) -> Backup:
-    """Snapshot every mongo volume under one backup name and wait until all are ready."""
+    """Snapshot every mongo volume under one backup name and wait until all are ready.
+
+    Re-entrant: a backup of that name that an interrupted run left without some of its
+    snapshots is finished; one being deleted is waited for. ``resume``: a complete one
+    is taken as done (an automatic backup named ahead, as restore does) instead of a
+    conflict."""
     validate_name(name)
-    volumes, classes = sources(cluster, namespace, name)
+    volumes, classes, taken = sources(cluster, namespace, name)
+    if any(t["metadata"].get("deletionTimestamp") for t in taken):
+        out.info(f"backup {name} is being deleted: waiting until it is gone")
+        wait_deleted(cluster, namespace, taken, timeout, out)
+        taken = []
+    if taken:
+        missing = unfinished(taken)
+        if not missing and not resume and all(is_ready(t) for t in taken):
+            raise Conflict(
+                f"backup {name} already exists in namespace {namespace}",
+                "Choose another name, or `pacdeploy backup delete` it first",
+            )
+        if missing or not all(is_ready(t) for t in taken):
+            out.info(f"finishing backup {name} (an earlier run was interrupted)")
+        volumes = [v for v in volumes if v.claim in missing]
+    covered = [v.claim for v in volumes]
     wanted = [
         snapshot_for(
             name,
@@ -292,6 +354,8 @@ def create(
             namespace,
             choose_class(classes, v.driver, v.storage_class, snapshot_class),
             revision,
+            claims=covered,
+            reason=reason,
         )
         for v in volumes
     ]
@@ -341,7 +405,9 @@ def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out:
             time.sleep(POLL)
 
 
-def delete(cluster: Cluster, namespace: str, name: str) -> list[str]:
+def delete(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> list[str]:
+    """Delete the backup's snapshots and wait until they and their contents are gone:
+    a deleted backup is gone when this returns, so its name can be taken again."""
     found = snapshots(cluster, namespace, name)
     if not found:
         raise NotFound(
@@ -349,9 +415,32 @@ def delete(cluster: Cluster, namespace: str, name: str) -> list[str]:
             f"See `pacdeploy backup list -n {namespace}`",
         )
     permissions.require(
-        cluster, {Need.on("delete", "VolumeSnapshot", namespace)}, "delete a backup"
+        cluster,
+        {
+            Need.on("delete", "VolumeSnapshot", namespace),
+            Need.on("list", "VolumeSnapshotContent"),
+        },
+        "delete a backup",
     )
     names = [s["metadata"]["name"] for s in found]
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names))
+    wait_deleted(cluster, namespace, found, timeout, out)
     return names
+
+
+def wait_deleted(
+    cluster: Cluster, namespace: str, taken: list[dict[str, Any]], timeout: float, out: Output
+) -> None:
+    """Until every snapshot of ``taken`` and the content it was bound to are gone, saying
+    what holds each (the snapshot controller's finalizers while it deletes the data)."""
+    from pacdeploy import waiting
+
+    for snap in taken:
+        waiting.wait_gone(
+            cluster, "VolumeSnapshot", snap["metadata"]["name"], timeout, out, namespace
+        )
+    for snap in taken:
+        content = (snap.get("status") or {}).get("boundVolumeSnapshotContentName")
+        if content:
+            waiting.wait_gone(cluster, "VolumeSnapshotContent", content, timeout, out)

@@ -446,20 +446,23 @@ def backup_list(settings: Settings, fmt: str) -> None:
         settings.out.info(f"no backups in namespace {settings.namespace}")
     else:
         rows = [
-            (b.name, b.created, b.size, "true" if b.ready else "false", str(b.revision or "-"))
+            (b.name, b.created, b.size, b.state, str(b.revision or "-"), b.reason or "no")
             for b in found
         ]
-        settings.out.table(("name", "created", "size", "ready", "revision"), rows)
+        settings.out.table(("name", "created", "size", "ready", "revision", "automatic"), rows)
 
 
 @backup.command("delete")
 @click.argument("name")
+@click.option("--timeout", type=Duration(), default="2m", show_default=True)
 @pass_settings
-def backup_delete(settings: Settings, name: str) -> None:
-    """Delete backup NAME (its VolumeSnapshots; the driver deletes the data)."""
+def backup_delete(settings: Settings, name: str, timeout: float) -> None:
+    """Delete backup NAME and wait until its snapshots and their data are gone."""
     from pacdeploy import backups
 
-    for snapshot in backups.delete(settings.cluster(), settings.namespace, name):
+    for snapshot in backups.delete(
+        settings.cluster(), settings.namespace, name, timeout, settings.out
+    ):
         settings.out.info(f"volumesnapshot/{snapshot} deleted")
 
 
@@ -472,23 +475,19 @@ def backup_delete(settings: Settings, name: str) -> None:
 def restore(settings: Settings, name: str | None, undo: bool, yes: bool, timeout: float) -> None:
     """Put MongoDB's data back to backup NAME (the current data is kept until it works)."""
     from pacdeploy import restore as app_restore
+    from pacdeploy import restore_steps
     from pacdeploy.errors import InvalidInput
 
     if (name is None) == (not undo):
         raise InvalidInput("give a backup NAME or --undo (not both)", "See `pacdeploy backup list`")
     _require_confirmation(yes, "restore replaces the high scores")
     cluster = settings.cluster()
-    ns = settings.namespace
-    plan = (
-        app_restore.plan_undo(cluster, ns)
-        if undo
-        else app_restore.plan_from_backup(cluster, ns, name)
-    )
+    plan = app_restore.plan(cluster, settings.namespace, None if undo else name)
 
     def confirm(question: str) -> None:
         _confirm(yes, question, "restore replaces the high scores")
 
-    app_restore.restore(cluster, plan, timeout=timeout, out=settings.out, confirm=confirm)
+    restore_steps.run(cluster, plan, timeout=timeout, out=settings.out, confirm=confirm)
     settings.out.info(f"mongo is ready on the data from {plan.source}")
 
 

@@ -33,6 +33,7 @@ from pacdeploy.manifests import (
 )
 from pacdeploy.output import Output
 from pacdeploy.permissions import Need
+from pacdeploy.restore import intent_of as restore_intent_of
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +251,13 @@ def plan_up(
         options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
         objects = render(options)
 
+    mongo = existing[ref("StatefulSet", STATEFULSET)]
+    if mongo is not None and (under_way := restore_intent_of(mongo)) is not None:
+        raise Conflict(
+            f"a restore from {under_way.source} is under way in namespace {ns_name}",
+            f"Nothing was changed. Finish it first: `{under_way.command(ns_name)}`, or go back: "
+            f"`pacdeploy restore --undo --yes -n {ns_name}`",
+        )
     foreign = foreign_objects(existing, secret)
     if foreign and not force:
         raise Conflict(

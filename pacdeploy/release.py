@@ -150,6 +150,7 @@ def _backup_first(
             revision=live.number if live else None,
             timeout=request.timeout,
             out=out,
+            reason=backups.BEFORE_UP,
         )
     except backups.NoSnapshots as exc:
         out.info(f"no backup before this change: {exc.problem}")
@@ -239,9 +240,9 @@ def rollback(
     That data is the newest backup labelled with ``target``'s number: the one taken before
     the change that replaced it, or one taken by hand while it was live.
     """
-    from pacdeploy import restore
+    from pacdeploy import restore, restore_steps
 
-    plan = None
+    taken = None
     if with_data:
         taken = backups.of_revision(backups.list_backups(cluster, namespace), target.number)
         if taken is None:
@@ -250,8 +251,9 @@ def rollback(
                 "(one is taken before each change to mongo)",
                 "Roll back without --with-data, or restore a backup from `pacdeploy backup list`",
             )
-        plan = restore.plan_from_backup(cluster, namespace, taken.name)
-    note = f"rollback to {target.number}" + (f" with data from {plan.source}" if plan else "")
+    note = f"rollback to {target.number}" + (
+        f" with data from backup {taken.name}" if taken else ""
+    )
     result = up(
         cluster,
         _request_for(target, timeout, backup=not with_data),
@@ -259,6 +261,7 @@ def rollback(
         manifests=target.manifests,
         note=note,
     )
-    if plan is not None:
-        restore.restore(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
+    if taken is not None:
+        plan = restore.plan(cluster, namespace, taken.name)
+        restore_steps.run(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
     return result

@@ -1,36 +1,94 @@
-"""Put MongoDB's volumes back to a backup, or back to what they held before a restore.
+"""Put MongoDB's volumes back to a backup, or back to what a restore replaced.
 
 A StatefulSet's claims are named by its template (`mongo-db-mongo-0`), so a restore
 replaces each claim by a new one of the same name: provisioned from the backup's snapshot,
-or (`--undo`) bound again to the volume it replaced. The volume being replaced is switched
-to reclaimPolicy Retain first and labelled with the claim it held; it is released (its
-policy put back) only once mongo is Ready on the restored data. A restore that fails at
-any step has lost nothing, and says the one command that goes back.
+or (`--undo`) bound again to a volume a restore kept.
+
+A restore survives being killed at any point. Before its first change it records its
+intent on the StatefulSet (``pacdeploy.io/restore``: what it restores, the replicas to
+come back to, the automatic backup of the data it replaces), and each step checks what is
+already done: a claim it made carries the intent's id, a volume it kept says so. Running
+the same command again finishes it; `--undo` goes back instead. Nothing is final until
+mongo is Ready on the restored data: only then does the intent go, and what replaced data
+there was stays recoverable, in the automatic backup taken first or, where the cluster
+cannot snapshot it, on the kept volume (Retain) until the next restore.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import json
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pacdeploy import backups, permissions, waiting
-from pacdeploy.errors import NotFound, PacdeployError
+from pacdeploy import backups
+from pacdeploy.errors import Conflict, NotFound
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref
 from pacdeploy.manifests import STATEFULSET
-from pacdeploy.output import Output
-from pacdeploy.permissions import Need
 
+INTENT = "pacdeploy.io/restore"  # StatefulSet annotation: a restore under way (JSON)
+LAST = "pacdeploy.io/last-restore"  # StatefulSet annotation: how to undo the last one (JSON)
+RESTORE_ID = "pacdeploy.io/restore-id"  # on a claim a restore made, and a volume it kept
 REPLACED_CLAIM = "pacdeploy.io/replaced-claim"  # label: the claim a kept volume held
 REPLACED_NAMESPACE = "pacdeploy.io/replaced-namespace"
-REPLACED_AT = "pacdeploy.io/replaced-at"  # annotation: when (the oldest is the original)
+REPLACED_AT = "pacdeploy.io/replaced-at"  # annotation: when it was first kept
 RECLAIM_POLICY = "pacdeploy.io/reclaim-policy"  # annotation: the policy to put back
 RESTORED_FROM = "pacdeploy.io/restored-from"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
-MONGO_PODS = f"name={STATEFULSET}"
+SAFETY_PREFIX = "before-restore-"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a restore is doing, recorded before it changes anything."""
+
+    id: str
+    source: str  # for people: "backup b1", "the volumes restore r-… replaced"
+    replicas: int  # mongo's replicas before the restore, to come back to
+    backup: str | None = None  # restoring this backup's snapshots
+    undo_of: str | None = None  # binding again the volumes restore ``undo_of`` kept
+    safety: str | None = None  # the automatic backup of the data being replaced
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+    def command(self, namespace: str) -> str:
+        """The command that finishes this restore."""
+        what = f"restore {self.backup}" if self.backup else "restore --undo"
+        return f"pacdeploy {what} --yes -n {namespace}"
+
+
+def _annotation(statefulset: dict[str, Any], key: str) -> dict[str, Any] | None:
+    raw = (statefulset["metadata"].get("annotations") or {}).get(key)
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def intent_of(statefulset: dict[str, Any]) -> Intent | None:
+    """The restore under way on this StatefulSet, if one was interrupted or is running."""
+    value = _annotation(statefulset, INTENT)
+    if value is None:
+        return None
+    try:
+        return Intent(**value)
+    except TypeError:
+        return None
+
+
+def last_of(statefulset: dict[str, Any]) -> dict[str, Any]:
+    """How to undo the last completed restore: ``safety`` backup or ``kept_by`` an id."""
+    return _annotation(statefulset, LAST) or {}
+
+
+def new_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"r-{stamp}-{secrets.token_hex(2)}"
 
 
 @dataclass
@@ -39,17 +97,22 @@ class Swap:
 
     claim: str
     current: dict[str, Any] | None  # the claim as it is (None: already gone)
-    keep: dict[str, Any] | None  # its volume, kept until the restore is confirmed
-    replacement: dict[str, Any] | None  # None: the claim already holds the wanted volume
+    keep: dict[str, Any] | None  # the volume it holds, kept while the restore runs
+    replacement: dict[str, Any] | None  # None: done already (this restore made it)
     reuse: dict[str, Any] | None = None  # --undo: the kept volume to bind again
 
 
 @dataclass
 class RestorePlan:
     namespace: str
-    source: str  # "backup b1" or "the volumes kept by the last restore"
-    replicas: int
+    intent: Intent
+    resumed: bool  # the intent was found on the cluster: finishing an interrupted restore
     swaps: list[Swap] = field(default_factory=list)
+    earlier: list[dict[str, Any]] = field(default_factory=list)  # kept by older restores
+
+    @property
+    def source(self) -> str:
+        return self.intent.source
 
     @property
     def kept(self) -> list[str]:
@@ -59,9 +122,9 @@ class RestorePlan:
         return sorted(set(names))
 
 
-def claim_like(template: dict[str, Any], name: str, namespace: str) -> dict[str, Any]:
-    """A new claim with ``template``'s class, size, modes and labels (and nothing it was
-    bound to)."""
+# -- pure: the objects -------------------------------------------------------------------
+def claim_like(template: dict[str, Any], name: str, namespace: str, rid: str) -> dict[str, Any]:
+    """A new claim with ``template``'s class, size, modes and labels, made by restore ``rid``."""
     spec = template["spec"]
     kept = ("accessModes", "resources", "storageClassName", "volumeMode")
     return {
@@ -71,39 +134,40 @@ def claim_like(template: dict[str, Any], name: str, namespace: str) -> dict[str,
             "name": name,
             "namespace": namespace,
             "labels": copy.deepcopy(template["metadata"].get("labels") or {}),
-            "annotations": {},
+            "annotations": {RESTORE_ID: rid},
         },
         "spec": {k: copy.deepcopy(spec[k]) for k in kept if spec.get(k) is not None},
     }
 
 
 def from_snapshot(
-    template: dict[str, Any], name: str, ns: str, snapshot: str, backup: str
+    template: dict[str, Any], name: str, ns: str, snapshot: str, intent: Intent
 ) -> dict[str, Any]:
-    claim = claim_like(template, name, ns)
+    claim = claim_like(template, name, ns, intent.id)
     claim["spec"]["dataSource"] = {
         "apiGroup": SNAPSHOT_GROUP,
         "kind": "VolumeSnapshot",
         "name": snapshot,
     }
-    claim["metadata"]["annotations"][RESTORED_FROM] = f"backup {backup}"
+    claim["metadata"]["annotations"][RESTORED_FROM] = f"backup {intent.backup}"
     return claim
 
 
 def on_volume(
-    template: dict[str, Any], name: str, ns: str, volume: dict[str, Any]
+    template: dict[str, Any], name: str, ns: str, volume: dict[str, Any], intent: Intent
 ) -> dict[str, Any]:
-    claim = claim_like(template, name, ns)
+    claim = claim_like(template, name, ns, intent.id)
     claim["spec"]["volumeName"] = volume["metadata"]["name"]
     claim["spec"]["storageClassName"] = volume["spec"].get("storageClassName", "")
     claim["metadata"]["annotations"][RESTORED_FROM] = f"volume {volume['metadata']['name']}"
     return claim
 
 
-def keep_patch(volume: dict[str, Any], namespace: str, claim: str, now: str) -> dict[str, Any]:
+def keep_patch(
+    volume: dict[str, Any], namespace: str, claim: str, rid: str, now: str
+) -> dict[str, Any]:
     """Retain ``volume`` and say whose it was; a volume kept before keeps its first record."""
-    meta = volume["metadata"]
-    annotations = meta.get("annotations") or {}
+    annotations = volume["metadata"].get("annotations") or {}
     return {
         "metadata": {
             "labels": {REPLACED_CLAIM: claim, REPLACED_NAMESPACE: namespace},
@@ -112,6 +176,7 @@ def keep_patch(volume: dict[str, Any], namespace: str, claim: str, now: str) -> 
                     RECLAIM_POLICY, volume["spec"].get("persistentVolumeReclaimPolicy", "Delete")
                 ),
                 REPLACED_AT: annotations.get(REPLACED_AT, now),
+                RESTORE_ID: annotations.get(RESTORE_ID, rid),
             },
         },
         "spec": {"persistentVolumeReclaimPolicy": "Retain"},
@@ -124,192 +189,160 @@ def release_patch(volume: dict[str, Any]) -> dict[str, Any]:
     return {
         "metadata": {
             "labels": {REPLACED_CLAIM: None, REPLACED_NAMESPACE: None},
-            "annotations": {RECLAIM_POLICY: None, REPLACED_AT: None},
+            "annotations": {
+                RECLAIM_POLICY: None,
+                REPLACED_AT: None,
+                RESTORE_ID: None,
+                RESTORED_FROM: None,
+            },
         },
         "spec": {"persistentVolumeReclaimPolicy": policy},
     }
 
 
-def kept_volumes(volumes: list[dict[str, Any]], namespace: str) -> dict[str, dict[str, Any]]:
-    """claim -> the oldest volume a restore kept for it (the data from before any restore)."""
-    found: dict[str, dict[str, Any]] = {}
-    for pv in volumes:
-        labels = pv["metadata"].get("labels") or {}
-        if labels.get(REPLACED_NAMESPACE) != namespace or REPLACED_CLAIM not in labels:
-            continue
-        claim = labels[REPLACED_CLAIM]
-        when = (pv["metadata"].get("annotations") or {}).get(REPLACED_AT, "")
-        older = found.get(claim)
-        if older is None or when < (older["metadata"].get("annotations") or {}).get(
-            REPLACED_AT, ""
-        ):
-            found[claim] = pv
-    return found
+def kept_by(volumes: list[dict[str, Any]], rid: str) -> dict[str, dict[str, Any]]:
+    """claim -> the volume restore ``rid`` kept for it."""
+    return {
+        (pv["metadata"].get("labels") or {})[REPLACED_CLAIM]: pv
+        for pv in volumes
+        if (pv["metadata"].get("annotations") or {}).get(RESTORE_ID) == rid
+        and REPLACED_CLAIM in (pv["metadata"].get("labels") or {})
+    }
+
+
+def made_by(claim: dict[str, Any] | None, rid: str) -> bool:
+    return claim is not None and (claim["metadata"].get("annotations") or {}).get(RESTORE_ID) == rid
 
 
 def way_back(plan: RestorePlan) -> str:
-    return (
-        f"The data from before is kept on {', '.join(plan.kept) or 'no volume'} "
-        f"(reclaimPolicy Retain). To go back: `pacdeploy restore --undo --yes -n {plan.namespace}`"
-    )
-
-
-# -- the cluster ---------------------------------------------------------------------
-def _read(
-    cluster: Cluster, namespace: str
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    statefulset = waiting.require(cluster, "StatefulSet", STATEFULSET, namespace)
-    claims = {
-        c["metadata"]["name"]: c
-        for c in backups.mongo_claims(cluster.list("PersistentVolumeClaim", namespace))
-    }
-    return statefulset, claims, cluster.list("PersistentVolume")
-
-
-def _replicas(statefulset: dict[str, Any]) -> int:
-    """What mongo is scaled back to: what it runs now."""
-    return int(statefulset["spec"].get("replicas", 1))
-
-
-def _template(statefulset: dict[str, Any], claims: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What a new claim is made like: an existing claim, else the StatefulSet's template."""
-    if claims:
-        return next(iter(claims.values()))
-    return statefulset["spec"]["volumeClaimTemplates"][0]
-
-
-def _bound_volume(
-    claim: dict[str, Any] | None, volumes: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    name = (claim or {}).get("spec", {}).get("volumeName")
-    return next((v for v in volumes if v["metadata"]["name"] == name), None) if name else None
-
-
-def plan_from_backup(cluster: Cluster, namespace: str, name: str) -> RestorePlan:
-    backup, taken = backups.require(cluster, namespace, name)
-    statefulset, claims, volumes = _read(cluster, namespace)
-    snapshots = {
-        (s["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL): s["metadata"]["name"]
-        for s in taken
-    }
-    template = _template(statefulset, claims)
-    plan = RestorePlan(namespace, f"backup {backup.name}", _replicas(statefulset))
-    for claim_name, snapshot in sorted(snapshots.items()):
-        current = claims.get(claim_name)
-        plan.swaps.append(
-            Swap(
-                claim_name,
-                current,
-                _bound_volume(current, volumes),
-                from_snapshot(template, claim_name, namespace, snapshot, backup.name),
-            )
-        )
-    return plan
-
-
-def plan_undo(cluster: Cluster, namespace: str) -> RestorePlan:
-    statefulset, claims, volumes = _read(cluster, namespace)
-    kept = kept_volumes(volumes, namespace)
-    if not kept:
-        raise NotFound(
-            f"no volume kept by a restore in namespace {namespace}: nothing to go back to",
-            f"See `pacdeploy backup list -n {namespace}` to restore a backup instead",
-        )
-    template = _template(statefulset, claims)
-    plan = RestorePlan(namespace, "the volumes kept by the last restore", _replicas(statefulset))
-    for claim_name, volume in sorted(kept.items()):
-        current = claims.get(claim_name)
-        holds_it = (
-            current is not None and current["spec"].get("volumeName") == volume["metadata"]["name"]
-        )
-        bound = _bound_volume(current, volumes)
-        plan.swaps.append(
-            Swap(
-                claim_name,
-                current,
-                None if holds_it or bound is volume else bound,
-                None if holds_it else on_volume(template, claim_name, namespace, volume),
-                reuse=volume,
-            )
-        )
-    return plan
-
-
-def _scale(cluster: Cluster, namespace: str, replicas: int, report: Callable[[str], None]) -> None:
-    patch = {"spec": {"replicas": replicas}}
-    cluster.merge_patch("StatefulSet", STATEFULSET, patch, namespace, subresource="scale")
-    report(f"scaled {ref('StatefulSet', STATEFULSET)} to {replicas}")
-
-
-def _needs(namespace: str) -> set[Need]:
-    return {
-        Need.on("patch", "StatefulSet", namespace, "scale"),
-        Need.on("patch", "PersistentVolume"),
-        Need.on("delete", "PersistentVolumeClaim", namespace),
-        Need.on("create", "PersistentVolumeClaim", namespace),
-        Need.on("list", "Pod", namespace),
-    }
-
-
-def restore(
-    cluster: Cluster,
-    plan: RestorePlan,
-    *,
-    timeout: float,
-    out: Output,
-    confirm: Callable[[str], None],
-) -> None:
-    """Carry out ``plan``; on any failure after the first change, say how to go back."""
     ns = plan.namespace
-    permissions.require(cluster, _needs(ns), "restore mongo's volumes")
-    confirm(
-        f"Restore mongo in namespace {ns} from {plan.source}? MongoDB stops while its "
-        f"volumes are swapped; the current data is kept on {', '.join(plan.kept) or 'no volume'} "
-        "until mongo is Ready"
+    kept = ", ".join(plan.kept) or "the volumes as they were"
+    finish = plan.intent.command(ns)
+    back = f"pacdeploy restore --undo --yes -n {ns}"
+    if plan.intent.undo_of:
+        return f"The data from before is kept on {kept}. To finish going back: `{back}`"
+    return (
+        f"The data from before is kept on {kept} (reclaimPolicy Retain). To finish the "
+        f"restore: `{finish}`; to go back: `{back}`"
     )
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    # One live display at a time: each wait below shows its own, so the steps come in turns.
-    try:
-        with out.steps(f"restoring mongo from {plan.source}") as report:
-            for swap in plan.swaps:
-                for volume in (swap.keep, swap.reuse):
-                    if volume is not None:
-                        cluster.merge_patch(
-                            "PersistentVolume",
-                            volume["metadata"]["name"],
-                            keep_patch(volume, ns, swap.claim, now),
-                        )
-            if plan.kept:
-                report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
-            _scale(cluster, ns, 0, report)
-            waiting.wait_pods_gone(cluster, ns, MONGO_PODS, timeout)
-        for swap in plan.swaps:
-            if swap.replacement is None:
+
+
+def choose(
+    intent: Intent | None,
+    last: dict[str, Any],
+    backup: str | None,
+    replicas: int,
+    namespace: str,
+    rid: str,
+    safety: str,
+) -> tuple[Intent, bool]:
+    """What to do, given what is recorded: (intent, resumed). ``backup`` None means --undo."""
+    if intent is not None:
+        if backup is None:
+            if intent.undo_of:
+                return intent, True
+            source = f"the data from before the interrupted restore from {intent.source}"
+            return Intent(rid, source, intent.replicas, undo_of=intent.id), False
+        if backup == intent.backup:
+            return intent, True
+        raise Conflict(
+            f"a restore from {intent.source} was interrupted in namespace {namespace}",
+            f"Finish it with `{intent.command(namespace)}`, or go back with "
+            f"`pacdeploy restore --undo --yes -n {namespace}`",
+        )
+    if backup is not None:
+        return Intent(rid, f"backup {backup}", replicas, backup=backup, safety=safety), False
+    if last.get("safety"):
+        source = f"backup {last['safety']} (the data the last restore replaced)"
+        return Intent(rid, source, replicas, backup=last["safety"], safety=safety), False
+    if last.get("kept_by"):
+        source = f"the volumes restore {last['kept_by']} replaced"
+        return Intent(rid, source, replicas, undo_of=last["kept_by"], safety=safety), False
+    raise NotFound(
+        f"no restore to undo in namespace {namespace}",
+        f"See `pacdeploy backup list -n {namespace}` to restore a backup instead",
+    )
+
+
+# -- reading the cluster --------------------------------------------------------------------
+@dataclass
+class Found:
+    statefulset: dict[str, Any]
+    claims: dict[str, dict[str, Any]]
+    bound: dict[str, dict[str, Any]]  # volume name -> the volume a mongo claim holds
+    kept: list[dict[str, Any]]  # volumes restores kept for this namespace
+
+
+def read(cluster: Cluster, namespace: str) -> Found:
+    """Only what is the app's: its StatefulSet and claims, their volumes by name, and the
+    volumes restores kept, by label (never every volume of the cluster)."""
+    from pacdeploy import waiting
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        sts = pool.submit(waiting.require, cluster, "StatefulSet", STATEFULSET, namespace)
+        claims_read = pool.submit(cluster.list, "PersistentVolumeClaim", namespace)
+        kept = pool.submit(
+            cluster.list, "PersistentVolume", label_selector=f"{REPLACED_NAMESPACE}={namespace}"
+        )
+        claims = {c["metadata"]["name"]: c for c in backups.mongo_claims(claims_read.result())}
+        names = [n for c in claims.values() if (n := c["spec"].get("volumeName"))]
+        volumes = pool.map(lambda n: cluster.get("PersistentVolume", n), names)
+        bound = {v["metadata"]["name"]: v for v in volumes if v is not None}
+        return Found(sts.result(), claims, bound, kept.result())
+
+
+def _template(found: Found) -> dict[str, Any]:
+    """What a new claim is made like: an existing claim, else the StatefulSet's template."""
+    if found.claims:
+        return next(iter(found.claims.values()))
+    return found.statefulset["spec"]["volumeClaimTemplates"][0]
+
+
+def _holds(found: Found, claim: dict[str, Any] | None) -> dict[str, Any] | None:
+    name = (claim or {}).get("spec", {}).get("volumeName")
+    return found.bound.get(name) if name else None
+
+
+def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
+    """The restore of ``backup`` (None: --undo), resuming one that was interrupted."""
+    found = read(cluster, namespace)
+    sts = found.statefulset
+    now = datetime.now(UTC)
+    intent, resumed = choose(
+        intent_of(sts),
+        last_of(sts),
+        backup,
+        int(sts["spec"].get("replicas", 1)),
+        namespace,
+        new_id(now),
+        now.strftime(f"{SAFETY_PREFIX}%Y%m%d-%H%M%S"),
+    )
+    result = RestorePlan(namespace, intent, resumed)
+    template = _template(found)
+    if intent.backup:
+        _, taken = backups.require(cluster, namespace, intent.backup)
+        for snap in sorted(taken, key=lambda s: s["metadata"]["name"]):
+            name = (snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL)
+            current = found.claims.get(name)
+            if made_by(current, intent.id):
+                result.swaps.append(Swap(name, current, None, None))
                 continue
-            if swap.current is not None:
-                cluster.delete("PersistentVolumeClaim", swap.claim, ns)
-                waiting.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
-            if swap.reuse is not None:  # a Released volume binds again once unclaimed
-                cluster.merge_patch(
-                    "PersistentVolume", swap.reuse["metadata"]["name"], {"spec": {"claimRef": None}}
-                )
-            cluster.create(swap.replacement)
-            origin = swap.replacement["metadata"]["annotations"][RESTORED_FROM]
-            out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
-        with out.steps(f"restoring mongo from {plan.source}") as report:
-            _scale(cluster, ns, plan.replicas, report)
-        waiting.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
-    except PacdeployError as exc:
-        raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
-    except KeyboardInterrupt:
-        out.error(f"restore interrupted. {way_back(plan)}")
-        raise
-    # mongo is Ready on the restored data: what was kept may go as its policy says.
-    for volume in {
-        v["metadata"]["name"]: v for s in plan.swaps for v in (s.keep, s.reuse) if v
-    }.values():
-        current = cluster.get("PersistentVolume", volume["metadata"]["name"])
-        if current is not None:
-            cluster.merge_patch(
-                "PersistentVolume", volume["metadata"]["name"], release_patch(current)
-            )
+            wanted = from_snapshot(template, name, namespace, snap["metadata"]["name"], intent)
+            result.swaps.append(Swap(name, current, _holds(found, current), wanted))
+    else:
+        for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
+            current = found.claims.get(name)
+            holder = _holds(found, current)
+            if (
+                current is not None
+                and current["spec"].get("volumeName") == volume["metadata"]["name"]
+            ):
+                result.swaps.append(Swap(name, current, None, None, reuse=volume))
+                continue
+            wanted = on_volume(template, name, namespace, volume, intent)
+            result.swaps.append(Swap(name, current, holder, wanted, reuse=volume))
+    mine = set(result.kept)
+    result.earlier = [v for v in found.kept if v["metadata"]["name"] not in mine]
+    if not resumed and intent.safety and not any(s.keep for s in result.swaps):
+        result.intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
+    return result

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pacdeploy import readiness, storage
+from pacdeploy import readiness, restore, storage
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube.client import Cluster
 from pacdeploy.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
 from pacdeploy.output import Outline
 
 SCHEMA_VERSION = 1
+APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
 
 
 def _pod(pod: dict[str, Any]) -> dict[str, Any]:
@@ -68,21 +69,25 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
 
 
 def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
-    """Everything `status` shows, read in one round trip (all reads in parallel)."""
+    """Everything `status` shows: the app's objects in one round of parallel reads, then
+    the volumes its claims are bound to, by name (never every volume of the cluster)."""
     reads: dict[str, Callable[[], Any]] = {
         "classes": lambda: cluster.list("StorageClass"),
         "namespace": lambda: cluster.get("Namespace", namespace),
-        "pods": lambda: cluster.list("Pod", namespace),
+        "pods": lambda: cluster.list("Pod", namespace, label_selector=APP_PODS),
         "deployment": lambda: cluster.get("Deployment", DEPLOYMENT, namespace),
         "statefulset": lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
-        "volumes": lambda: cluster.list("PersistentVolume"),
         "claims": lambda: cluster.list("PersistentVolumeClaim", namespace),
         "services": lambda: cluster.list("Service", namespace),
         "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
     }
     with ThreadPoolExecutor(max_workers=len(reads)) as pool:
         futures = {key: pool.submit(read) for key, read in reads.items()}
-        return document(namespace, {key: f.result() for key, f in futures.items()})
+        found = {key: f.result() for key, f in futures.items()}
+        names = sorted({n for c in found["claims"] if (n := c["spec"].get("volumeName"))})
+        volumes = pool.map(lambda name: cluster.get("PersistentVolume", name), names)
+        found["volumes"] = [v for v in volumes if v is not None]
+    return document(namespace, found)
 
 
 def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
@@ -109,9 +114,16 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
         "services": [],
         "ingress": None,
         "claims": [],
+        "restore": None,
     }
     if ns is None:
         return doc
+    if found["statefulset"] is not None and (under_way := restore.intent_of(found["statefulset"])):
+        doc["restore"] = {
+            "source": under_way.source,
+            "finish": under_way.command(namespace),
+            "undo": f"pacdeploy restore --undo --yes -n {namespace}",
+        }
     pods = found["pods"]
     doc["deployment"] = _workload(found["deployment"], pods)
     doc["statefulset"] = _workload(found["statefulset"], pods)
@@ -212,5 +224,14 @@ def outline(doc: dict[str, Any]) -> Outline:
         hosts = ",".join(ing["hosts"])
         children.append(
             Outline(f"ingress/{ing['name']} class={ing['class']} hosts={hosts} address={address}")
+        )
+    if doc.get("restore"):
+        under_way = doc["restore"]
+        children.insert(
+            0,
+            Outline(
+                f"restore from {under_way['source']} interrupted: finish it with "
+                f"`{under_way['finish']}`, or go back with `{under_way['undo']}`"
+            ),
         )
     return Outline(f"namespace/{ns['name']} {ns['phase'] or 'absent'}", children)

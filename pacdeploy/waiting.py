@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,7 @@ DIAGNOSE_AFTER = 1.0
 DIAGNOSE_EVERY = 1.0
 REDRAW = 0.25  # seconds between redraws of the board while waiting for events
 LOG_TAIL_LINES = 20
+EVENT_READS = 8  # unready objects whose Events are read each round (the first are shown)
 LOG_RETRY_SECONDS = 1.0
 
 
@@ -156,7 +158,10 @@ class Rollout:
             return
         pods = self.cluster.list("Pod", self.namespace)
         claims = self.cluster.list("PersistentVolumeClaim", self.namespace)
-        events = self.cluster.list("Event", self.namespace)
+        events = self._events_of(
+            [p for p in pods if not readiness.has_ready_condition(p)]
+            + [c for c in claims if c.get("status", {}).get("phase") != "Bound"]
+        )
         now = self.clock()
         seen = set()
         for state, obj in pending:
@@ -175,6 +180,20 @@ class Rollout:
             if state.problem.wants_log:
                 state.log_line = self._log_line(state.problem)
         self.first_seen = {k: v for k, v in self.first_seen.items() if k in seen}
+
+    def _events_of(self, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The Events of these objects only, by uid: a busy namespace keeps thousands."""
+        uids = sorted({uid for o in subjects if (uid := o["metadata"].get("uid"))})[:EVENT_READS]
+        if not uids:
+            return []
+        with ThreadPoolExecutor(max_workers=len(uids)) as pool:
+            found = pool.map(
+                lambda uid: self.cluster.list(
+                    "Event", self.namespace, field_selector=f"involvedObject.uid={uid}"
+                ),
+                uids,
+            )
+            return [event for events in found for event in events]
 
     def _is_fatal(self, problem: readiness.PodProblem, now: float) -> bool:
         limit = problem.fatal_after

@@ -40,8 +40,14 @@ def deployed(target, app_ns: str, *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def marker(cluster, namespace: str) -> str:
+    return (volume_dir(cluster, namespace) / "marker").read_text()
+
+
 @pytest.mark.sandbox_only
-def test_restore_brings_the_marker_back_and_releases_the_old_volume(target, cluster, app_ns):
+def test_restore_brings_the_marker_back_and_the_replaced_data_stays_recoverable(
+    target, cluster, app_ns
+):
     deployed(target, app_ns)
     (volume_dir(cluster, app_ns) / "marker").write_text("before")
     created = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
@@ -49,25 +55,41 @@ def test_restore_brings_the_marker_back_and_releases_the_old_volume(target, clus
     assert "backup b1 ready (1Gi)" in created.stdout
 
     listed = target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()
-    assert listed[0].split() == ["NAME", "CREATED", "SIZE", "READY", "REVISION"]
-    assert listed[1].split()[0] == "b1" and listed[1].split()[2:] == ["1Gi", "true", "1"]
+    assert listed[0].split() == ["NAME", "CREATED", "SIZE", "READY", "REVISION", "AUTOMATIC"]
+    assert listed[1].split()[0] == "b1" and listed[1].split()[2:] == ["1Gi", "true", "1", "no"]
 
     old = volume_of(cluster, app_ns)
     (volume_dir(cluster, app_ns) / "marker").write_text("after")
     restored = target.pacdeploy("-n", app_ns, "restore", "b1", "--yes")
     assert restored.returncode == 0, restored.stderr
     assert f"kept {old} (reclaimPolicy Retain)" in restored.stdout
-    assert (volume_dir(cluster, app_ns) / "marker").read_text() == "before"
+    assert marker(cluster, app_ns) == "before"
     assert volume_of(cluster, app_ns) != old
     sts = cluster.get("StatefulSet", "mongo", app_ns)
-    assert sts["status"].get("readyReplicas") == 1
-    # Confirmed by mongo being Ready: the replaced volume goes as its class says (Delete).
+    assert sts["status"].get("readyReplicas") == 1 and sts["spec"]["replicas"] == 1
+    # The replaced data was backed up first, so its volume goes as its class says (Delete).
     released = cluster.get("PersistentVolume", old)
     assert released is None or released["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    automatic = [
+        line.split()
+        for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()
+    ]
+    assert [row[-1] for row in automatic[1:]] == ["no", "before-restore"]
+
+    # Restored the wrong backup: one command brings back what was live a minute ago.
+    back = target.pacdeploy("-n", app_ns, "restore", "--undo", "--yes")
+    assert back.returncode == 0, back.stderr
+    assert marker(cluster, app_ns) == "after"
 
     deleted = target.pacdeploy("-n", app_ns, "backup", "delete", "b1")
     assert deleted.returncode == 0, deleted.stderr
-    assert "no backups" in target.pacdeploy("-n", app_ns, "backup", "list").stdout
+    names = [
+        line.split()[0]
+        for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()
+    ]
+    assert "b1" not in names
+    again = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
+    assert again.returncode == 0, again.stderr
 
 
 @pytest.mark.sandbox_only
@@ -173,7 +195,7 @@ def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it
         line.split()
         for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()[1:]
     ]
-    assert taken[0].startswith("before-v2-") and taken[3:] == ["true", "1"]
+    assert taken[0].startswith("before-v2-") and taken[3:] == ["true", "1", "before-up"]
     (volume_dir(cluster, app_ns) / "marker").write_text("broken by revision 2")
 
     rolled = target.pacdeploy("-n", app_ns, "rollback", "1", "--with-data", "--yes")
@@ -187,7 +209,11 @@ def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it
     skipped = target.pacdeploy("-n", app_ns, "up", "--volume-permissions", "--no-snapshot")
     assert skipped.returncode == 0, skipped.stderr
     assert "backup" not in skipped.stdout
-    assert len(target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()) == 2
+    kinds = [
+        line.split()[-1]
+        for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()[1:]
+    ]
+    assert kinds == ["before-up", "before-restore"]  # the rollback's restore backed up first
 
 
 def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):

@@ -8,7 +8,7 @@ import pytest
 
 from pacdeploy import backups, deploy, release, restore, revisions
 from pacdeploy.diff import FieldChange, field_changes, object_changes
-from pacdeploy.errors import InvalidInput, NotFound
+from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube.errors import only_own_conflicts
 from pacdeploy.manifests import MANAGED_BY, Options, render
 from pacdeploy.output import aligned
@@ -172,33 +172,83 @@ def pv(name: str, claim: str | None = None, at: str | None = None, policy: str =
     }
 
 
-def test_a_kept_volume_is_retained_and_remembers_its_first_policy() -> None:
-    first = restore.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "t1")
+def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() -> None:
+    first = restore.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "r-1", "t1")
     assert first["spec"] == {"persistentVolumeReclaimPolicy": "Retain"}
     assert first["metadata"]["annotations"] == {
         restore.RECLAIM_POLICY: "Delete",
         restore.REPLACED_AT: "t1",
+        restore.RESTORE_ID: "r-1",
     }
     kept = pv("pv1", "mongo-db-mongo-0", "t1", policy="Retain")
-    kept["metadata"]["annotations"][restore.RECLAIM_POLICY] = "Delete"
-    again = restore.keep_patch(kept, "pacman", "mongo-db-mongo-0", "t2")
-    assert again["metadata"]["annotations"] == {
-        restore.RECLAIM_POLICY: "Delete",
-        restore.REPLACED_AT: "t1",
-    }
+    kept["metadata"]["annotations"].update(
+        {restore.RECLAIM_POLICY: "Delete", restore.RESTORE_ID: "r-1"}
+    )
+    again = restore.keep_patch(kept, "pacman", "mongo-db-mongo-0", "r-2", "t2")
+    assert again["metadata"]["annotations"] == first["metadata"]["annotations"]
     assert restore.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
 
 
-def test_undo_goes_back_to_the_oldest_kept_volume_of_each_claim() -> None:
-    volumes = [
-        pv("later", "mongo-db-mongo-0", "t2"),
-        pv("first", "mongo-db-mongo-0", "t1"),
-        pv("other-ns", None),
-        pv("free"),
-    ]
-    kept = restore.kept_volumes(volumes, "pacman")
+def test_undo_binds_the_volumes_that_restore_kept() -> None:
+    mine = pv("first", "mongo-db-mongo-0", "t1")
+    mine["metadata"]["annotations"][restore.RESTORE_ID] = "r-1"
+    other = pv("later", "mongo-db-mongo-0", "t2")
+    other["metadata"]["annotations"][restore.RESTORE_ID] = "r-2"
+    kept = restore.kept_by([mine, other, pv("free")], "r-1")
     assert {c: v["metadata"]["name"] for c, v in kept.items()} == {"mongo-db-mongo-0": "first"}
-    assert restore.kept_volumes(volumes, "elsewhere") == {}
+    assert restore.kept_by([mine], "r-9") == {}
+
+
+INTENT = restore.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore-x")
+
+
+def choose(intent=None, last=None, backup="b1", replicas=1):
+    return restore.choose(intent, last or {}, backup, replicas, "pacman", "r-new", "safe-new")
+
+
+def test_a_new_restore_records_the_replicas_before_it_and_a_safety_backup() -> None:
+    intent, resumed = choose(replicas=2)
+    assert not resumed
+    assert (intent.id, intent.replicas, intent.backup, intent.safety) == (
+        "r-new",
+        2,
+        "b1",
+        "safe-new",
+    )
+
+
+def test_an_interrupted_restore_is_finished_with_its_recorded_replicas() -> None:
+    """mongo is at 0 after the kill: the replicas come from the intent, not the cluster."""
+    intent, resumed = choose(INTENT, replicas=0)
+    assert resumed and intent == INTENT and intent.replicas == 3
+
+
+def test_undo_of_an_interrupted_restore_goes_back_to_what_it_kept() -> None:
+    intent, resumed = choose(INTENT, backup=None, replicas=0)
+    assert not resumed and intent.undo_of == "r-1" and intent.replicas == 3
+
+
+def test_another_backup_while_one_is_interrupted_is_refused_naming_both_ways() -> None:
+    with pytest.raises(Conflict) as caught:
+        choose(INTENT, backup="b2")
+    assert "pacdeploy restore b1 --yes -n pacman" in str(caught.value)
+    assert "pacdeploy restore --undo --yes -n pacman" in str(caught.value)
+
+
+def test_undo_after_a_completed_restore_restores_its_safety_backup() -> None:
+    intent, _ = choose(last={"safety": "before-restore-x"}, backup=None)
+    assert intent.backup == "before-restore-x" and "replaced" in intent.source
+    intent, _ = choose(last={"kept_by": "r-1"}, backup=None)
+    assert intent.undo_of == "r-1"
+    with pytest.raises(NotFound):
+        choose(backup=None)
+
+
+def test_the_intent_survives_its_annotation() -> None:
+    sts = {"metadata": {"annotations": {restore.INTENT: INTENT.dump()}}}
+    assert restore.intent_of(sts) == INTENT
+    assert restore.intent_of({"metadata": {"annotations": {restore.INTENT: "{oops"}}}) is None
+    assert INTENT.command("pacman") == "pacdeploy restore b1 --yes -n pacman"
 
 
 def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None:
@@ -211,12 +261,23 @@ def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None
             "volumeName": "pv-old",
         },
     }
-    new = restore.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", "b1")
+    new = restore.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", INTENT)
     assert "volumeName" not in new["spec"] and "uid" not in new["metadata"]
     assert new["spec"]["dataSource"]["name"] == "b1-mongo-db-mongo-0"
     assert new["spec"]["storageClassName"] == "csi-hostpath-sc"
-    back = restore.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"))
+    assert restore.made_by(new, "r-1") and not restore.made_by(new, "r-2")
+    back = restore.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"), INTENT)
     assert back["spec"]["volumeName"] == "pv-first" and "dataSource" not in back["spec"]
+
+
+def test_an_interrupted_backup_is_told_by_the_claims_it_recorded() -> None:
+    def snap(claim, claims):
+        made = backups.snapshot_for("b1", claim, "pacman", "c", None, claims=claims)
+        return made
+
+    both = ["mongo-db-mongo-0", "mongo-db-mongo-1"]
+    assert backups.unfinished([snap("mongo-db-mongo-0", both)]) == ["mongo-db-mongo-1"]
+    assert backups.unfinished([snap(c, both) for c in both]) == []
 
 
 # -- diff ------------------------------------------------------------------------------

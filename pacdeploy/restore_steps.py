@@ -1,0 +1,176 @@
+"""Carrying out a restore plan (restore.py decides it): each step safe to run again.
+
+1. record the intent on the StatefulSet (skipped when resuming: it is there);
+2. back up the data about to be replaced (an automatic backup; finished if interrupted);
+3. keep the volumes being replaced (reclaimPolicy Retain, labelled with their claim);
+4. stop mongo (scale to 0) and wait for its pods to go;
+5. replace each claim not yet made by this restore;
+6. scale back to the replicas recorded in step 1, and wait until mongo is Ready;
+7. only then: release what no longer needs keeping, and clear the intent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pacdeploy import backups, permissions, waiting
+from pacdeploy.errors import PacdeployError
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import ref
+from pacdeploy.manifests import STATEFULSET
+from pacdeploy.output import Output
+from pacdeploy.permissions import Need
+from pacdeploy.restore import (
+    INTENT,
+    LAST,
+    RESTORED_FROM,
+    Intent,
+    RestorePlan,
+    Swap,
+    keep_patch,
+    release_patch,
+    way_back,
+)
+
+MONGO_PODS = f"name={STATEFULSET}"
+
+
+def _needs(namespace: str) -> set[Need]:
+    return {
+        Need.on("patch", "StatefulSet", namespace),
+        Need.on("patch", "StatefulSet", namespace, "scale"),
+        Need.on("patch", "PersistentVolume"),
+        Need.on("delete", "PersistentVolumeClaim", namespace),
+        Need.on("create", "PersistentVolumeClaim", namespace),
+        Need.on("list", "Pod", namespace),
+    }
+
+
+def _record(cluster: Cluster, ns: str, annotations: dict[str, str | None]) -> None:
+    cluster.merge_patch("StatefulSet", STATEFULSET, {"metadata": {"annotations": annotations}}, ns)
+
+
+def _scale(cluster: Cluster, ns: str, replicas: int, report: Callable[[str], None]) -> None:
+    patch = {"spec": {"replicas": replicas}}
+    cluster.merge_patch("StatefulSet", STATEFULSET, patch, ns, subresource="scale")
+    report(f"scaled {ref('StatefulSet', STATEFULSET)} to {replicas}")
+
+
+def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, out: Output) -> Intent:
+    """The automatic backup of the data about to be replaced; without snapshots, none
+    (the replaced volume is then kept until the next restore)."""
+    intent = plan.intent
+    if intent.safety is None:
+        return intent
+    try:
+        backups.create(
+            cluster,
+            plan.namespace,
+            intent.safety,
+            snapshot_class=None,
+            revision=None,
+            timeout=timeout,
+            out=out,
+            reason=backups.BEFORE_RESTORE,
+            resume=True,
+        )
+    except backups.NoSnapshots as exc:
+        out.info(
+            f"no backup of the current data ({exc.problem}): the volumes it is on are kept "
+            "(reclaimPolicy Retain) until the next restore"
+        )
+        intent = dataclasses.replace(intent, safety=None)
+        _record(cluster, plan.namespace, {INTENT: intent.dump()})
+        return intent
+    out.info(f"backup {intent.safety} taken of the data being replaced")
+    return intent
+
+
+def run(
+    cluster: Cluster,
+    plan: RestorePlan,
+    *,
+    timeout: float,
+    out: Output,
+    confirm: Callable[[str], None],
+) -> None:
+    """Carry out ``plan``; on any failure after the first change, say how to go on or back."""
+    ns = plan.namespace
+    permissions.require(cluster, _needs(ns), "restore mongo's volumes")
+    if plan.resumed:
+        out.info(f"finishing the interrupted restore from {plan.source}")
+    else:
+        confirm(
+            f"Restore mongo in namespace {ns} from {plan.source}? MongoDB stops while its "
+            "volumes are swapped; the current data is kept until mongo is Ready"
+        )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        if not plan.resumed:
+            _record(cluster, ns, {INTENT: plan.intent.dump()})
+        plan.intent = _safety(cluster, plan, timeout, out)
+        with out.steps(f"restoring mongo from {plan.source}") as report:
+            for swap in plan.swaps:
+                for volume in (swap.keep, swap.reuse):
+                    if volume is not None:
+                        patch = keep_patch(volume, ns, swap.claim, plan.intent.id, now)
+                        cluster.merge_patch("PersistentVolume", volume["metadata"]["name"], patch)
+            if plan.kept:
+                report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
+            _scale(cluster, ns, 0, report)
+            waiting.wait_pods_gone(cluster, ns, MONGO_PODS, timeout)
+        for swap in plan.swaps:
+            if swap.replacement is not None:
+                _replace(cluster, swap, ns, timeout, out)
+                origin = swap.replacement["metadata"]["annotations"][RESTORED_FROM]
+                out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
+        with out.steps(f"restoring mongo from {plan.source}") as report:
+            _scale(cluster, ns, plan.intent.replicas, report)
+        waiting.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
+    except PacdeployError as exc:
+        raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
+    except KeyboardInterrupt:
+        out.error(f"restore interrupted. {way_back(plan)}")
+        raise
+    _finish(cluster, plan, out)
+
+
+def _replace(cluster: Cluster, swap: Swap, ns: str, timeout: float, out: Output) -> None:
+    assert swap.replacement is not None
+    if swap.current is not None:
+        cluster.delete("PersistentVolumeClaim", swap.claim, ns)
+    # Also when an interrupted run deleted it: it may still be terminating.
+    waiting.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
+    if swap.reuse is not None:  # a Released volume binds again once unclaimed
+        name = swap.reuse["metadata"]["name"]
+        cluster.merge_patch("PersistentVolume", name, {"spec": {"claimRef": None}})
+    cluster.create(swap.replacement)
+
+
+def _finish(cluster: Cluster, plan: RestorePlan, out: Output) -> None:
+    """mongo is Ready on the restored data: release what need not be kept, clear the intent.
+
+    With a backup of the replaced data, every kept volume may go as its policy says;
+    without one, this restore's kept volumes stay (Retain) as the way back, and those
+    of earlier restores go."""
+    intent = plan.intent
+    mine = {v["metadata"]["name"]: v for s in plan.swaps for v in (s.keep, s.reuse) if v}
+    keep_mine = intent.safety is None and not intent.undo_of
+    releasing = list(plan.earlier) + ([] if keep_mine else list(mine.values()))
+    for volume in releasing:
+        current = cluster.get("PersistentVolume", volume["metadata"]["name"])
+        if current is not None:
+            cluster.merge_patch(
+                "PersistentVolume", volume["metadata"]["name"], release_patch(current)
+            )
+    last: dict[str, Any] = {"source": intent.source}
+    if intent.safety:
+        last["safety"] = intent.safety
+    elif keep_mine and mine:
+        last["kept_by"] = intent.id
+        out.info(f"the data it replaced stays on {', '.join(sorted(mine))} until the next restore")
+    _record(cluster, plan.namespace, {INTENT: None, LAST: json.dumps(last, sort_keys=True)})
