@@ -299,11 +299,6 @@ def sources(cluster: Cluster, namespace: str, backup: str) -> tuple[list[Source]
         claims = mongo_claims(claims_read.result())
         storage = {sc["metadata"]["name"]: sc for sc in storage_read.result()}
         taken = existing.result()
-    if not claims:
-        raise NotFound(
-            f"no MongoDB volume in namespace {namespace}",
-            f"Run `pacdeploy up -n {namespace}` first",
-        )
     found = []
     for claim in claims:
         class_name = claim["spec"].get("storageClassName") or ""
@@ -346,6 +341,11 @@ def create(
         if missing or not all(is_ready(t) for t in taken):
             out.info(f"finishing backup {name} (an earlier run was interrupted)")
         volumes = [v for v in volumes if v.claim in missing]
+    elif not volumes:
+        raise NotFound(
+            f"no MongoDB volume in namespace {namespace}",
+            f"Run `pacdeploy up -n {namespace}` first",
+        )
     covered = [v.claim for v in volumes]
     wanted = [
         snapshot_for(

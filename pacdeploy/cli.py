@@ -91,7 +91,40 @@ TIMEOUT = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# kubectl's and Helm's global flags work before or after the subcommand.
+GLOBAL_WITH_VALUE = ("--kubeconfig", "--context", "-n", "--namespace")
+GLOBAL_FLAGS = ("-v", "-vv", "-vvv", "--verbose")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options moved before the subcommand, in their order (so
+    the last one given still wins); anything after ``--`` is left as it is."""
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in GLOBAL_WITH_VALUE and index + 1 < len(args):
+            hoisted += args[index : index + 2]  # the flag and its value
+            index += 2
+            continue
+        attached = arg.split("=", 1)[0] in GLOBAL_WITH_VALUE or (
+            arg.startswith("-n") and not arg.startswith("--")  # -nmyns, as kubectl takes
+        )
+        (hoisted if attached or arg in GLOBAL_FLAGS else rest).append(arg)
+        index += 1
+    return hoisted + rest
+
+
+class Root(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--kubeconfig", metavar="PATH", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config)."
 )

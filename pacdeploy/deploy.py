@@ -492,15 +492,25 @@ def down(
             "Run `pacdeploy down` without --purge, or delete the namespace yourself",
         )
     objects = render(Options(namespace=namespace, ingress=True))
-    targets = down_targets(objects, _read_live(cluster, objects, ns_obj), purge=purge)
-    if not targets:
-        return []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        live = pool.submit(_read_live, cluster, objects, ns_obj)
+        classes = pool.submit(cluster.list, "StorageClass") if purge else None
+        targets = down_targets(objects, live.result(), purge=purge)
+        class_list = classes.result() if classes else []
+    unfinished = storage.purging(class_list, namespace)
+    if not targets:  # a purge killed after its namespace went: only the classes are left
+        return _give_default_back(cluster, class_list, unfinished) if purge else []
     permissions.require(
         cluster,
         {Need.on("delete", o["kind"], _scope(o, namespace)) for o in targets}
         | ({Need.on("patch", "StorageClass")} if purge else set()),
         "remove pacman",
     )
+    made = ((ns_obj or {}).get("metadata", {}).get("annotations") or {}).get(storage.MADE_DEFAULT)
+    previous = storage.parse_previous(ns_obj)
+    if purge and made and previous is not None and unfinished is None:
+        cluster.merge_patch("StorageClass", made, storage.purge_record(namespace, previous))
+        unfinished = (made, previous)
     deadline = time.monotonic() + timeout
     app = [o for o in targets if o["kind"] != "Namespace"]
     changes = _delete_in_waves(cluster, app)
@@ -513,13 +523,24 @@ def down(
         if cluster.delete("Namespace", namespace):
             changes.append(Change(ref("Namespace", namespace), "deleted"))
         waiting.wait_gone(cluster, "Namespace", namespace, deadline - time.monotonic(), out)
-        previous = storage.parse_previous(ns_obj)
-        made = (ns_obj["metadata"].get("annotations") or {}).get(storage.MADE_DEFAULT)
-        if previous is not None and made:
-            patches = storage.restore(cluster.list("StorageClass"), previous, made)
-            storage.apply_patches(cluster, patches)
-            changes += [Change(ref("StorageClass", name), "restored") for name, _ in patches]
+        changes += _give_default_back(cluster, cluster.list("StorageClass"), unfinished)
     return changes
+
+
+def _give_default_back(
+    cluster: Cluster, classes: list[dict[str, Any]], unfinished: tuple[str, list[str]] | None
+) -> list[Change]:
+    """The last step of a purge: the classes default before `up` are again, and the record
+    of the purge goes (the step a re-run finishes)."""
+    if unfinished is None:
+        return []
+    made, previous = unfinished
+    patches = storage.restore(classes, previous, made)
+    storage.apply_patches(cluster, patches)
+    cluster.merge_patch(
+        "StorageClass", made, {"metadata": {"annotations": {storage.PURGING: None}}}
+    )
+    return [Change(ref("StorageClass", name), "restored") for name, _ in patches]
 
 
 def _delete_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Change]:

@@ -96,37 +96,109 @@ def up(
 ) -> UpResult:
     ns = request.options.namespace
     plan = plan_for(cluster, request, out, manifests)
-    if not plan.stale:  # nothing to record; a no-op costs no more than it did
-        changes = deploy.apply_up(cluster, plan, force=request.force)
-        deploy.wait_up(cluster, plan, request.timeout, out)
-        return UpResult(changes, None)
-
     ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
+    if not plan.stale:
+        return _finish_unchanged(cluster, plan, request, out, ns_existed, note)
+
     history = revisions.read(cluster, ns) if ns_existed else []
     number = revisions.next_number(history)
     taken = _backup_first(cluster, plan, request, number, history, out)
-    changes = deploy.apply_up(cluster, plan, force=request.force)
     revision = Revision(
         number=number,
         options=plan.options,
         storage_class=request.storage_class,
         manifests=[without_digest(o) for o in plan.objects],
-        change=note or revisions.describe([(c.ref, c.action) for c in changes]),
+        change=note or revisions.describe([(c.ref, c.action) for c in plan_changes(plan)]),
         backup=taken,
     )
+    # The intent goes first where it can: the namespace of a first install is the first
+    # change itself, and there the revision is written beside the wait instead.
+    if ns_existed:
+        revisions.record(cluster, ns, revision, history)
+    changes = deploy.apply_up(cluster, plan, force=request.force)
+    done = note or revisions.describe([(c.ref, c.action) for c in changes])
+    revision = dataclasses.replace(revision, change=done)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        recorded = pool.submit(revisions.record, cluster, ns, revision, history)
+        recorded = (
+            None if ns_existed else pool.submit(revisions.record, cluster, ns, revision, history)
+        )
         try:
             deploy.wait_up(cluster, plan, request.timeout, out, changes)
         except NotReady as failure:
-            recorded.result()
-            revisions.settle(cluster, ns, revision, revisions.FAILED)
+            if recorded is not None:
+                recorded.result()
+            revisions.settle(cluster, ns, revision, revisions.FAILED, done)
             if request.atomic:
                 _roll_back_after(cluster, request, history, revision, failure, out)
             raise
-        recorded.result()
-    revisions.settle(cluster, ns, revision, revisions.DEPLOYED)
+        if recorded is not None:
+            recorded.result()
+    revisions.settle(cluster, ns, revision, revisions.DEPLOYED, done)
     return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED))
+
+
+def plan_changes(plan: deploy.UpPlan) -> list[deploy.Change]:
+    """What applying ``plan`` changes, as the revision records it (before it is applied)."""
+    return [
+        deploy.Change(ref_of(obj), "configured" if plan.existing[ref_of(obj)] else "created")
+        for obj in plan.objects
+        if ref_of(obj) in plan.stale
+    ]
+
+
+def _finish_unchanged(
+    cluster: Cluster,
+    plan: deploy.UpPlan,
+    request: UpRequest,
+    out: Output,
+    ns_existed: bool,
+    note: str | None,
+) -> UpResult:
+    """Nothing to change, but an interrupted `up` may have left its revision unrecorded or
+    pending: it is settled here, once the app is ready (read beside the wait)."""
+    ns = request.options.namespace
+    changes = deploy.apply_up(cluster, plan, force=request.force)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        history_read = pool.submit(revisions.read, cluster, ns) if ns_existed else None
+        try:
+            deploy.wait_up(cluster, plan, request.timeout, out)
+        except NotReady:
+            _settle_interrupted(cluster, plan, request, history_read, revisions.FAILED, note)
+            raise
+        revision = _settle_interrupted(
+            cluster, plan, request, history_read, revisions.DEPLOYED, note
+        )
+    return UpResult(changes, revision)
+
+
+def _settle_interrupted(
+    cluster: Cluster,
+    plan: deploy.UpPlan,
+    request: UpRequest,
+    history_read: Any,
+    status: str,
+    note: str | None,
+) -> Revision | None:
+    if history_read is None:
+        return None
+    ns = request.options.namespace
+    history = history_read.result()
+    latest = history[-1] if history else None
+    if latest is not None and latest.status == revisions.PENDING:
+        revisions.settle(cluster, ns, latest, status)
+        return dataclasses.replace(latest, status=status)
+    if latest is None:  # the first install was interrupted before its revision was written
+        revision = Revision(
+            number=revisions.next_number(history),
+            options=plan.options,
+            storage_class=request.storage_class,
+            manifests=[without_digest(o) for o in plan.objects],
+            change=note or "install (finished after an interruption)",
+            status=status,
+        )
+        revisions.record(cluster, ns, revision, history)
+        return revision
+    return None
 
 
 def _backup_first(
@@ -162,6 +234,21 @@ def _backup_first(
         ) from exc
     out.info(f"backup {name} taken before changing {ref('StatefulSet', STATEFULSET)}")
     return name
+
+
+def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:
+    from pacdeploy import restore
+
+    mongo = cluster.get("StatefulSet", STATEFULSET, namespace)
+    under_way = restore.intent_of(mongo) if mongo else None
+    return under_way is not None and under_way.backup == backup
+
+
+def _restore(cluster: Cluster, namespace: str, backup: str, timeout: float, out: Output) -> None:
+    from pacdeploy import restore, restore_steps
+
+    plan = restore.plan(cluster, namespace, backup)
+    restore_steps.run(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
 
 
 def _roll_back_after(
@@ -240,8 +327,6 @@ def rollback(
     That data is the newest backup labelled with ``target``'s number: the one taken before
     the change that replaced it, or one taken by hand while it was live.
     """
-    from pacdeploy import restore, restore_steps
-
     taken = None
     if with_data:
         taken = backups.of_revision(backups.list_backups(cluster, namespace), target.number)
@@ -254,6 +339,10 @@ def rollback(
     note = f"rollback to {target.number}" + (
         f" with data from backup {taken.name}" if taken else ""
     )
+    if taken is not None and _restoring(cluster, namespace, taken.name):
+        # An earlier run applied the revision and was killed restoring: finish that first.
+        _restore(cluster, namespace, taken.name, timeout, out)
+        taken = None
     result = up(
         cluster,
         _request_for(target, timeout, backup=not with_data),
@@ -262,6 +351,5 @@ def rollback(
         note=note,
     )
     if taken is not None:
-        plan = restore.plan(cluster, namespace, taken.name)
-        restore_steps.run(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
+        _restore(cluster, namespace, taken.name, timeout, out)
     return result

@@ -49,7 +49,9 @@ class Intent:
     source: str  # for people: "backup b1", "the volumes restore r-… replaced"
     replicas: int  # mongo's replicas before the restore, to come back to
     backup: str | None = None  # restoring this backup's snapshots
-    undo_of: str | None = None  # binding again the volumes restore ``undo_of`` kept
+    # An undo of restore ``undo_of``: binding again the volumes it kept, or (with
+    # ``backup``) restoring the backup it took of the data it replaced.
+    undo_of: str | None = None
     safety: str | None = None  # the automatic backup of the data being replaced
 
     def dump(self) -> str:
@@ -57,7 +59,7 @@ class Intent:
 
     def command(self, namespace: str) -> str:
         """The command that finishes this restore."""
-        what = f"restore {self.backup}" if self.backup else "restore --undo"
+        what = "restore --undo" if self.undo_of else f"restore {self.backup}"
         return f"pacdeploy {what} --yes -n {namespace}"
 
 
@@ -254,7 +256,11 @@ def choose(
         return Intent(rid, f"backup {backup}", replicas, backup=backup, safety=safety), False
     if last.get("safety"):
         source = f"backup {last['safety']} (the data the last restore replaced)"
-        return Intent(rid, source, replicas, backup=last["safety"], safety=safety), False
+        undo_of = last.get("id") or "last"  # marks it an undo, so --undo again finishes it
+        return (
+            Intent(rid, source, replicas, backup=last["safety"], undo_of=undo_of, safety=safety),
+            False,
+        )
     if last.get("kept_by"):
         source = f"the volumes restore {last['kept_by']} replaced"
         return Intent(rid, source, replicas, undo_of=last["kept_by"], safety=safety), False
@@ -307,16 +313,29 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
     """The restore of ``backup`` (None: --undo), resuming one that was interrupted."""
     found = read(cluster, namespace)
     sts = found.statefulset
-    now = datetime.now(UTC)
+    rid = new_id()
     intent, resumed = choose(
         intent_of(sts),
         last_of(sts),
         backup,
         int(sts["spec"].get("replicas", 1)),
         namespace,
-        new_id(now),
-        now.strftime(f"{SAFETY_PREFIX}%Y%m%d-%H%M%S"),
+        rid,
+        SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
     )
+    interrupted = intent_of(sts)
+    if (
+        intent.undo_of
+        and not intent.backup
+        and interrupted is not None
+        and interrupted.id == intent.undo_of
+        and interrupted.safety
+        and not kept_by(found.kept, intent.undo_of)
+        and any(made_by(c, interrupted.id) for c in found.claims.values())
+    ):
+        # It had already let the replaced volumes go: their data is in its safety backup.
+        source = f"backup {interrupted.safety} (the data the interrupted restore replaced)"
+        intent = replace(intent, source=source, backup=interrupted.safety)
     result = RestorePlan(namespace, intent, resumed)
     template = _template(found)
     if intent.backup:

@@ -159,6 +159,7 @@ def _finish(cluster: Cluster, plan: RestorePlan, out: Output) -> None:
     of earlier restores go."""
     intent = plan.intent
     mine = {v["metadata"]["name"]: v for s in plan.swaps for v in (s.keep, s.reuse) if v}
+    # What an undo replaces is what the restore being undone brought (in a backup already).
     keep_mine = intent.safety is None and not intent.undo_of
     releasing = list(plan.earlier) + ([] if keep_mine else list(mine.values()))
     for volume in releasing:
@@ -167,7 +168,7 @@ def _finish(cluster: Cluster, plan: RestorePlan, out: Output) -> None:
             cluster.merge_patch(
                 "PersistentVolume", volume["metadata"]["name"], release_patch(current)
             )
-    last: dict[str, Any] = {"source": intent.source}
+    last: dict[str, Any] = {"source": intent.source, "id": intent.id}
     if intent.safety:
         last["safety"] = intent.safety
     elif keep_mine and mine:

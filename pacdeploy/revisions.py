@@ -138,5 +138,9 @@ def record(cluster: Cluster, namespace: str, revision: Revision, older: list[Rev
         cluster.delete("ConfigMap", old.name, namespace)
 
 
-def settle(cluster: Cluster, namespace: str, revision: Revision, status: str) -> None:
-    cluster.merge_patch("ConfigMap", revision.name, {"data": {"status": status}}, namespace)
+def settle(
+    cluster: Cluster, namespace: str, revision: Revision, status: str, change: str | None = None
+) -> None:
+    """The outcome; ``change``: what was changed, once known (the intent named it first)."""
+    data = {"status": status, **({"change": change} if change else {})}
+    cluster.merge_patch("ConfigMap", revision.name, {"data": data}, namespace)

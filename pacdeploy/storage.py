@@ -6,6 +6,7 @@ annotations are only changed once every check has passed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pacdeploy.errors import NotFound
@@ -16,6 +17,9 @@ BETA = "storageclass.beta.kubernetes.io/is-default-class"
 # Recorded on the app's namespace, so `down --purge` can put things back.
 PREVIOUS_DEFAULT = "pacdeploy.io/previous-default-storage-classes"
 MADE_DEFAULT = "pacdeploy.io/default-storage-class"
+# Written on our class by `down --purge` before its first delete, cleared by its last step:
+# the namespace holding PREVIOUS_DEFAULT goes, so a re-run after a crash reads it here.
+PURGING = "pacdeploy.io/purging"
 
 Patch = tuple[str, dict[str, Any]]
 
@@ -108,3 +112,21 @@ def parse_previous(namespace: dict[str, Any] | None) -> list[str] | None:
     if value is None:
         return None
     return [name for name in value.split(",") if name]
+
+
+def purge_record(namespace: str, previous: list[str]) -> dict[str, Any]:
+    """The annotation patch that records, on our class, what a purge is to give back."""
+    value = json.dumps({"namespace": namespace, "previous": previous}, sort_keys=True)
+    return {"metadata": {"annotations": {PURGING: value}}}
+
+
+def purging(classes: list[dict[str, Any]], namespace: str) -> tuple[str, list[str]] | None:
+    """(our class, the classes to make default again) of an unfinished purge of namespace."""
+    for sc in classes:
+        try:
+            record = json.loads(_annotations(sc).get(PURGING) or "null")
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("namespace") == namespace:
+            return sc["metadata"]["name"], [str(n) for n in record.get("previous") or []]
+    return None

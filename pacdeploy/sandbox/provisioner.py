@@ -13,9 +13,9 @@ snapshot is a copy of the volume's directory; a claim whose dataSource is a Volu
 is provisioned as a copy of it, as the external-provisioner would. What cannot be done is
 told on the claim as a ProvisioningFailed event, the way real provisioners tell it.
 
-It reacts to watch events on claims, volumes and snapshot contents (list, then watch from
-the list's version; 410 Gone or a broken stream: list again), so an idle cluster costs it
-no requests.
+It works as a controller does (informer.py): a cache per kind kept by list and watch, and a
+work queue of the objects that changed, each handled by itself and idempotently. An idle
+cluster costs it no requests, and a burst of changes elsewhere costs one queue entry each.
 """
 
 from __future__ import annotations
@@ -27,32 +27,28 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pacdeploy import storage
-from pacdeploy.errors import Conflict, PacdeployError, WatchExpired
+from pacdeploy.errors import Conflict, PacdeployError
 from pacdeploy.kube.client import Cluster, connect
+from pacdeploy.sandbox import snapshots
+from pacdeploy.sandbox.informer import Informer, Key, WorkQueue, key_of
 from pacdeploy.sandbox.objects import CSI_DRIVER, STORAGE_CLASSES
 
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 # external-snapshotter's names (pkg/utils/util.go): the content finalizer the sidecar lifts
 # once the snapshot is gone, and the annotation saying the controller wants it gone.
-CONTENT_FINALIZER = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
-BEING_DELETED = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
-SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 COMPONENT = f"{CSI_DRIVER}_sandbox-provisioner"
 # A full reconcile also runs this often, in case a change slipped between list and watch.
 RESYNC_SECONDS = 30.0
-RETRY_SECONDS = 1.0  # after a failed list or watch (the API server may be restarting)
-WATCHED = ("PersistentVolumeClaim", "PersistentVolume", "VolumeSnapshotContent")
+RETRY_SECONDS = 1.0  # before an object whose handling failed is handled again
+WATCHED = ("StorageClass", "PersistentVolumeClaim", "PersistentVolume", "VolumeSnapshotContent")
 
 log = logging.getLogger("pacdeploy.provisioner")
-
-
-class CannotProvision(Exception):
-    """Why a claim stays Pending, as its ProvisioningFailed event says."""
 
 
 def volume_for(claim: dict[str, Any], storage_class: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -98,103 +94,79 @@ def volume_path(pv: dict[str, Any]) -> Path | None:
     return Path(path) if path else None
 
 
-def snapshot_source(claim: dict[str, Any]) -> str | None:
-    """The VolumeSnapshot a claim is to be restored from, if any."""
-    for key in ("dataSourceRef", "dataSource"):
-        source = claim["spec"].get(key) or {}
-        if source.get("kind") == "VolumeSnapshot" and source.get("apiGroup") == SNAPSHOT_GROUP:
-            return str(source["name"])
+def to_provision(
+    claim: dict[str, Any],
+    classes: dict[str, dict[str, Any]],
+    has_volume: Callable[[str], bool],
+) -> dict[str, Any] | None:
+    """The class to provision ``claim`` with: a pending claim of our classes without a volume."""
+    if claim["spec"].get("volumeName") or claim.get("status", {}).get("phase") != "Pending":
+        return None
+    defaults = storage.defaults(list(classes.values()))
+    class_name = claim["spec"].get("storageClassName") or (defaults[0] if defaults else None)
+    if class_name in classes and not has_volume(f"pvc-{claim['metadata']['uid']}"):
+        return classes[class_name]
     return None
 
 
-def claims_to_provision(
-    claims: list[dict[str, Any]],
-    classes: dict[str, dict[str, Any]],
-    volumes: dict[str, dict[str, Any]],
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(claim, its class) for each pending claim of our classes that has no volume yet."""
-    defaults = storage.defaults(list(classes.values()))
-    fallback = defaults[0] if defaults else None
-    todo = []
-    for claim in claims:
-        if claim["spec"].get("volumeName") or claim.get("status", {}).get("phase") != "Pending":
-            continue
-        class_name = claim["spec"].get("storageClassName") or fallback
-        if class_name in classes and f"pvc-{claim['metadata']['uid']}" not in volumes:
-            todo.append((claim, classes[class_name]))
-    return todo
-
-
-def released_volumes(volumes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Our volumes whose claim is gone and whose class says Delete."""
-    return [
-        pv
-        for pv in volumes.values()
-        if pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
+def is_released(pv: dict[str, Any]) -> bool:
+    """One of our volumes whose claim is gone and whose class says Delete."""
+    return (
+        pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
         and pv.get("status", {}).get("phase") == "Released"
         and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete"
-    ]
-
-
-def content_action(content: dict[str, Any]) -> str | None:
-    """What the driver's snapshot side owes a VolumeSnapshotContent: create, delete, or None.
-
-    The sidecar's rules: a content being deleted (the controller's annotation set) loses its
-    snapshot if its policy says Delete, then its finalizer; a dynamically provisioned one
-    with no status yet gets its snapshot cut.
-    """
-    spec, meta = content["spec"], content["metadata"]
-    if spec.get("driver") != CSI_DRIVER:
-        return None
-    if meta.get("deletionTimestamp"):
-        unbound = "snapshotHandle" in spec["source"] and not spec["volumeSnapshotRef"].get("uid")
-        being_deleted = BEING_DELETED in (meta.get("annotations") or {})
-        if (unbound or being_deleted) and CONTENT_FINALIZER in (meta.get("finalizers") or []):
-            return "delete"
-        return None
-    if spec["source"].get("volumeHandle") and not content.get("status"):
-        return "create"
-    return None
+    )
 
 
 class Provisioner:
-    """One reconcile pass at a time over the cluster's claims, volumes and snapshots."""
+    """Handles one changed object at a time, from the informers' caches."""
 
-    def __init__(self, cluster: Cluster, volumes: Path, snapshots: Path) -> None:
+    def __init__(
+        self, cluster: Cluster, volumes: Path, snapshots: Path, caches: dict[str, Informer]
+    ) -> None:
         self.cluster = cluster
         self.volumes = volumes
         self.snapshots = snapshots
+        self.caches = caches
         self._told: dict[str, str] = {}  # claim uid -> the failure last told in an event
 
-    def reconcile(self) -> None:
-        classes = {
-            sc["metadata"]["name"]: sc
-            for sc in self.cluster.list("StorageClass")
-            if sc.get("provisioner") in STORAGE_CLASSES.values()
-        }
-        volumes = {pv["metadata"]["name"]: pv for pv in self.cluster.list("PersistentVolume")}
-        for content in self._contents():
-            action = content_action(content)
-            if action == "create":
-                self._cut(content, volumes)
-            elif action == "delete":
-                self._drop(content)
-        for claim, storage_class in claims_to_provision(
-            self.cluster.list("PersistentVolumeClaim"), classes, volumes
-        ):
-            self._provision(claim, storage_class)
-        for pv in released_volumes(volumes):
-            self.cluster.delete("PersistentVolume", pv["metadata"]["name"])
-            if path := volume_path(pv):
+    def handle(self, key: Key) -> None:
+        obj = self.caches[key[0]].get(key)
+        if key[0] == "StorageClass":  # a class appeared or changed: its claims may be due
+            for claim in self.caches["PersistentVolumeClaim"].items():
+                self.handle(key_of("PersistentVolumeClaim", claim))
+        if obj is None:
+            return  # deleted: nothing is owed to what is gone
+        if key[0] == "PersistentVolumeClaim":
+            classes = {
+                sc["metadata"]["name"]: sc
+                for sc in self.caches["StorageClass"].items()
+                if sc.get("provisioner") in STORAGE_CLASSES.values()
+            }
+            if (storage_class := to_provision(obj, classes, self._has_volume)) is not None:
+                self._provision(obj, storage_class)
+        elif key[0] == "PersistentVolume" and is_released(obj):
+            self.cluster.delete("PersistentVolume", obj["metadata"]["name"])
+            if path := volume_path(obj):
                 shutil.rmtree(path, ignore_errors=True)
-            log.info("deleted released volume %s", pv["metadata"]["name"])
+            log.info("deleted released volume %s", obj["metadata"]["name"])
+        elif key[0] == "VolumeSnapshotContent":
+            action = snapshots.content_action(obj)
+            if action == "create":
+                handle = obj["spec"]["source"]["volumeHandle"]  # our handles: the PV's name
+                pv = self.caches["PersistentVolume"].get(("PersistentVolume", "", handle))
+                ours = (
+                    pv is not None and (pv["spec"].get("csi") or {}).get("volumeHandle") == handle
+                )
+                source, size = (
+                    (volume_path(pv), pv["spec"]["capacity"]["storage"]) if ours else (None, "0")
+                )
+                snapshots.cut(self.cluster, obj, source, size, self.snapshots)
+            elif action == "delete":
+                snapshots.drop(self.cluster, obj, self.snapshots)
 
-    def _contents(self) -> list[dict[str, Any]]:
-        try:
-            return self.cluster.list("VolumeSnapshotContent")
-        except PacdeployError as exc:  # the CRDs may not be installed (yet)
-            log.debug("no snapshot contents: %s", exc)
-            return []
+    def _has_volume(self, name: str) -> bool:
+        return self.caches["PersistentVolume"].get(("PersistentVolume", "", name)) is not None
 
     # -- volumes ------------------------------------------------------------------
     def _provision(self, claim: dict[str, Any], storage_class: dict[str, Any]) -> None:
@@ -203,10 +175,10 @@ class Provisioner:
         target = volume_path(pv)
         assert target is not None  # volume_for always sets one
         try:
-            origin = self._restore_source(claim, storage_class)
-        except CannotProvision as exc:
+            origin = snapshots.restore_source(self.cluster, claim, storage_class, self.snapshots)
+        except snapshots.CannotProvision as exc:
             self._tell(claim, str(exc))
-            return
+            raise  # asked again shortly: the snapshot may yet become ready
         if origin is None:
             target.mkdir(parents=True, exist_ok=True)
         else:
@@ -216,7 +188,7 @@ class Provisioner:
             self.cluster.create(pv)
         except Conflict:
             return  # created by an earlier, retried request
-        restored = f" from snapshot {snapshot_source(claim)}" if origin else ""
+        restored = f" from snapshot {snapshots.snapshot_source(claim)}" if origin else ""
         log.info(
             "provisioned %s for %s/%s%s",
             pv["metadata"]["name"],
@@ -224,34 +196,6 @@ class Provisioner:
             meta["name"],
             restored,
         )
-
-    def _restore_source(self, claim: dict[str, Any], storage_class: dict[str, Any]) -> Path | None:
-        """The snapshot directory a claim is restored from; None for an empty volume."""
-        name = snapshot_source(claim)
-        if name is None:
-            return None
-        ns = claim["metadata"]["namespace"]
-        where = f"error getting handle for DataSource Type VolumeSnapshot by Name {name}"
-        snapshot = self.cluster.get("VolumeSnapshot", name, ns)
-        if snapshot is None:
-            raise CannotProvision(f'{where}: volumesnapshots.{SNAPSHOT_GROUP} "{name}" not found')
-        if snapshot["metadata"].get("deletionTimestamp"):
-            raise CannotProvision(f"{where}: snapshot {name} is currently being deleted")
-        status = snapshot.get("status") or {}
-        if not status.get("readyToUse") or not status.get("boundVolumeSnapshotContentName"):
-            raise CannotProvision(f"{where}: snapshot {name} is not Ready")
-        content = self.cluster.get(
-            "VolumeSnapshotContent", status["boundVolumeSnapshotContentName"]
-        )
-        handle = ((content or {}).get("status") or {}).get("snapshotHandle")
-        if content is None or content["spec"]["driver"] != storage_class["provisioner"]:
-            raise CannotProvision(
-                f"{where}: snapshot {name} is not of driver {storage_class['provisioner']}"
-            )
-        origin = self.snapshots / str(handle)
-        if not handle or not origin.is_dir():
-            raise CannotProvision(f"{where}: snapshot data {handle} not found on the driver")
-        return origin
 
     def _tell(self, claim: dict[str, Any], message: str) -> None:
         """A Warning event on the claim, once per distinct message (kubectl describe shows it)."""
@@ -286,70 +230,6 @@ class Provisioner:
         log.info("%s/%s: %s", meta["namespace"], meta["name"], message)
 
     # -- snapshots ----------------------------------------------------------------
-    def _cut(self, content: dict[str, Any], volumes: dict[str, dict[str, Any]]) -> None:
-        """CreateSnapshot: copy the volume's directory; report it ready on the content."""
-        handle = content["spec"]["source"]["volumeHandle"]
-        pv = next(
-            (
-                v
-                for v in volumes.values()
-                if (v["spec"].get("csi") or {}).get("volumeHandle") == handle
-            ),
-            None,
-        )
-        source = volume_path(pv) if pv else None
-        if source is None or not source.is_dir():
-            log.warning("snapshot %s: volume %s not found", content["metadata"]["name"], handle)
-            return
-        snapshot_handle = f"snap-{content['metadata']['uid']}"
-        target = self.snapshots / snapshot_handle
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target, symlinks=True)
-        from kubernetes.utils import parse_quantity
-
-        status = {
-            "snapshotHandle": snapshot_handle,
-            "readyToUse": True,
-            "creationTime": time.time_ns(),
-            # As the hostpath driver reports it: the source volume's capacity.
-            "restoreSize": int(parse_quantity(pv["spec"]["capacity"]["storage"])),
-        }
-        self.cluster.merge_patch(
-            "VolumeSnapshotContent",
-            content["metadata"]["name"],
-            {"status": status},
-            subresource="status",
-        )
-        log.info("snapshot %s of %s cut", snapshot_handle, handle)
-
-    def _drop(self, content: dict[str, Any]) -> None:
-        """DeleteSnapshot (if the policy says so), then lift the finalizer."""
-        meta, status = content["metadata"], content.get("status") or {}
-        handle = status.get("snapshotHandle")
-        if content["spec"].get("deletionPolicy") == "Delete" and handle:
-            shutil.rmtree(self.snapshots / handle, ignore_errors=True)
-        finalizers = [f for f in meta.get("finalizers") or [] if f != CONTENT_FINALIZER]
-        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-        try:
-            self.cluster.merge_patch("VolumeSnapshotContent", meta["name"], patch)
-        except Conflict:
-            return  # changed meanwhile: the next pass sees the new version
-        log.info("snapshot %s deleted", handle)
-
-
-def _watch(cluster: Cluster, kind: str, changed: threading.Event, stop: threading.Event) -> None:
-    """Set ``changed`` on every change of ``kind``, forever: list, watch, repeat."""
-    while not stop.is_set():
-        try:
-            _, version = cluster.list_with_version(kind)
-            changed.set()  # whatever happened before this list
-            for _event in cluster.watch(kind, resource_version=version):
-                changed.set()
-        except WatchExpired:
-            continue
-        except PacdeployError as exc:
-            log.warning("watching %s failed: %s", kind, exc)
-            stop.wait(RETRY_SECONDS)
 
 
 def main() -> None:
@@ -359,25 +239,29 @@ def main() -> None:
     parser.add_argument("--snapshots", required=True, type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    stop, changed = threading.Event(), threading.Event()
+    stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cluster = connect(args.kubeconfig)
-    provisioner = Provisioner(cluster, args.volumes, args.snapshots)
-    for kind in WATCHED:
-        threading.Thread(target=_watch, args=(cluster, kind, changed, stop), daemon=True).start()
+    queue = WorkQueue()
+    caches = {kind: Informer(cluster, kind, queue) for kind in WATCHED}
+    for informer in caches.values():
+        threading.Thread(target=informer.run, args=(stop,), daemon=True).start()
+    provisioner = Provisioner(cluster, args.volumes, args.snapshots, caches)
+    resync = time.monotonic() + RESYNC_SECONDS
     while not stop.is_set():
-        changed.wait(RESYNC_SECONDS)
-        changed.clear()
-        if stop.is_set():
-            break
-        try:
-            provisioner.reconcile()
-        except PacdeployError as exc:
-            # The API server may be restarting (tests do that on purpose): try again.
-            log.warning("reconcile failed: %s", exc)
-            stop.wait(RETRY_SECONDS)
-            changed.set()
+        if (key := queue.get(timeout=0.5)) is not None:
+            try:
+                provisioner.handle(key)
+            except (PacdeployError, snapshots.CannotProvision) as exc:
+                # The API server may be restarting, a snapshot not ready yet: ask again soon.
+                log.debug("%s: %s", "/".join(k for k in key if k), exc)
+                threading.Timer(RETRY_SECONDS, queue.add, args=(key,)).start()
+        if time.monotonic() >= resync:  # a change that slipped between list and watch
+            resync = time.monotonic() + RESYNC_SECONDS
+            for kind, informer in caches.items():
+                for obj in informer.items():
+                    queue.add(key_of(kind, obj))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ def run(capsys, *args):
         (["scale", "--replicas", "1000000"], 2, "between 0 and 100"),
         (["up", "--replicas", "101"], 2, "between 0 and 100"),
         (["-n", "Not_A_Namespace", "status"], 2, "DNS-1123"),
+        (["status", "-n", "Not_A_Namespace"], 2, "DNS-1123"),  # after it, as kubectl takes
+        (["backup", "list", "--namespace=Not_A_Namespace"], 2, "DNS-1123"),
+        # The last --kubeconfig given wins, wherever it stands.
+        (["status", "--kubeconfig", "/elsewhere/kc"], 3, "kubeconfig /elsewhere/kc does not"),
         (["up", "--ingress", "--ingress-host", "Bad Host!"], 2, "invalid ingress host"),
         (["up", "--timeout", "soon"], 2, "not a duration"),
         (["up", "--timeout", "1.5.2m"], 2, "not a duration"),
@@ -116,3 +120,24 @@ def test_broken_kubeconfig_is_one_line(tmp_path, capsys, content, needle):
     err = capsys.readouterr().err
     assert exit_info.value.code == 3
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_global_options_move_before_the_subcommand_in_their_order():
+    from pacdeploy.cli import hoist_global_options
+
+    assert hoist_global_options(["up", "-n", "a", "--replicas", "2", "-vv", "-n", "b"]) == [
+        "-n",
+        "a",
+        "-vv",
+        "-n",
+        "b",
+        "up",
+        "--replicas",
+        "2",
+    ]
+    assert hoist_global_options(["status", "--context=c", "-nx"]) == [
+        "--context=c",
+        "-nx",
+        "status",
+    ]
+    assert hoist_global_options(["forward", "--", "-n"]) == ["forward", "--", "-n"]

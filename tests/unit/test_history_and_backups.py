@@ -236,8 +236,11 @@ def test_another_backup_while_one_is_interrupted_is_refused_naming_both_ways() -
 
 
 def test_undo_after_a_completed_restore_restores_its_safety_backup() -> None:
-    intent, _ = choose(last={"safety": "before-restore-x"}, backup=None)
+    intent, _ = choose(last={"safety": "before-restore-x", "id": "r-1"}, backup=None)
     assert intent.backup == "before-restore-x" and "replaced" in intent.source
+    assert intent.command("pacman") == "pacdeploy restore --undo --yes -n pacman"
+    again, resumed = choose(intent, backup=None)  # --undo again finishes that undo
+    assert resumed and again == intent
     intent, _ = choose(last={"kept_by": "r-1"}, backup=None)
     assert intent.undo_of == "r-1"
     with pytest.raises(NotFound):

@@ -3,13 +3,12 @@
 from pathlib import Path
 
 from pacdeploy.sandbox import objects
-from pacdeploy.sandbox.provisioner import (
+from pacdeploy.sandbox.provisioner import is_released, to_provision, volume_for, volume_path
+from pacdeploy.sandbox.snapshots import (
     BEING_DELETED,
     CONTENT_FINALIZER,
     content_action,
     snapshot_source,
-    volume_for,
-    volume_path,
 )
 
 CLAIM = {
@@ -85,3 +84,25 @@ def test_the_snapshot_controller_is_stamped_with_the_version_its_module_pins() -
     assert f"external-snapshotter/v8 {binaries.SNAPSHOTTER_VERSION}\n" in go_mod
     (controller,) = [b for b in binaries.BINARIES if b.name == "snapshot-controller"]
     assert f"-X main.version={binaries.SNAPSHOTTER_VERSION}" in controller.ldflags
+
+
+def test_only_a_pending_claim_of_our_classes_without_a_volume_is_provisioned() -> None:
+    classes = {"csi-hostpath-sc": _class("csi-hostpath-sc")}
+    pending = {
+        **CLAIM,
+        "spec": {**CLAIM["spec"], "storageClassName": "csi-hostpath-sc"},
+        "status": {"phase": "Pending"},
+    }
+    assert to_provision(pending, classes, lambda name: False) is classes["csi-hostpath-sc"]
+    assert to_provision(pending, classes, lambda name: name == "pvc-u1") is None  # made already
+    assert to_provision({**pending, "status": {"phase": "Bound"}}, classes, lambda n: False) is None
+    other = {**pending, "spec": {**pending["spec"], "storageClassName": "gp3"}}
+    assert to_provision(other, classes, lambda name: False) is None
+
+
+def test_a_released_volume_of_ours_with_delete_goes() -> None:
+    pv = volume_for(CLAIM, _class("csi-hostpath-sc"), Path("/v"))
+    assert not is_released(pv)
+    assert is_released({**pv, "status": {"phase": "Released"}})
+    kept = {**pv, "spec": {**pv["spec"], "persistentVolumeReclaimPolicy": "Retain"}}
+    assert not is_released({**kept, "status": {"phase": "Released"}})

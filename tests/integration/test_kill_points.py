@@ -1,0 +1,316 @@
+"""Killed at any point, finished by the next command: each multi-step command is run with
+-vv, its request log read as it runs, and SIGKILLed right after its Nth write, for every N
+from 1 to the number of writes an uninterrupted run makes. Then the user's next command
+runs (the same command, and the undo where there is one) and must leave what an
+uninterrupted run leaves: exit 0, every byte of the marker where it should be, mongo's
+replicas as before, exactly one default StorageClass, nothing left over.
+
+On the sandbox (real bytes in the volumes' directories, the real snapshot controller).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from pacdeploy import restore, storage
+from tests.integration.test_backups import volume_dir
+from tests.support import cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
+
+# urllib3 logs each request once its response is in: the write has happened.
+REQUEST = re.compile(r'"(POST|PUT|PATCH|DELETE) (\S+) HTTP/1\.1" (\d+)')
+NOT_WRITES = ("/apis/authorization.k8s.io/",)  # access reviews change nothing
+
+
+def is_write(line: str) -> bool:
+    found = REQUEST.search(line)
+    return (
+        bool(found)
+        and not found.group(2).startswith(NOT_WRITES)
+        and ("dryRun=All" not in found.group(2))
+    )
+
+
+def run_counting(target, *args: str, kill_after: int | None = None) -> tuple[int, int, str]:
+    """Run the CLI with -vv; SIGKILL it right after its ``kill_after``-th write.
+    Returns (exit code, writes seen, output)."""
+    proc = cli.start("--context", target.context, "-vv", *args, env=target.env(), merge_stderr=True)
+    seen, lines = 0, []
+    for line in proc.stdout:
+        lines.append(line)
+        if is_write(line):
+            seen += 1
+            if seen == kill_after:
+                proc.kill()
+                break
+    proc.stdout.close()
+    return proc.wait(timeout=300), seen, "".join(lines)
+
+
+class Namespaces:
+    """Fresh app namespaces, all removed at the end with what pacdeploy made for them."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.made: list[str] = []
+        self.lock = threading.Lock()
+        self.defaults = {
+            sc["metadata"]["name"]: storage.is_default(sc) for sc in cluster.list("StorageClass")
+        }
+
+    def new(self) -> str:
+        name = f"pd-kill-{uuid.uuid4().hex[:6]}"
+        with self.lock:
+            self.made.append(name)
+        return name
+
+    def cleanup(self) -> None:
+        for name in self.made:
+            self.cluster.delete("Namespace", name)
+            for kind in ("ClusterRoleBinding", "ClusterRole"):
+                self.cluster.delete(kind, f"pacman-node-reader-{name}")
+        for name, was_default in self.defaults.items():
+            value = "true" if was_default else "false"
+            patch = {"metadata": {"annotations": {storage.GA: value}}}
+            self.cluster.merge_patch("StorageClass", name, patch)
+
+
+@pytest.fixture
+def namespaces(cluster):
+    made = Namespaces(cluster)
+    yield made
+    made.cleanup()
+
+
+def ok(target, *args: str) -> str:
+    result = target.pacdeploy(*args)
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
+def write_marker(cluster, ns: str, text: str) -> None:
+    (volume_dir(cluster, ns) / "marker").write_text(text)
+
+
+def read_marker(cluster, ns: str) -> str:
+    return (volume_dir(cluster, ns) / "marker").read_text()
+
+
+def one_default(cluster) -> list[str]:
+    return storage.defaults(cluster.list("StorageClass"))
+
+
+def left_over(cluster, ns: str) -> list[str]:
+    """What differs from the end of an uninterrupted run: mongo's replicas, the intent,
+    volumes still held back, claims."""
+    problems = []
+    sts = cluster.get("StatefulSet", "mongo", ns)
+    if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
+        problems.append(f"mongo at {sts['spec']['replicas']} replicas")
+    if restore.INTENT in (sts["metadata"].get("annotations") or {}):
+        problems.append("restore intent left")
+    kept = cluster.list("PersistentVolume", label_selector=f"{restore.REPLACED_NAMESPACE}={ns}")
+    problems += [f"volume {v['metadata']['name']} still kept" for v in kept]
+    claims = [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)]
+    if claims != ["mongo-db-mongo-0"]:
+        problems.append(f"claims {claims}")
+    return problems
+
+
+def with_backup(target, cluster, namespaces) -> str:
+    """An app whose backup b1 holds "before" while the live volume holds "after"."""
+    ns = namespaces.new()
+    ok(target, "-n", ns, "up")
+    write_marker(cluster, ns, "before")
+    ok(target, "-n", ns, "backup", "create", "b1")
+    write_marker(cluster, ns, "after")
+    return ns
+
+
+PARALLEL = 4  # kill points run side by side where they share nothing (not up and down)
+
+
+def each_kill_point(writes: int, check) -> list:
+    """``check(n)`` for n = 1..writes, four at a time; what each returns that is not None."""
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return [r for r in pool.map(check, range(1, writes + 1)) if r is not None]
+
+
+def kill_points(target, cluster, namespaces, prepare, args) -> int:
+    """How many writes an uninterrupted run of ``args`` makes, on a prepared namespace."""
+    ns = prepare(target, cluster, namespaces)
+    code, writes, output = run_counting(target, "-n", ns, *args)
+    assert code == 0, output
+    assert writes >= 1, output
+    return writes
+
+
+def test_restore_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
+    args = ("restore", "b1", "--yes")
+    writes = kill_points(target, cluster, namespaces, with_backup, args)
+
+    def check(n):
+        ns = with_backup(target, cluster, namespaces)
+        run_counting(target, "-n", ns, *args, kill_after=n)
+        again = target.pacdeploy("-n", ns, *args)
+        if again.returncode != 0 or read_marker(cluster, ns) != "before":
+            return n, again.returncode, again.stderr.strip()[-300:]
+        if problems := left_over(cluster, ns):
+            return n, problems
+        assert one_default(cluster) == [target.storage_class]
+        return None
+
+    assert each_kill_point(writes, check) == []
+
+
+def test_restore_killed_at_every_write_is_undone_by_undo(target, cluster, namespaces):
+    args = ("restore", "b1", "--yes")
+    writes = kill_points(target, cluster, namespaces, with_backup, args)
+
+    def check(n):
+        ns = with_backup(target, cluster, namespaces)
+        run_counting(target, "-n", ns, *args, kill_after=n)
+        back = target.pacdeploy("-n", ns, "restore", "--undo", "--yes")
+        if back.returncode != 0 or read_marker(cluster, ns) != "after":
+            return n, back.returncode, back.stderr.strip()[-300:]
+        return (n, problems) if (problems := left_over(cluster, ns)) else None
+
+    assert each_kill_point(writes, check) == []
+
+
+def deployed(target, cluster, namespaces) -> str:
+    ns = namespaces.new()
+    ok(target, "-n", ns, "up")
+    write_marker(cluster, ns, "scores")
+    return ns
+
+
+def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
+    args = ("backup", "create", "b1")
+    writes = kill_points(target, cluster, namespaces, deployed, args)
+
+    def check(n):
+        ns = deployed(target, cluster, namespaces)
+        run_counting(target, "-n", ns, *args, kill_after=n)
+        again = target.pacdeploy("-n", ns, *args)
+        if not (again.returncode == 0 or "already exists" in again.stderr):
+            return n, again.returncode, again.stderr.strip()[-300:]
+        listed = ok(target, "-n", ns, "backup", "list").splitlines()[1:]
+        assert [row.split()[0] for row in listed] == ["b1"]
+        assert listed[0].split()[3] == "true"
+        return None
+
+    assert each_kill_point(writes, check) == []
+
+
+def nothing_yet(target, cluster, namespaces) -> str:
+    return namespaces.new()
+
+
+def test_up_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
+    before = one_default(cluster)
+    first = namespaces.new()
+    code, writes, output = run_counting(target, "-n", first, "up")
+    assert code == 0 and writes > 2, output
+    ok(target, "-n", first, "down", "--purge", "--yes")
+    assert one_default(cluster) == before
+    for n in range(1, writes + 1):
+        ns = namespaces.new()
+        run_counting(target, "-n", ns, "up", kill_after=n)
+        again = target.pacdeploy("-n", ns, "up")
+        assert again.returncode == 0, (n, again.stderr)
+        history = ok(target, "-n", ns, "history").splitlines()[1:]
+        assert history and history[-1].split()[2] == "deployed", (n, history)
+        assert one_default(cluster) == [target.storage_class]
+        # The way out still gives the default back as it was before the first, killed, up.
+        ok(target, "-n", ns, "down", "--purge", "--yes")
+        assert one_default(cluster) == before, n
+
+
+def test_down_purge_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
+    before = one_default(cluster)
+    writes = kill_points(target, cluster, namespaces, deployed, ("down", "--purge", "--yes"))
+    assert one_default(cluster) == before
+    for n in range(1, writes + 1):
+        ns = deployed(target, cluster, namespaces)
+        run_counting(target, "-n", ns, "down", "--purge", "--yes", kill_after=n)
+        again = target.pacdeploy("-n", ns, "down", "--purge", "--yes")
+        assert again.returncode == 0, (n, again.stderr)
+        assert cluster.get("Namespace", ns) is None, n
+        assert one_default(cluster) == before, n
+
+
+def restored(target, cluster, namespaces) -> str:
+    """b1 restored ("before" live); the data it replaced ("after") in its automatic backup."""
+    ns = with_backup(target, cluster, namespaces)
+    ok(target, "-n", ns, "restore", "b1", "--yes")
+    return ns
+
+
+def test_restore_undo_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
+    args = ("restore", "--undo", "--yes")
+    writes = kill_points(target, cluster, namespaces, restored, args)
+
+    def check(n):
+        ns = restored(target, cluster, namespaces)
+        run_counting(target, "-n", ns, *args, kill_after=n)
+        # An undo run twice undoes twice: the user runs what `status` names, if anything.
+        again = finish_as_status_says(target, ns)
+        if again.returncode != 0 or read_marker(cluster, ns) != "after":
+            return n, again.returncode, again.stderr.strip()[-300:]
+        return (n, problems) if (problems := left_over(cluster, ns)) else None
+
+    assert each_kill_point(writes, check) == []
+
+
+def finish_as_status_says(target, ns: str):
+    """`status` names the command that finishes an interrupted restore; run it if it does."""
+    shown = target.pacdeploy("-n", ns, "status")
+    assert shown.returncode == 0, shown.stderr
+    named = re.search(r"finish it with `pacdeploy ([^`]*)`", shown.stdout)
+    if named is None:
+        return shown  # nothing interrupted: the command had finished
+    return target.pacdeploy(*named.group(1).split())
+
+
+def changed_with_backup(target, cluster, namespaces) -> str:
+    """Revision 1's data ("v1") in the backup taken before revision 2 changed mongo."""
+    ns = namespaces.new()
+    ok(target, "-n", ns, "up")
+    write_marker(cluster, ns, "v1")
+    ok(target, "-n", ns, "up", "--volume-permissions")
+    write_marker(cluster, ns, "v2")
+    return ns
+
+
+def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
+    args = ("rollback", "1", "--with-data", "--yes")
+    writes = kill_points(target, cluster, namespaces, changed_with_backup, args)
+
+    def check(n):
+        ns = changed_with_backup(target, cluster, namespaces)
+        run_counting(target, "-n", ns, *args, kill_after=n)
+        again = target.pacdeploy("-n", ns, *args)
+        if again.returncode != 0 or read_marker(cluster, ns) != "v1":
+            return n, again.returncode, again.stderr.strip()[-300:]
+        if problems := left_over(cluster, ns):
+            return n, problems
+        pod = cluster.get("StatefulSet", "mongo", ns)["spec"]["template"]["spec"]
+        assert not pod.get("initContainers"), n  # revision 1's manifests are live
+        return None
+
+    assert each_kill_point(writes, check) == []
