@@ -18,9 +18,18 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 	$(BIN)/python -m compileall -q pacdeploy
 
-lint: install
+# checkov pins many packages of its own: it gets a venv of its own, beside the project's.
+SCAN := .venv-scan
+$(SCAN)/.installed:
+	$(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/pip install --quiet --upgrade pip
+	$(SCAN)/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
+lint: install $(SCAN)/.installed
 	$(BIN)/ruff check pacdeploy tests bench
 	$(BIN)/ruff format --check pacdeploy tests bench
+	$(BIN)/python -m tests.security.scan $(SCAN)/bin/checkov
 
 unit: install
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -51,4 +60,4 @@ sandbox-down: install
 	$(BIN)/pacdeploy sandbox down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN) .pytest_cache .ruff_cache

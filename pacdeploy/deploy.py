@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy import credentials, permissions, storage, waiting
+from pacdeploy import credentials, fields, permissions, storage, waiting
 from pacdeploy.errors import Conflict, PermissionDenied
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
@@ -49,6 +49,7 @@ APPLY_RANK = {
     "Namespace": 0,
     "ServiceAccount": 1,
     "Secret": 1,
+    "NetworkPolicy": 1,  # in place before the pods it guards
     "ClusterRole": 1,
     "Role": 1,
     "Service": 2,
@@ -108,18 +109,8 @@ def foreign_objects(
 
 def covers(live: Any, desired: Any) -> bool:
     """Every field ``desired`` sets has that value in ``live`` (which the server filled in
-    with defaults and status); lists must match element by element."""
-    if isinstance(desired, dict):
-        return isinstance(live, dict) and all(
-            k in live and covers(live[k], v) for k, v in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(live, list)
-            and len(live) == len(desired)
-            and all(covers(a, b) for a, b in zip(live, desired, strict=True))
-        )
-    return live == desired
+    with defaults and status): applying it would change nothing."""
+    return not fields.drift(desired, live, ignore=())
 
 
 def with_digest(obj: dict[str, Any]) -> dict[str, Any]:

@@ -8,27 +8,15 @@ when something would, as kubectl does.
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from pacdeploy import deploy
+from pacdeploy.fields import MISSING, FieldChange, field_changes
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.manifests import SECRET
-
-MAX_VALUE = 80  # characters of a value shown inline
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    path: str
-    live: Any
-    desired: Any
-
-    def line(self) -> str:
-        return f"{self.path}: {_short(self.live)} -> {_short(self.desired)}"
 
 
 @dataclass
@@ -45,42 +33,6 @@ class ObjectDiff:
                 {"path": c.path, "live": c.live, "desired": c.desired} for c in self.changes
             ],
         }
-
-
-_MISSING = "<none>"
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
-
-
-def _named(items: list[Any]) -> dict[str, Any] | None:
-    """A list of objects keyed by their unique `name` (containers, env, ports), else None."""
-    if not items or not all(isinstance(i, dict) and "name" in i for i in items):
-        return None
-    keyed = {str(i["name"]): i for i in items}
-    return keyed if len(keyed) == len(items) else None
-
-
-def field_changes(live: Any, desired: Any, path: str = "") -> list[FieldChange]:
-    """Every leaf that differs, by path (`spec.template.spec.containers[pacman].image`)."""
-    if isinstance(live, dict) and isinstance(desired, dict):
-        changes = []
-        for key in sorted(set(live) | set(desired)):
-            sub = f"{path}.{key}" if path else key
-            changes += field_changes(live.get(key, _MISSING), desired.get(key, _MISSING), sub)
-        return changes
-    if isinstance(live, list) and isinstance(desired, list):
-        a, b = _named(live), _named(desired)
-        if a is not None and b is not None:
-            changes = []
-            for name in sorted(set(a) | set(b)):
-                changes += field_changes(
-                    a.get(name, _MISSING), b.get(name, _MISSING), f"{path}[{name}]"
-                )
-            return changes
-    return [] if live == desired else [FieldChange(path, live, desired)]
 
 
 def object_changes(live: dict[str, Any], dry_run: dict[str, Any]) -> list[FieldChange]:
@@ -113,7 +65,7 @@ def diff(cluster: Cluster, plan: deploy.UpPlan) -> list[ObjectDiff]:
     for name, wanted in plan.class_patches:
         live = classes[name]["metadata"].get("annotations") or {}
         changes = [
-            FieldChange(f"metadata.annotations.{k}", live.get(k, _MISSING), v)
+            FieldChange(f"metadata.annotations.{k}", live.get(k, MISSING), v)
             for k, v in wanted.items()
         ]
         found.append(ObjectDiff(ref("StorageClass", name), "configured", changes))

@@ -23,6 +23,7 @@ MANAGED_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = {MANAGED_LABEL: "pacdeploy"}
 MAX_REPLICAS = 100
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(
@@ -66,6 +67,14 @@ def validate_ingress_host(host: str) -> None:
         )
 
 
+def validate_ingress_class(name: str) -> None:
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name) or name.startswith("*."):
+        raise InvalidInput(
+            f"invalid ingress class {name!r}: it must be a DNS-1123 subdomain like nginx",
+            "Pass --ingress-class with an IngressClass name (kubectl get ingressclass)",
+        )
+
+
 def validate(options: Options) -> None:
     validate_namespace(options.namespace)
     validate_replicas(options.replicas)
@@ -76,7 +85,7 @@ def validate(options: Options) -> None:
         )
     if options.ingress:
         validate_ingress_host(options.ingress_host)
-        validate_namespace(options.ingress_class)
+        validate_ingress_class(options.ingress_class)
 
 
 def manifests_dir() -> Path:
@@ -118,40 +127,51 @@ def cluster_scoped_name(base: str, namespace: str) -> str:
     return f"{base.rsplit('-', 1)[0]}-{namespace}"
 
 
+def _place(obj: dict[str, Any], ns: str) -> None:
+    """Into namespace ``ns``: its objects there, cluster-scoped names suffixed with it."""
+    kind, meta = obj["kind"], obj["metadata"]
+    meta.setdefault("labels", {}).update(MANAGED_BY)
+    if kind == "Namespace":
+        meta["name"] = ns
+    elif resource(kind).namespaced:
+        meta["namespace"] = ns
+    else:
+        meta["name"] = cluster_scoped_name(meta["name"], ns)
+    if kind == "ClusterRoleBinding":
+        obj["roleRef"]["name"] = cluster_scoped_name(obj["roleRef"]["name"], ns)
+        for subject in obj["subjects"]:
+            subject["namespace"] = ns
+
+
+def _apply_options(obj: dict[str, Any], options: Options) -> None:
+    kind, meta = obj["kind"], obj["metadata"]
+    if kind == "Namespace" and options.volume_permissions:
+        meta["labels"][PSA_ENFORCE] = "baseline"  # its init container runs as root
+    elif kind == "Deployment":
+        obj["spec"]["replicas"] = options.replicas
+        if options.pacman_image:
+            obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
+    elif kind == "StatefulSet" and options.volume_permissions:
+        pod = obj["spec"]["template"]["spec"]
+        init = copy.deepcopy(volume_permissions_init())
+        init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
+        pod["initContainers"] = [*pod.get("initContainers", []), init]
+    elif kind == "Service" and meta["name"] == SERVICE:
+        obj["spec"]["type"] = options.service_type
+    elif kind == "Ingress":
+        obj["spec"]["ingressClassName"] = options.ingress_class
+        obj["spec"]["rules"][0]["host"] = options.ingress_host
+
+
 def render(options: Options) -> list[dict[str, Any]]:
     """The objects `up` applies, in dependency order, labelled as pacdeploy's."""
-    ns = options.namespace
     rendered = []
     for source in load():
-        obj = copy.deepcopy(source)
-        kind, meta = obj["kind"], obj["metadata"]
-        if kind == "Ingress" and not options.ingress:
+        if source["kind"] == "Ingress" and not options.ingress:
             continue
-        meta.setdefault("labels", {}).update(MANAGED_BY)
-        if kind == "Namespace":
-            meta["name"] = ns
-        elif resource(kind).namespaced:
-            meta["namespace"] = ns
-        else:
-            meta["name"] = cluster_scoped_name(meta["name"], ns)
-        if kind == "ClusterRoleBinding":
-            obj["roleRef"]["name"] = cluster_scoped_name(obj["roleRef"]["name"], ns)
-            for subject in obj["subjects"]:
-                subject["namespace"] = ns
-        elif kind == "Deployment":
-            obj["spec"]["replicas"] = options.replicas
-            if options.pacman_image:
-                obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
-        elif kind == "StatefulSet" and options.volume_permissions:
-            pod = obj["spec"]["template"]["spec"]
-            init = copy.deepcopy(volume_permissions_init())
-            init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
-            pod["initContainers"] = [init]
-        elif kind == "Service" and meta["name"] == SERVICE:
-            obj["spec"]["type"] = options.service_type
-        elif kind == "Ingress":
-            obj["spec"]["ingressClassName"] = options.ingress_class
-            obj["spec"]["rules"][0]["host"] = options.ingress_host
+        obj = copy.deepcopy(source)
+        _place(obj, options.namespace)
+        _apply_options(obj, options)
         rendered.append(obj)
     return rendered
 

@@ -50,13 +50,11 @@ REGISTRY: dict[str, Resource] = {
         Resource("Secret", "v1", "secrets", namespaced=True),
         Resource("ConfigMap", "v1", "configmaps", namespaced=True),
         Resource("Service", "v1", "services", namespaced=True),
-        Resource("Endpoints", "v1", "endpoints", namespaced=True),
         Resource("PersistentVolumeClaim", "v1", "persistentvolumeclaims", namespaced=True),
         Resource("Pod", "v1", "pods", namespaced=True),
         Resource("Event", "v1", "events", namespaced=True),
         Resource("StatefulSet", "apps/v1", "statefulsets", namespaced=True),
         Resource("Deployment", "apps/v1", "deployments", namespaced=True),
-        Resource("ReplicaSet", "apps/v1", "replicasets", namespaced=True),
         Resource("StorageClass", "storage.k8s.io/v1", "storageclasses", namespaced=False),
         Resource("CSIDriver", "storage.k8s.io/v1", "csidrivers", namespaced=False),
         Resource("VolumeSnapshot", SNAPSHOT_API, "volumesnapshots", namespaced=True),
@@ -64,6 +62,7 @@ REGISTRY: dict[str, Resource] = {
         Resource("VolumeSnapshotClass", SNAPSHOT_API, "volumesnapshotclasses", False),
         Resource("Ingress", "networking.k8s.io/v1", "ingresses", namespaced=True),
         Resource("IngressClass", "networking.k8s.io/v1", "ingressclasses", namespaced=False),
+        Resource("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", namespaced=True),
         Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
         Resource(
             "ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False

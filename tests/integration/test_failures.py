@@ -139,7 +139,9 @@ def test_atomic_up_that_cannot_become_ready_ends_on_the_previous_revision(
 
 @pytest.mark.sandbox_only
 def test_missing_secret_key_fails_fast_naming_the_key(target, app_ns, stages):
-    stages(failing_stage(app_ns, "mongo", CONFIG_ERROR.format(namespace=app_ns)))
+    # The web pods take the Secret as environment (the app reads nothing else): a missing key
+    # is the kubelet's CreateContainerConfigError. (mongo reads it as files: FailedMount.)
+    stages(failing_stage(app_ns, "pacman", CONFIG_ERROR.format(namespace=app_ns)))
     result, elapsed = timed_up(target, app_ns, "--timeout", "5m")
     assert result.returncode == 6, result.stderr
     assert elapsed < FAIL_FAST
@@ -173,14 +175,26 @@ def test_paused_deployment_is_reported_not_waited_on(target, app_ns):
     assert "kubectl rollout resume deployment/pacman" in one_line(result.stderr)
 
 
+def test_both_pods_pass_restricted_admission_and_run(target, cluster, app_ns):
+    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    labels = cluster.get("Namespace", app_ns)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods = cluster.list("Pod", app_ns, label_selector="name in (mongo,pacman)")
+    # Admitted by the real API server under `restricted`, and running (KWOK's kubelet).
+    assert sorted(p["metadata"]["labels"]["name"] for p in pods) == ["mongo", "pacman"]
+    assert {p["status"]["phase"] for p in pods} == {"Running"}
+
+
 def test_volume_permissions_init_container_passes_admission_and_runs(target, cluster, app_ns):
     result = target.pacdeploy("-n", app_ns, "up", "--volume-permissions")
     assert result.returncode == 0, result.stderr
+    labels = cluster.get("Namespace", app_ns)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"  # it runs as root
     pod = cluster.get("Pod", "mongo-0", app_ns)
-    (init,) = pod["spec"]["initContainers"]
-    assert init["name"] == "volume-permissions"
-    assert init["securityContext"]["runAsUser"] == 0
-    assert pod["metadata"]["labels"]["name"] == "mongo"
+    inits = {c["name"]: c for c in pod["spec"]["initContainers"]}
+    assert set(inits) == {"prepare-base-dir", "volume-permissions"}
+    assert inits["volume-permissions"]["securityContext"]["runAsUser"] == 0
+    assert pod["status"]["phase"] == "Running"
 
 
 def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns):

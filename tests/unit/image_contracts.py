@@ -36,9 +36,42 @@ class MongoContract:
         "$MONGODB_TMP_DIR $MONGODB_LOG_DIR $MONGODB_CONF_DIR ...; chmod g+w $MONGODB_CONF_FILE",
     )
     image_writable_paths = Fact(
-        ("/opt/bitnami/mongodb/conf", "/opt/bitnami/mongodb/tmp", "/opt/bitnami/mongodb/logs"),
-        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb-env.sh: MONGODB_CONF_DIR, _TMP_DIR, _LOG_DIR;"
-        " setup rewrites mongodb.conf in place (libmongodb.sh mongodb_config_apply_regex)",
+        (
+            "/opt/bitnami/mongodb/conf",
+            "/opt/bitnami/mongodb/tmp",
+            "/opt/bitnami/mongodb/logs",
+            "/tmp",
+        ),
+        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb-env.sh: MONGODB_CONF_DIR, _TMP_DIR (pid "
+        "file; mongodb.conf.tpl: unixDomainSocket pathPrefix), _LOG_DIR; setup rewrites "
+        "mongodb.conf in place (libmongodb.sh mongodb_config_apply_regex); "
+        "mongodb_custom_init_scripts writes /tmp/filelist",
+    )
+    # So the conf dir cannot be a bare emptyDir: it must be seeded from the image.
+    conf_rendered_at_build = Fact(
+        ("/opt/bitnami/mongodb/conf", "/opt/bitnami/mongodb/logs"),
+        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb/postunpack.sh: render-template "
+        '"$MONGODB_MONGOD_TEMPLATES_FILE" >"$MONGODB_CONF_FILE" and ln -sf /dev/stdout '
+        '"$MONGODB_LOG_FILE" at build; libmongodb.sh mongodb_initialize only edits the file '
+        "(mongodb_set_net_conf, _log_conf, _storage_conf) and never renders it",
+    )
+    # Each of these is read from the file its *_FILE variable names (then unset).
+    secret_files = Fact(
+        frozenset(
+            {
+                "MONGODB_ROOT_PASSWORD_FILE",
+                "MONGODB_USERNAME_FILE",
+                "MONGODB_PASSWORD_FILE",
+                "MONGODB_DATABASE_FILE",
+            }
+        ),
+        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb-env.sh: for env_var in mongodb_env_vars:"
+        ' file_env_var="${env_var}_FILE"; export "${env_var}=$(< "${!file_env_var}")"',
+    )
+    shell = Fact(
+        "/bin/bash",
+        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb/postunpack.sh: #!/bin/bash (as every "
+        "script of the image); Dockerfile: FROM docker.io/bitnami/minideb:buster",
     )
     volume_path = Fact(
         "/bitnami/mongodb",
@@ -62,9 +95,14 @@ class MongoContract:
                 "MONGODB_DISABLE_SYSTEM_LOG",
                 "MONGODB_SYSTEM_LOG_VERBOSITY",
                 "ALLOW_EMPTY_PASSWORD",
+                "MONGODB_ROOT_PASSWORD_FILE",
+                "MONGODB_USERNAME_FILE",
+                "MONGODB_PASSWORD_FILE",
+                "MONGODB_DATABASE_FILE",
             }
         ),
-        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb-env.sh (exports with defaults)",
+        BITNAMI + "rootfs/opt/bitnami/scripts/mongodb-env.sh (exports with defaults, and the "
+        "*_FILE of each of mongodb_env_vars)",
     )
     # The app user is only created when all three are set.
     env_required_together = Fact(
@@ -148,6 +186,13 @@ class PacmanContract:
         "/",
         PACMAN + "app.js: app.use('/', express.static(path.join(__dirname, 'public'))) "
         "with public/index.html",
+    )
+    # The credentials come from the environment only: no *_FILE, no config file. So the web
+    # pod takes the Secret as environment variables (checkov CKV_K8S_35 stays).
+    credentials_from_env = Fact(
+        ("MONGO_AUTH_USER", "MONGO_AUTH_PWD"),
+        PACMAN + "lib/config.js: process.env.MONGO_AUTH_USER, process.env.MONGO_AUTH_PWD "
+        "(the only source of the credentials)",
     )
     # Dockerfile has no USER (node:boron runs as root); the app only reads its files
     # (static, jade views, mongodb), so any non-root uid can run it.

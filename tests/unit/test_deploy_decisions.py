@@ -12,10 +12,11 @@ def live(objs, managed=True):
     return {ref_of(o): {**o, "metadata": {**o["metadata"], "labels": labels}} for o in objs}
 
 
-def test_waves_put_roles_and_service_accounts_before_bindings_and_workloads():
+def test_waves_put_roles_accounts_and_policies_before_bindings_and_workloads():
     waves = [[o["kind"] for o in wave] for wave in deploy.waves(OBJECTS)]
     assert waves[0] == ["Namespace"]
-    assert set(waves[1]) == {"ServiceAccount", "ClusterRole"}
+    # The NetworkPolicies guard the pods from their first moment.
+    assert set(waves[1]) == {"ServiceAccount", "ClusterRole", "NetworkPolicy"}
     # the rollout starts after as few writes as it must: Services go beside the workloads
     assert set(waves[2]) == {
         "ClusterRoleBinding",

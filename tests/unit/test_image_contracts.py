@@ -76,9 +76,30 @@ def test_mongo_runs_as_the_image_user_in_group_zero(objs):
     assert _effective(pod, mongo, "runAsUser") == MongoContract.user.value
     # A non-zero primary group cannot write the image's config dir: mongo-0 crash-loops.
     assert _effective(pod, mongo, "runAsGroup") in (None, MongoContract.group.value)
-    assert not _effective(pod, mongo, "readOnlyRootFilesystem"), "the setup rewrites " + ", ".join(
-        MongoContract.image_writable_paths.value
-    )
+
+
+def _mounts(container):
+    return {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+
+
+def test_mongo_root_is_read_only_and_what_it_writes_is_on_seeded_empty_dirs(objs):
+    rendered, _ = objs
+    pod = _pod(rendered, "StatefulSet")
+    mongo = pod["containers"][0]
+    assert _effective(pod, mongo, "readOnlyRootFilesystem") is True
+    empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    mounts = _mounts(mongo)
+    for path in MongoContract.image_writable_paths.value:
+        assert mounts[path]["name"] in empty, path
+    # The setup edits mongodb.conf and never writes it: a copy of the image's must be there.
+    (seed,) = [c for c in pod["initContainers"] if c["name"] == "prepare-base-dir"]
+    assert seed["image"] == mongo["image"] and seed["command"][0] == MongoContract.shell.value
+    seeded = _mounts(seed)
+    for path in MongoContract.conf_rendered_at_build.value:
+        # cp -a keeps mongodb.log's link to /dev/stdout: the container's log stays its output
+        target = next(p for p, m in seeded.items() if m["subPath"] == mounts[path]["subPath"])
+        assert f"cp -a {path}/. {target}/" in seed["command"][-1]
+    assert _effective(pod, seed, "runAsUser") == MongoContract.user.value
 
 
 def test_mongo_volume_is_writable_by_its_user(objs):
@@ -87,7 +108,7 @@ def test_mongo_volume_is_writable_by_its_user(objs):
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert mounts[MongoContract.volume_path.value] == "mongo-db"
     assert pod["securityContext"]["fsGroup"] == MongoContract.user.value
-    inits = pod.get("initContainers", [])
+    inits = [c for c in pod["initContainers"] if c["name"] != "prepare-base-dir"]
     if not options.volume_permissions:
         assert inits == []
         return
@@ -106,8 +127,38 @@ def test_mongo_env_is_what_the_image_reads(objs):
     mongo = _pod(rendered, "StatefulSet")["containers"][0]
     env = _env(mongo)
     assert set(env) <= MongoContract.env_read.value
-    assert set(MongoContract.env_required_together.value) <= set(env)
+    for name in MongoContract.env_required_together.value:
+        assert name in env or f"{name}_FILE" in env, name
     assert mongo["ports"][0]["containerPort"] == MongoContract.port.value
+
+
+def _mongo_secret_keys(pod):
+    """MONGODB_* -> the Secret key its file holds (the credentials volume's items)."""
+    mongo = pod["containers"][0]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    found = {}
+    for name, entry in _env(mongo).items():
+        if name not in MongoContract.secret_files.value:
+            continue
+        path = entry["value"]
+        mount = next(m for p, m in _mounts(mongo).items() if path.startswith(p + "/"))
+        secret = volumes[mount["name"]]["secret"]
+        item = next(i for i in secret["items"] if f"{mount['mountPath']}/{i['path']}" == path)
+        found[name.removesuffix("_FILE")] = item["key"]
+    return found
+
+
+def test_mongo_reads_its_credentials_from_files_it_may_read(objs):
+    rendered, _ = objs
+    pod = _pod(rendered, "StatefulSet")
+    assert not _secret_keys(pod["containers"][0])  # no Secret in the environment
+    assert set(_mongo_secret_keys(pod)) == {
+        n.removesuffix("_FILE") for n in MongoContract.secret_files.value
+    }
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    # Group-readable: fsGroup makes uid 1001 a member of the files' group.
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert pod["securityContext"]["fsGroup"] == MongoContract.user.value
 
 
 def test_wiredtiger_cache_fits_the_memory_limit(objs):
@@ -145,6 +196,11 @@ def test_pacman_env_port_and_probes_match_the_app(objs):
         assert named[web[probe]["httpGet"]["port"]] == PacmanContract.port.value
     assert env["MY_NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
     assert _effective(pod, web, "runAsUser") not in (None, 0)
+    # The app writes nothing, so its root can be read-only.
+    assert PacmanContract.writes_nothing.value
+    assert _effective(pod, web, "readOnlyRootFilesystem") is True
+    # Its credentials can only come from the environment (no *_FILE in the app).
+    assert set(PacmanContract.credentials_from_env.value) <= set(_secret_keys(web))
 
 
 def test_pacman_may_read_its_node_and_nothing_else(objs):
@@ -161,7 +217,7 @@ def test_pacman_may_read_its_node_and_nothing_else(objs):
 
 def test_app_and_database_share_the_same_credentials(objs):
     rendered, _ = objs
-    mongo = _secret_keys(_pod(rendered, "StatefulSet")["containers"][0])
+    mongo = _mongo_secret_keys(_pod(rendered, "StatefulSet"))
     web = _secret_keys(_pod(rendered, "Deployment")["containers"][0])
     assert web["MONGO_DATABASE"] == mongo["MONGODB_DATABASE"]
     assert web["MONGO_AUTH_USER"] == mongo["MONGODB_USERNAME"]

@@ -99,6 +99,7 @@ def test_workloads_meet_the_security_baseline(obj):
     pod = obj["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert "hostNetwork" not in pod and "hostPID" not in pod and "hostIPC" not in pod
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert not [v for v in pod.get("volumes", []) if "hostPath" in v]
     for container in pod["containers"]:
         context = container["securityContext"]
@@ -106,13 +107,35 @@ def test_workloads_meet_the_security_baseline(obj):
         assert context["capabilities"]["drop"] == ["ALL"]
         assert not context.get("privileged")
         assert container["resources"]["requests"] and container["resources"]["limits"]
+        assert context["readOnlyRootFilesystem"] is True
     # Only the web app talks to the API (it reads its Node), so only it gets a token.
     assert pod["automountServiceAccountToken"] is (obj["kind"] == "Deployment")
 
 
-def test_namespace_enforces_pod_security_baseline():
+def test_namespace_enforces_pod_security_restricted_unless_a_root_init_is_asked_for():
     labels = render(Options())[0]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    labels = render(Options(volume_permissions=True))[0]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_the_ingress_class_is_checked_as_an_ingress_class():
+    with pytest.raises(InvalidInput, match="invalid ingress class 'Bad_Class'"):
+        manifests.validate(Options(ingress=True, ingress_class="Bad_Class"))
+
+
+def test_mongo_admits_only_the_web_pods_on_its_port():
+    policies = {
+        o["metadata"]["name"]: o["spec"] for o in by_kind(render(Options()), "NetworkPolicy")
+    }
+    mongo = policies["mongo"]
+    assert mongo["podSelector"] == {"matchLabels": {"name": "mongo"}}
+    assert mongo["policyTypes"] == ["Ingress"]
+    (rule,) = mongo["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"name": "pacman"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 27017}]
+    (web,) = policies["pacman"]["ingress"]
+    assert "from" not in web and web["ports"] == [{"protocol": "TCP", "port": 8080}]
 
 
 def test_app_role_may_only_get_nodes():

@@ -1,0 +1,1 @@
+"""Security scanning of the rendered manifests (run by `make lint`)."""

@@ -1,0 +1,94 @@
+"""checkov over every option combination `up` can render, against a checked-in skip list.
+
+    python -m tests.security.scan CHECKOV
+
+Every check checkov fails must be listed in skips.yaml for that object, with its reason
+(the image's source, or the lesson's published tag); a listed skip that no longer fails is
+an error too, so the list cannot grow or go stale without someone saying why.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from pacdeploy.credentials import new_secret
+from pacdeploy.manifests import SERVICE_TYPES, Options, render
+
+SKIPS = Path(__file__).with_name("skips.yaml")
+
+
+def combinations() -> list[Options]:
+    """Each option that changes what is rendered, in every combination."""
+    return [
+        Options(service_type=kind, ingress=ingress, volume_permissions=permissions)
+        for kind, ingress, permissions in itertools.product(
+            SERVICE_TYPES, (False, True), (False, True)
+        )
+    ]
+
+
+def name_of(options: Options) -> str:
+    ingress = "ingress" if options.ingress else "no-ingress"
+    permissions = "volume-permissions" if options.volume_permissions else "plain"
+    return f"{options.service_type}-{ingress}-{permissions}"
+
+
+def allowed() -> dict[tuple[str, str], str]:
+    """(check id, Kind/name) -> the reason it may fail."""
+    found = {}
+    for entry in yaml.safe_load(SKIPS.read_text()):
+        reason = str(entry.get("reason") or "").strip()
+        if not reason:
+            raise SystemExit(f"{SKIPS}: {entry['check']} has no reason")
+        for resource in entry["resources"]:
+            found[(entry["check"], resource)] = reason
+    return found
+
+
+def _resource(checkov_resource: str) -> str:
+    """checkov's 'StatefulSet.pacman.mongo' as 'StatefulSet/mongo' (Pods: 'Pod/mongo')."""
+    kind, _namespace, name = checkov_resource.split(".", 2)
+    return f"{kind}/{name.split('.', 1)[0]}"
+
+
+def main() -> int:
+    checkov = sys.argv[1]
+    with tempfile.TemporaryDirectory() as folder:
+        for options in combinations():
+            objects = [*render(options), new_secret(options.namespace)]
+            (Path(folder) / f"{name_of(options)}.yaml").write_text(yaml.safe_dump_all(objects))
+        done = subprocess.run(
+            [checkov, "-d", folder, "--framework", "kubernetes", "-o", "json", "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    reports = json.loads(done.stdout or "[]")
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = {
+        (check["check_id"], _resource(check["resource"]))
+        for report in reports
+        for check in report["results"]["failed_checks"]
+    }
+    passed = sum(report["summary"]["passed"] for report in reports)
+    skips = allowed()
+    unexpected = sorted(failed - skips.keys())
+    stale = sorted(skips.keys() - failed)
+    for check, resource in unexpected:
+        print(f"checkov: {check} fails on {resource}: fix it, or add it to {SKIPS} with a reason")
+    for check, resource in stale:
+        print(f"checkov: {check} no longer fails on {resource}: remove it from {SKIPS}")
+    combos = len(combinations())
+    print(f"checkov: {combos} renderings, {passed} checks passed, {len(failed)} known failures")
+    return 1 if unexpected or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
