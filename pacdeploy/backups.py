@@ -34,6 +34,7 @@ BEFORE_UP, BEFORE_RESTORE = "before-up", "before-restore"
 CLAIMS_ANNOTATION = "pacdeploy.io/backup-claims"
 DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63
+KEEP_AUTOMATIC = 5  # automatic backups kept (up --keep-backups); named ones are never pruned
 EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
 POLL = 0.25
 
@@ -239,6 +240,53 @@ def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
     return summarize(snapshots(cluster, namespace))
 
 
+def to_prune(
+    found: list[Backup],
+    *,
+    keep: int,
+    older_than: float | None = None,
+    now: datetime | None = None,
+    automatic_only: bool = True,
+) -> list[Backup]:
+    """What pruning deletes, oldest first: beyond the newest ``keep`` (of the automatic
+    ones, unless all were asked for), and of those only what is older than ``older_than``
+    seconds. A backup being deleted already is left to that."""
+    pool = [b for b in found if not b.deleting and (b.reason or not automatic_only)]
+    pool.sort(key=lambda b: (b.created, b.name))
+    excess = pool[: max(len(pool) - keep, 0)]
+    if older_than is None:
+        return excess
+    moment = now or datetime.now(UTC)
+
+    def age(backup: Backup) -> float:
+        taken = datetime.fromisoformat(backup.created.replace("Z", "+00:00"))
+        return (moment - taken).total_seconds()
+
+    return [b for b in excess if age(b) > older_than]
+
+
+def prune(
+    cluster: Cluster,
+    namespace: str,
+    *,
+    keep: int,
+    older_than: float | None,
+    automatic_only: bool,
+    timeout: float,
+    out: Output,
+) -> list[str]:
+    """Delete what :func:`to_prune` picks, each waited for until gone."""
+    doomed = to_prune(
+        list_backups(cluster, namespace),
+        keep=keep,
+        older_than=older_than,
+        automatic_only=automatic_only,
+    )
+    for backup in doomed:
+        delete(cluster, namespace, backup.name, timeout, out)
+    return [b.name for b in doomed]
+
+
 def of_revision(found: list[Backup], revision: int) -> Backup | None:
     """The newest ready backup of the data as it was while ``revision`` was live."""
     mine = [b for b in found if b.revision == revision and b.ready]
@@ -318,6 +366,7 @@ def create(
     out: Output,
     reason: str | None = None,
     resume: bool = False,
+    keep_automatic: int = KEEP_AUTOMATIC,
 ) -> Backup:
     """Snapshot every mongo volume under one backup name and wait until all are ready.
 
@@ -366,7 +415,20 @@ def create(
     )
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(cluster.create, wanted))
-    return wait_ready(cluster, namespace, name, timeout, out)
+    taken = wait_ready(cluster, namespace, name, timeout, out)
+    if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
+        pruned = prune(
+            cluster,
+            namespace,
+            keep=keep_automatic,
+            older_than=None,
+            automatic_only=True,
+            timeout=timeout,
+            out=out,
+        )
+        if pruned:
+            out.info(f"pruned automatic backup(s) {', '.join(pruned)} (keeping {keep_automatic})")
+    return taken
 
 
 def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> Backup:

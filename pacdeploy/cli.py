@@ -267,17 +267,36 @@ def up_options(command: Any) -> Any:
     help="Back up MongoDB's volumes first when the change touches its StatefulSet.",
 )
 @click.option(
-    "--atomic", is_flag=True, help="Roll back to the last deployed revision if the wait fails."
+    "--keep-backups",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Automatic backups kept; older ones are pruned (named backups never are).",
+)
+@click.option(
+    "--rollback-on-failure",
+    "--atomic",  # Helm 4 renamed --atomic; both are taken, as Helm takes both
+    "atomic",
+    is_flag=True,
+    help="Roll back to the last deployed revision if the wait fails (alias: --atomic).",
 )
 @TIMEOUT
 @pass_settings
 def up(
-    settings: Settings, dry_run: bool, snapshot: bool, atomic: bool, timeout: float, **given: Any
+    settings: Settings,
+    dry_run: bool,
+    snapshot: bool,
+    keep_backups: int,
+    atomic: bool,
+    timeout: float,
+    **given: Any,
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
     from pacdeploy import deploy, release
 
-    request = _up_request(settings, given, timeout=timeout, backup=snapshot, atomic=atomic)
+    request = _up_request(
+        settings, given, timeout=timeout, backup=snapshot, atomic=atomic, keep_backups=keep_backups
+    )
     cluster = settings.cluster(warm=PARALLEL_ROUND)
     if dry_run:
         plan = release.plan_for(cluster, request, settings.out)
@@ -499,6 +518,36 @@ def backup_delete(settings: Settings, name: str, timeout: float) -> None:
         settings.out.info(f"volumesnapshot/{snapshot} deleted")
 
 
+@backup.command("prune")
+@click.option("--keep", type=click.IntRange(0, 1000), required=True, help="Newest backups kept.")
+@click.option("--older-than", type=Duration(), help="Only delete backups older than this.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+@click.option("--timeout", type=Duration(), default="2m", show_default=True)
+@pass_settings
+def backup_prune(
+    settings: Settings, keep: int, older_than: float | None, yes: bool, timeout: float
+) -> None:
+    """Delete all but the newest KEEP backups, named ones too (--older-than: only older)."""
+    from pacdeploy import backups
+
+    _require_confirmation(yes, "backup prune deletes backups")
+    cluster = settings.cluster()
+    doomed = backups.to_prune(
+        backups.list_backups(cluster, settings.namespace),
+        keep=keep,
+        older_than=older_than,
+        automatic_only=False,
+    )
+    if not doomed:
+        settings.out.info("nothing to prune")
+        return
+    names = ", ".join(b.name for b in doomed)
+    _confirm(yes, f"Delete backup(s) {names}?", "backup prune deletes backups")
+    for found in doomed:
+        backups.delete(cluster, settings.namespace, found.name, timeout, settings.out)
+        settings.out.info(f"backup {found.name} deleted")
+
+
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--undo", is_flag=True, help="Go back to the volumes the last restore replaced.")
@@ -580,16 +629,40 @@ def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
         settings.out.info(f"nothing to remove in namespace {settings.namespace}")
 
 
+SHELLS = ("bash", "zsh", "fish")
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL, e.g. `source <(pacdeploy completion bash)`."""
+    from click.shell_completion import get_completion_class
+
+    script = get_completion_class(shell)(cli, {}, "pacdeploy", "_PACDEPLOY_COMPLETE")
+    click.echo(script.source())
+
+
 def run() -> None:
     """The `pacdeploy` process."""
     with collector.paused_until_loaded():
         main()
 
 
-def main(argv: list[str] | None = None) -> None:
+def run_as_kubectl_plugin() -> None:
+    """`kubectl pacdeploy ...`: kubectl runs `kubectl-pacdeploy` from PATH (krew's way)."""
+    with collector.paused_until_loaded():
+        main(prog_name="kubectl pacdeploy")
+
+
+def main(argv: list[str] | None = None, prog_name: str = "pacdeploy") -> None:
     """Entry point: every failure a user can cause is one line on stderr and an exit code."""
     try:
-        cli.main(args=argv, prog_name="pacdeploy", standalone_mode=False)
+        cli.main(
+            args=argv,
+            prog_name=prog_name,
+            complete_var="_PACDEPLOY_COMPLETE",
+            standalone_mode=False,
+        )
     except PacdeployError as exc:
         # The line says it all; -vv also shows the exception it came from.
         log.debug("%s", exc.problem, exc_info=exc.__cause__)

@@ -36,6 +36,7 @@ class UpRequest:
     backup: bool = True  # --no-snapshot: False
     atomic: bool = False
     timeout: float = 300.0
+    keep_backups: int = backups.KEEP_AUTOMATIC
 
 
 @dataclass
@@ -223,6 +224,7 @@ def _backup_first(
             timeout=request.timeout,
             out=out,
             reason=backups.BEFORE_UP,
+            keep_automatic=request.keep_backups,
         )
     except backups.NoSnapshots as exc:
         out.info(f"no backup before this change: {exc.problem}")

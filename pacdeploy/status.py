@@ -10,7 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pacdeploy import readiness, restore, storage
+from pacdeploy import readiness, restore, revisions, storage
+from pacdeploy.fields import drift
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube.client import Cluster
 from pacdeploy.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
@@ -80,6 +81,7 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
         "claims": lambda: cluster.list("PersistentVolumeClaim", namespace),
         "services": lambda: cluster.list("Service", namespace),
         "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
+        "revisions": lambda: revisions.read(cluster, namespace),
     }
     with ThreadPoolExecutor(max_workers=len(reads)) as pool:
         futures = {key: pool.submit(read) for key, read in reads.items()}
@@ -115,9 +117,11 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
         "ingress": None,
         "claims": [],
         "restore": None,
+        "drift": [],
     }
     if ns is None:
         return doc
+    doc["drift"] = drifted(found)
     if found["statefulset"] is not None and (under_way := restore.intent_of(found["statefulset"])):
         doc["restore"] = {
             "source": under_way.source,
@@ -175,6 +179,37 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each field of the app's objects that no longer holds what the live revision applied
+    (someone ran `kubectl set image` or `kubectl edit` behind pacdeploy's back)."""
+    live_revision = revisions.previous(found.get("revisions") or [])
+    if live_revision is None:
+        return []
+    live = {
+        ("Deployment", DEPLOYMENT): found["deployment"],
+        ("StatefulSet", STATEFULSET): found["statefulset"],
+        ("Ingress", INGRESS): found["ingress"],
+        **{("Service", s["metadata"]["name"]): s for s in found["services"]},
+    }
+    result = []
+    for applied in live_revision.manifests:
+        current = live.get((applied["kind"], applied["metadata"]["name"]))
+        if current is None:
+            continue
+        fields_set = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}
+        for change in drift(fields_set, current):  # list items carry no kind or apiVersion
+            obj = f"{applied['kind'].lower()}/{applied['metadata']['name']}"
+            result.append(
+                {
+                    "object": obj,
+                    "field": change.path,
+                    "applied": change.desired,
+                    "live": change.live,
+                }
+            )
+    return result
+
+
 def _pod_line(pod: dict[str, Any]) -> str:
     ready = "ready" if pod["ready"] else "not ready"
     return f"pod/{pod['name']} {pod['phase']} {ready} node={pod['node'] or '-'}"
@@ -224,6 +259,18 @@ def outline(doc: dict[str, Any]) -> Outline:
         hosts = ",".join(ing["hosts"])
         children.append(
             Outline(f"ingress/{ing['name']} class={ing['class']} hosts={hosts} address={address}")
+        )
+    if doc.get("drift"):
+        revision_lines = [
+            Outline(f"{d['object']} {d['field']}: applied {d['applied']!r}, live {d['live']!r}")
+            for d in doc["drift"]
+        ]
+        children.insert(
+            0,
+            Outline(
+                "drift: changed behind pacdeploy's back (`pacdeploy up --force` puts it back)",
+                revision_lines,
+            ),
         )
     if doc.get("restore"):
         under_way = doc["restore"]

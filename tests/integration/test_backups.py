@@ -8,6 +8,7 @@ volume (found from its PV, as a minikube user would) must come back after a rest
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 from pathlib import Path
 
@@ -202,7 +203,7 @@ def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it
     assert rolled.returncode == 0, rolled.stderr
     assert (volume_dir(cluster, app_ns) / "marker").read_text() == "scores of revision 1"
     pod = cluster.get("StatefulSet", "mongo", app_ns)["spec"]["template"]["spec"]
-    assert not pod.get("initContainers")
+    assert [c["name"] for c in pod["initContainers"]] == ["prepare-base-dir"]
     last = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()[-1]
     assert f"rollback to 1 with data from backup {taken[0]}" in last
 
@@ -263,3 +264,49 @@ def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, 
                     }
                 )
     assert cluster.get("VolumeSnapshotClass", "csi-hostpath-snapclass") is not None
+
+
+@pytest.mark.sandbox_only
+def test_automatic_backups_are_capped_and_named_ones_are_kept(target, cluster, app_ns):
+    deployed(target, app_ns)
+    assert target.pacdeploy("-n", app_ns, "backup", "create", "mine").returncode == 0
+    for turn in range(8):  # each flips the init container: a change to mongo, backed up first
+        flags = ["--volume-permissions"] if turn % 2 == 0 else []
+        changed = target.pacdeploy("-n", app_ns, "up", *flags)
+        assert changed.returncode == 0, changed.stderr
+        assert "backup before-v" in changed.stdout
+    rows = [
+        line.split()
+        for line in target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()[1:]
+    ]
+    automatic = [row[0] for row in rows if row[-1] == "before-up"]
+    assert len(automatic) == 5 and [row[0] for row in rows if row[-1] == "no"] == ["mine"]
+    assert automatic[-1].startswith("before-v9-")  # the newest are the ones kept
+
+    recent = target.pacdeploy(
+        "-n", app_ns, "backup", "prune", "--keep", "0", "--older-than", "1h", "--yes"
+    )
+    assert recent.returncode == 0 and "nothing to prune" in recent.stdout
+    pruned = target.pacdeploy("-n", app_ns, "backup", "prune", "--keep", "1", "--yes")
+    assert pruned.returncode == 0, pruned.stderr
+    left = target.pacdeploy("-n", app_ns, "backup", "list").stdout.splitlines()[1:]
+    assert [line.split()[0] for line in left] == [automatic[-1]]
+
+
+def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app_ns):
+    deployed(target, app_ns)
+    assert target.pacdeploy("-n", app_ns, "status", "-o", "json").returncode == 0
+    target.kubectl_run("-n", app_ns, "set", "image", "deployment/pacman", f"pacman={OTHER_IMAGE}")
+    shown = target.pacdeploy("-n", app_ns, "status")
+    assert "drift: changed behind pacdeploy's back" in shown.stdout
+    assert "spec.template.spec.containers[pacman].image: applied" in shown.stdout
+    document = json.loads(target.pacdeploy("-n", app_ns, "status", "-o", "json").stdout)
+    (change,) = document["drift"]
+    assert change["object"] == "deployment/pacman" and change["live"] == OTHER_IMAGE
+    assert change["applied"].endswith("pacman-nodejs-app:latest")
+    # The field is kubectl's now: `up` names the conflict, `up --force` takes it back.
+    refused = target.pacdeploy("-n", app_ns, "up")
+    assert refused.returncode == 5 and 'conflict with "kubectl-set"' in refused.stderr
+    assert target.pacdeploy("-n", app_ns, "up", "--force").returncode == 0
+    again = json.loads(target.pacdeploy("-n", app_ns, "status", "-o", "json").stdout)
+    assert again["drift"] == []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,3 +243,22 @@ def test_kubectl_port_forward_reaches_local_server(target, cluster, namespace, l
             proc.wait(timeout=10)
     finally:
         cluster.delete("ClusterPortForward", forward["metadata"]["name"])
+
+
+def test_kubectl_runs_pacdeploy_as_its_plugin(target):
+    """kubectl finds `kubectl-pacdeploy` on PATH: `kubectl pacdeploy ...` is pacdeploy."""
+    from importlib.metadata import version
+
+    bin_dir = Path(sys.executable).parent  # where the package's scripts were installed
+    assert (bin_dir / "kubectl-pacdeploy").is_file()
+    env = {**target.env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(
+        [target.kubectl, "pacdeploy", "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert version("pacdeploy") in done.stdout and "kubectl pacdeploy" in done.stdout

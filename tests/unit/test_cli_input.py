@@ -141,3 +141,33 @@ def test_global_options_move_before_the_subcommand_in_their_order():
         "status",
     ]
     assert hoist_global_options(["forward", "--", "-n"]) == ["forward", "--", "-n"]
+
+
+def test_bash_completion_completes_ba_to_backup(tmp_path):
+    """The script `completion bash` prints, sourced in a real bash, completes subcommands."""
+    script = tmp_path / "complete.bash"
+    done = subprocess.run(
+        [sys.executable, "-m", "pacdeploy", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    script.write_text(done.stdout)
+    shim = tmp_path / "pacdeploy"  # the name the script completes, as on a user's PATH
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m pacdeploy "$@"\n')
+    shim.chmod(0o755)
+    probe = (
+        f"source {script}; COMP_WORDS=(pacdeploy ba); COMP_CWORD=1; "
+        "_pacdeploy_completion pacdeploy ba pacdeploy; printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    replies = subprocess.run(
+        ["bash", "-c", probe], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    assert replies == ["backup"]
+
+
+def test_rollback_on_failure_is_helm_4s_name_for_atomic(capsys):
+    for flag in ("--rollback-on-failure", "--atomic"):
+        code, _, err = run(capsys, "up", flag, "--replicas", "101")
+        assert code == 2 and "between 0 and 100" in err  # the flag itself was accepted

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from pacdeploy import backups, deploy, release, restore, revisions
-from pacdeploy.diff import FieldChange, field_changes, object_changes
+from pacdeploy.diff import object_changes
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
+from pacdeploy.fields import FieldChange, drift, field_changes
 from pacdeploy.kube.errors import only_own_conflicts
 from pacdeploy.manifests import MANAGED_BY, Options, render
 from pacdeploy.output import aligned
@@ -326,3 +328,60 @@ def test_tables_align_like_kubectl_get() -> None:
         "b1            true",
         "backup-long   false",
     ]
+
+
+def _backup(name: str, created: str, reason: str | None = None, deleting: bool = False):
+    return backups.Backup(name, created, "1Gi", True, None, (name,), reason, deleting)
+
+
+def test_pruning_keeps_the_newest_automatic_backups_and_every_named_one() -> None:
+    found = [
+        _backup("mine", "2026-12-01T00:00:00Z"),
+        *(
+            _backup(f"before-v{n}", f"2026-12-01T0{n}:00:00Z", backups.BEFORE_UP)
+            for n in range(1, 9)
+        ),
+    ]
+    doomed = [b.name for b in backups.to_prune(found, keep=5)]
+    assert doomed == ["before-v1", "before-v2", "before-v3"]
+    everything = backups.to_prune(found, keep=5, automatic_only=False)
+    assert [b.name for b in everything] == ["mine", "before-v1", "before-v2", "before-v3"]
+
+
+def test_pruning_older_than_spares_the_recent_and_what_is_being_deleted() -> None:
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    found = [
+        _backup("old", "2026-11-01T00:00:00Z", backups.BEFORE_UP),
+        _backup("going", "2026-11-02T00:00:00Z", backups.BEFORE_UP, deleting=True),
+        _backup("recent", "2026-12-02T11:00:00Z", backups.BEFORE_UP),
+    ]
+    doomed = backups.to_prune(found, keep=0, older_than=7 * 86400, now=now)
+    assert [b.name for b in doomed] == ["old"]
+
+
+def test_drift_is_a_field_that_no_longer_holds_what_was_applied() -> None:
+    applied = {
+        "metadata": {"name": "pacman", "labels": {"name": "pacman"}},
+        "spec": {
+            "replicas": 1,
+            "template": {"spec": {"containers": [{"name": "pacman", "image": "app:v1"}]}},
+        },
+    }
+    live = {
+        "metadata": {"name": "pacman", "labels": {"name": "pacman"}, "uid": "u", "generation": 3},
+        "spec": {
+            "replicas": 10,  # pacdeploy scale: not drift
+            "template": {
+                "spec": {
+                    "containers": [{"name": "pacman", "image": "app:v2", "imagePullPolicy": "X"}]
+                }
+            },
+        },
+        "status": {"readyReplicas": 10},
+    }
+    assert drift(applied, live) == [
+        FieldChange("spec.template.spec.containers[pacman].image", "app:v2", "app:v1")
+    ]
+    assert drift(applied, {**live, "spec": {**applied["spec"], "replicas": 10}}) == []
+    # up compares the same way, replicas included
+    assert not deploy.covers(live, applied)
