@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python bench/peers.py
 	$(BIN)/python bench/forward_vs_kubectl.py
 	$(BIN)/python bench/forward_soak.py
+	cd bench && ../$(BIN)/python growth.py
 
 sandbox-down: install
 	$(BIN)/pacdeploy sandbox down

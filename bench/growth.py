@@ -12,6 +12,7 @@ Everything foreign is labelled and removed again, in one request per kind.
 from __future__ import annotations
 
 import argparse
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,20 @@ def grow(cluster: Cluster, objects: list[dict]) -> None:
         list(pool.map(cluster.create, objects))
 
 
+def settle(cluster: Cluster, volumes: int) -> None:
+    """Until the PV controller has seen every foreign volume (phase Available): a shared
+    cluster's volumes are old, not a burst. kube-controller-manager's client is limited to
+    20 requests a second by default, so 15,000 new volumes take it some 12 minutes, and a
+    new claim waits behind them all that time (seen: `up` timed out at 300 s)."""
+    while True:
+        found = cluster.list("PersistentVolume", label_selector=FOREIGN)
+        pending = [v for v in found if v.get("status", {}).get("phase") != "Available"]
+        print(f"  {len(found) - len(pending)}/{volumes} foreign volumes settled", flush=True)
+        if len(found) >= volumes and not pending:
+            return
+        time.sleep(10)
+
+
 def shrink(cluster: Cluster, namespace: str) -> None:
     selector = {"labelSelector": f"{FOREIGN}"}
     cluster.send("DELETE", "/api/v1/persistentvolumes", query=selector)
@@ -93,17 +108,24 @@ def cases(namespace: str) -> dict[str, Callable[[], None]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--sizes",
+        default=",".join(f"{pvs}:{events}" for pvs, events in SIZES),
+        help="PVS:EVENTS,... (cumulative; default %(default)s)",
+    )
     args = parser.parse_args()
+    sizes = [tuple(int(n) for n in size.split(":")) for size in args.sizes.split(",")]
     cluster = sandbox()
     namespace = f"bench-growth-{uuid.uuid4().hex[:6]}"
     pacdeploy("-n", namespace, "up")
     results: dict[str, dict[str, float]] = {}
     made_pvs = made_events = 0
     try:
-        for pvs, events in SIZES:
+        for pvs, events in sizes:
             grow(cluster, [foreign_volume(n) for n in range(made_pvs, pvs)])
             grow(cluster, [foreign_event(namespace, n) for n in range(made_events, events)])
             made_pvs, made_events = pvs, events
+            settle(cluster, pvs)
             label = f"+{pvs} PVs, +{events} Events"
             runs = cases(namespace)
             times: dict[str, list[float]] = {name: [] for name in runs}

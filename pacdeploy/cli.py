@@ -340,16 +340,28 @@ def _up_request(settings: Settings, given: dict[str, Any], **extra: Any) -> Any:
 
 @cli.command()
 @up_options
+@click.option(
+    "--revision",
+    type=click.IntRange(min=1),
+    help="Preview `rollback REVISION`: that revision's manifests and options, not these.",
+)
 @click.option("-o", "--output", "fmt", type=OUTPUT, default="table", show_default=True)
 @pass_settings
-def diff(settings: Settings, fmt: str, **given: Any) -> None:
+def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy import diff as app_diff
-    from pacdeploy import release
+    from pacdeploy import release, revisions
 
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
     request = _up_request(settings, given)
-    found = app_diff.diff(cluster, release.plan_for(cluster, request, settings.out))
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    manifests = None
+    if revision is not None:
+        target = revisions.find(
+            revisions.read(cluster, settings.namespace), revision, settings.namespace
+        )
+        request, manifests = release.request_for(target), target.manifests
+    plan = release.plan_for(cluster, request, settings.out, manifests)
+    found = app_diff.diff(cluster, plan)
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     for change in found if fmt == "table" else []:

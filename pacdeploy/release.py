@@ -274,7 +274,7 @@ def _roll_back_after(
     out.warning(f"--atomic: revision {failed.number} failed, rolling back to {target.number}")
     up(
         cluster,
-        _request_for(target, request.timeout),
+        request_for(target, request.timeout),
         out,
         manifests=target.manifests,
         note=f"rollback to {target.number} (--atomic, after {failed.number} failed)",
@@ -284,7 +284,7 @@ def _roll_back_after(
     ) from failure
 
 
-def _request_for(revision: Revision, timeout: float, backup: bool = True) -> UpRequest:
+def request_for(revision: Revision, timeout: float = 300.0, backup: bool = True) -> UpRequest:
     """Apply a recorded revision as it was, leaving the cluster's default class alone."""
     return UpRequest(
         options=revision.options,
@@ -347,7 +347,7 @@ def rollback(
         taken = None
     result = up(
         cluster,
-        _request_for(target, timeout, backup=not with_data),
+        request_for(target, timeout, backup=not with_data),
         out,
         manifests=target.manifests,
         note=note,

@@ -146,10 +146,11 @@ class Provisioner:
             if (storage_class := to_provision(obj, classes, self._has_volume)) is not None:
                 self._provision(obj, storage_class)
         elif key[0] == "PersistentVolume" and is_released(obj):
-            self.cluster.delete("PersistentVolume", obj["metadata"]["name"])
+            # A second event of the same volume may come before its deletion: said once.
+            if self.cluster.delete("PersistentVolume", obj["metadata"]["name"]):
+                log.info("deleted released volume %s", obj["metadata"]["name"])
             if path := volume_path(obj):
                 shutil.rmtree(path, ignore_errors=True)
-            log.info("deleted released volume %s", obj["metadata"]["name"])
         elif key[0] == "VolumeSnapshotContent":
             action = snapshots.content_action(obj)
             if action == "create":

@@ -164,6 +164,11 @@ def test_history_diff_and_rollback_of_the_web_image(target, cluster, app_ns):
     same = target.pacdeploy("-n", app_ns, "diff", "--pacman-image", OTHER_IMAGE)
     assert same.returncode == 0, same.stderr
     assert same.stdout.strip() == "no changes"
+    # The rollback, previewed: revision 1's image instead of the live one.
+    preview = target.pacdeploy("-n", app_ns, "diff", "--revision", "1")
+    assert preview.returncode == 1, preview.stderr
+    assert preview.stdout.splitlines()[0] == "deployment/pacman configured"
+    assert f"spec.template.spec.containers[pacman].image: {OTHER_IMAGE} ->" in preview.stdout
 
     rolled = target.pacdeploy("-n", app_ns, "rollback", "1")
     assert rolled.returncode == 0, rolled.stderr

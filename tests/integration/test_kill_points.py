@@ -136,12 +136,6 @@ def with_backup(target, cluster, namespaces) -> str:
 PARALLEL = 4  # kill points run side by side where they share nothing (not up and down)
 
 
-def each_kill_point(writes: int, check) -> list:
-    """``check(n)`` for n = 1..writes, four at a time; what each returns that is not None."""
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return [r for r in pool.map(check, range(1, writes + 1)) if r is not None]
-
-
 def kill_points(target, cluster, namespaces, prepare, args) -> int:
     """How many writes an uninterrupted run of ``args`` makes, on a prepared namespace."""
     ns = prepare(target, cluster, namespaces)
@@ -151,37 +145,36 @@ def kill_points(target, cluster, namespaces, prepare, args) -> int:
     return writes
 
 
-def test_restore_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
-    args = ("restore", "b1", "--yes")
-    writes = kill_points(target, cluster, namespaces, with_backup, args)
+def unrecovered(target, cluster, namespaces, prepare, args, then, marker=None, extra=None):
+    """For each kill point N, four at a time: a namespace made by ``prepare``, ``args``
+    killed after its Nth write, then ``then(ns)`` (the user's next command). What differs
+    from an uninterrupted run, per N: [] when every kill point was recovered."""
+    writes = kill_points(target, cluster, namespaces, prepare, args)
 
     def check(n):
-        ns = with_backup(target, cluster, namespaces)
+        ns = prepare(target, cluster, namespaces)
         run_counting(target, "-n", ns, *args, kill_after=n)
-        again = target.pacdeploy("-n", ns, *args)
-        if again.returncode != 0 or read_marker(cluster, ns) != "before":
-            return n, again.returncode, again.stderr.strip()[-300:]
-        if problems := left_over(cluster, ns):
-            return n, problems
-        assert one_default(cluster) == [target.storage_class]
-        return None
+        after = then(ns)
+        if after.returncode != 0 or (marker is not None and read_marker(cluster, ns) != marker):
+            return n, after.returncode, after.stderr.strip()[-300:]
+        problems = (extra or left_over)(cluster, ns)
+        return (n, problems) if problems else None
 
-    assert each_kill_point(writes, check) == []
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        return [r for r in pool.map(check, range(1, writes + 1)) if r is not None]
+
+
+def test_restore_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
+    args = ("restore", "b1", "--yes")
+    rerun = lambda ns: target.pacdeploy("-n", ns, *args)  # noqa: E731
+    assert unrecovered(target, cluster, namespaces, with_backup, args, rerun, "before") == []
+    assert one_default(cluster) == [target.storage_class]
 
 
 def test_restore_killed_at_every_write_is_undone_by_undo(target, cluster, namespaces):
+    undo = lambda ns: target.pacdeploy("-n", ns, "restore", "--undo", "--yes")  # noqa: E731
     args = ("restore", "b1", "--yes")
-    writes = kill_points(target, cluster, namespaces, with_backup, args)
-
-    def check(n):
-        ns = with_backup(target, cluster, namespaces)
-        run_counting(target, "-n", ns, *args, kill_after=n)
-        back = target.pacdeploy("-n", ns, "restore", "--undo", "--yes")
-        if back.returncode != 0 or read_marker(cluster, ns) != "after":
-            return n, back.returncode, back.stderr.strip()[-300:]
-        return (n, problems) if (problems := left_over(cluster, ns)) else None
-
-    assert each_kill_point(writes, check) == []
+    assert unrecovered(target, cluster, namespaces, with_backup, args, undo, "after") == []
 
 
 def deployed(target, cluster, namespaces) -> str:
@@ -195,20 +188,20 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
     target, cluster, namespaces
 ):
     args = ("backup", "create", "b1")
-    writes = kill_points(target, cluster, namespaces, deployed, args)
 
-    def check(n):
-        ns = deployed(target, cluster, namespaces)
-        run_counting(target, "-n", ns, *args, kill_after=n)
+    def rerun(ns):
         again = target.pacdeploy("-n", ns, *args)
-        if not (again.returncode == 0 or "already exists" in again.stderr):
-            return n, again.returncode, again.stderr.strip()[-300:]
-        listed = ok(target, "-n", ns, "backup", "list").splitlines()[1:]
-        assert [row.split()[0] for row in listed] == ["b1"]
-        assert listed[0].split()[3] == "true"
-        return None
+        if "already exists" in again.stderr:  # the killed run had finished it
+            again.returncode = 0
+        return again
 
-    assert each_kill_point(writes, check) == []
+    def one_ready_backup(cluster, ns):
+        listed = ok(target, "-n", ns, "backup", "list").splitlines()[1:]
+        rows = [row.split() for row in listed]
+        return [] if [(r[0], r[3]) for r in rows] == [("b1", "true")] else [f"backups {rows}"]
+
+    found = unrecovered(target, cluster, namespaces, deployed, args, rerun, extra=one_ready_backup)
+    assert found == []
 
 
 def nothing_yet(target, cluster, namespaces) -> str:
@@ -260,19 +253,10 @@ def restored(target, cluster, namespaces) -> str:
 def test_restore_undo_killed_at_every_write_is_finished_by_running_it_again(
     target, cluster, namespaces
 ):
+    # An undo run twice undoes twice: the user runs what `status` names, if anything.
     args = ("restore", "--undo", "--yes")
-    writes = kill_points(target, cluster, namespaces, restored, args)
-
-    def check(n):
-        ns = restored(target, cluster, namespaces)
-        run_counting(target, "-n", ns, *args, kill_after=n)
-        # An undo run twice undoes twice: the user runs what `status` names, if anything.
-        again = finish_as_status_says(target, ns)
-        if again.returncode != 0 or read_marker(cluster, ns) != "after":
-            return n, again.returncode, again.stderr.strip()[-300:]
-        return (n, problems) if (problems := left_over(cluster, ns)) else None
-
-    assert each_kill_point(writes, check) == []
+    finish = lambda ns: finish_as_status_says(target, ns)  # noqa: E731
+    assert unrecovered(target, cluster, namespaces, restored, args, finish, "after") == []
 
 
 def finish_as_status_says(target, ns: str):
@@ -299,19 +283,14 @@ def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_agai
     target, cluster, namespaces
 ):
     args = ("rollback", "1", "--with-data", "--yes")
-    writes = kill_points(target, cluster, namespaces, changed_with_backup, args)
+    rerun = lambda ns: target.pacdeploy("-n", ns, *args)  # noqa: E731
 
-    def check(n):
-        ns = changed_with_backup(target, cluster, namespaces)
-        run_counting(target, "-n", ns, *args, kill_after=n)
-        again = target.pacdeploy("-n", ns, *args)
-        if again.returncode != 0 or read_marker(cluster, ns) != "v1":
-            return n, again.returncode, again.stderr.strip()[-300:]
-        if problems := left_over(cluster, ns):
-            return n, problems
+    def revision_1_live(cluster, ns):
         pod = cluster.get("StatefulSet", "mongo", ns)["spec"]["template"]["spec"]
         inits = [c["name"] for c in pod["initContainers"]]
-        assert inits == ["prepare-base-dir"], n  # revision 1's manifests are live
-        return None
+        return left_over(cluster, ns) + ([] if inits == ["prepare-base-dir"] else [f"{inits}"])
 
-    assert each_kill_point(writes, check) == []
+    found = unrecovered(
+        target, cluster, namespaces, changed_with_backup, args, rerun, "v1", revision_1_live
+    )
+    assert found == []

@@ -87,6 +87,19 @@ def pacdeploy_whoami(env, *args, again=False, input=None, timeout=60):
     )
 
 
+def whoami_twice(env) -> subprocess.Popen[str]:
+    """A pacdeploy process that asks who it is now, and again once a line comes on stdin."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.whoami", "--again"],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def whoami(env, *args) -> dict[str, str]:
     done = pacdeploy_whoami(env, *args)
     assert done.returncode == 0, done.stderr
@@ -228,15 +241,7 @@ def test_revoked_exec_token_is_minted_again_after_401(target, cluster, admin, ac
     plugin = token_plugin(target, account, tmp_path, "bound-1")
     path = config(tmp_path / "config", [("eks", admin[0], exec_user(plugin))])
     env = env_for(path)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.whoami", "--again"],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = whoami_twice(env)
     assert json.loads(process.stdout.readline())["user"] == account.username
     old_token = f"Bearer {plugin.last_token}"
     accounts.secret(cluster, account, "bound-2")
@@ -339,15 +344,7 @@ def test_exec_client_certificate_is_renewed_when_it_expires(target, admin, tmp_p
         "exec": {"apiVersion": plugins.V1, "command": str(plugin), "interactiveMode": "Never"}
     }
     path = config(tmp_path / "config", [("certs", admin[0], exec_entry)])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.whoami", "--again"],
-        env=env_for(path),
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = whoami_twice(env_for(path))
     original = json.loads(process.stdout.readline())["user"]
     time.sleep(4)  # past the first certificate's expirationTimestamp
     out, err = process.communicate("\n", timeout=60)
@@ -417,15 +414,7 @@ def test_token_file_is_read_again_after_a_401(target, cluster, admin, account, t
     path = config(tmp_path / "config", [("file", admin[0], {"tokenFile": str(token_file)})])
     env = env_for(path)
     assert kubectl_whoami(target, env) == account.username
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.whoami", "--again"],
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = whoami_twice(env)
     assert json.loads(process.stdout.readline())["user"] == account.username
     second = accounts.secret(cluster, account, "file-2")
     old = token_file.read_text()
