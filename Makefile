@@ -29,6 +29,7 @@ $(SCAN)/.installed:
 lint: install $(SCAN)/.installed
 	$(BIN)/ruff check pacdeploy tests bench
 	$(BIN)/ruff format --check pacdeploy tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m tests.security.scan $(SCAN)/bin/checkov
 
 unit: install

@@ -415,7 +415,7 @@ def create(
     )
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(cluster.create, wanted))
-    taken = wait_ready(cluster, namespace, name, timeout, out)
+    ready = wait_ready(cluster, namespace, name, timeout, out)
     if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
         pruned = prune(
             cluster,
@@ -428,7 +428,7 @@ def create(
         )
         if pruned:
             out.info(f"pruned automatic backup(s) {', '.join(pruned)} (keeping {keep_automatic})")
-    return taken
+    return ready
 
 
 def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> Backup:

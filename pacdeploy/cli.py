@@ -650,8 +650,9 @@ def completion(shell: str) -> None:
     """Print the completion script for SHELL, e.g. `source <(pacdeploy completion bash)`."""
     from click.shell_completion import get_completion_class
 
-    script = get_completion_class(shell)(cli, {}, "pacdeploy", "_PACDEPLOY_COMPLETE")
-    click.echo(script.source())
+    completion_class = get_completion_class(shell)
+    assert completion_class is not None  # SHELLS are the ones Click ships
+    click.echo(completion_class(cli, {}, "pacdeploy", "_PACDEPLOY_COMPLETE").source())
 
 
 def run() -> None:

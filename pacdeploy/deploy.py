@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,7 +152,9 @@ def down_targets(
 
 
 def _terminating(ns: dict[str, Any] | None) -> bool:
-    return bool(ns) and (
+    if ns is None:
+        return False
+    return (
         ns["metadata"].get("deletionTimestamp") is not None
         or ns.get("status", {}).get("phase") == "Terminating"
     )
@@ -431,7 +434,11 @@ def _default_class(cluster: Cluster, plan: UpPlan, dry_run: bool) -> list[Change
 
 
 def wait_up(
-    cluster: Cluster, plan: UpPlan, timeout: float, out: Output, changes: list[Change] = ()
+    cluster: Cluster,
+    plan: UpPlan,
+    timeout: float,
+    out: Output,
+    changes: Sequence[Change] = (),
 ) -> None:
     """Wait for both workloads, each watched from the last version seen of it: as `up` just
     wrote it, else as the plan read it (nothing is listed again)."""

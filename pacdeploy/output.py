@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +67,7 @@ class Output(ABC):
     def tree(self, root: Outline) -> None: ...
 
     @abstractmethod
-    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    def table(self, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
         """A listing (`history`, `backup list`): kubectl's upper-case headers and columns."""
 
     @abstractmethod
@@ -90,7 +90,7 @@ class Output(ABC):
 
 
 # -- plain ----------------------------------------------------------------------------
-def aligned(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def aligned(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Columns padded to their widest cell, three spaces apart, as `kubectl get` prints."""
     lines = [tuple(c.upper() for c in columns), *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
@@ -136,7 +136,7 @@ class PlainOutput(Output):
 
         emit(root, 0)
 
-    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    def table(self, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
         for line in aligned(columns, rows):
             _print(line)
 
@@ -219,7 +219,7 @@ class RichOutput(Output):
         add(tree, root)
         self.console.print(tree)
 
-    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    def table(self, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
         from rich.table import Table
         from rich.text import Text
 

@@ -214,7 +214,7 @@ def _limit(pod: Obj, container: str) -> str | None:
 
 
 def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
-    container = status.get("name")
+    container = str(status.get("name") or "")
     restarts = status.get("restartCount", 0)
     state = status.get("state", {})
     waiting = state.get("waiting") or {}
@@ -243,8 +243,8 @@ def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
         fatal = 0.0 if down and restarts >= CRASH_RESTARTS else None
         label = "OOMKilled" if oom else (reason or "Error")
         return PodProblem(name, label, ", ".join(parts), container, restarts, fatal, True)
-    if reason not in QUIET_WAITING:
-        return PodProblem(name, reason, message, container, restarts)
+    if reason and reason not in QUIET_WAITING:
+        return PodProblem(name, str(reason), message, container, restarts)
     return None
 
 

@@ -341,7 +341,7 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
     if intent.backup:
         _, taken = backups.require(cluster, namespace, intent.backup)
         for snap in sorted(taken, key=lambda s: s["metadata"]["name"]):
-            name = (snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL)
+            name = str((snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL, ""))
             current = found.claims.get(name)
             if made_by(current, intent.id):
                 result.swaps.append(Swap(name, current, None, None))

@@ -50,6 +50,10 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
+# `Cluster.list` shadows the builtin inside the class: its annotations use this name.
+Items = list[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Cluster:
     api: Any  # kubernetes.client.ApiClient, its urllib3 pools the transport's
@@ -188,7 +192,7 @@ class Cluster:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> Items:
         return self.list_with_version(
             kind, namespace, label_selector=label_selector, field_selector=field_selector
         )[0]
@@ -200,7 +204,7 @@ class Cluster:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
+    ) -> tuple[Items, str]:
         """The items and the list's resourceVersion, to watch from."""
         found = self.request(
             "GET",
@@ -275,6 +279,7 @@ class Cluster:
         selector = f"metadata.name={name}"
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
+            found: dict[str, Any] | None
             if known is not None:
                 found, version, known = known, known["metadata"]["resourceVersion"], None
             else:

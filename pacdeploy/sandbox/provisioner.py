@@ -156,12 +156,9 @@ class Provisioner:
             if action == "create":
                 handle = obj["spec"]["source"]["volumeHandle"]  # our handles: the PV's name
                 pv = self.caches["PersistentVolume"].get(("PersistentVolume", "", handle))
-                ours = (
-                    pv is not None and (pv["spec"].get("csi") or {}).get("volumeHandle") == handle
-                )
-                source, size = (
-                    (volume_path(pv), pv["spec"]["capacity"]["storage"]) if ours else (None, "0")
-                )
+                source, size = None, "0"
+                if pv is not None and (pv["spec"].get("csi") or {}).get("volumeHandle") == handle:
+                    source, size = volume_path(pv), pv["spec"]["capacity"]["storage"]
                 snapshots.cut(self.cluster, obj, source, size, self.snapshots)
             elif action == "delete":
                 snapshots.drop(self.cluster, obj, self.snapshots)
