@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pacdeploy import storage
+from pacdeploy import restore, storage
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster, connect
 from tests.support import cli
@@ -209,6 +209,13 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.delete("Namespace", name)
 
 
+def release_kept_volumes(cluster: Cluster, namespace: str) -> None:
+    """Volumes a restore kept (Retain) outlive their namespace: a failed test's too."""
+    selector = f"{restore.REPLACED_NAMESPACE}={namespace}"
+    for volume in cluster.list("PersistentVolume", label_selector=selector):
+        cluster.delete("PersistentVolume", volume["metadata"]["name"])
+
+
 @pytest.fixture
 def app_ns(cluster, target):
     """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
@@ -218,6 +225,7 @@ def app_ns(cluster, target):
     name = f"pd-app-{uuid.uuid4().hex[:6]}"
     yield name
     cluster.delete("Namespace", name)
+    release_kept_volumes(cluster, name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
     for sc_name, was_default in classes_before.items():

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pacdeploy import restore, storage
+from tests.conftest import release_kept_volumes
 from tests.integration.test_backups import volume_dir
 from tests.support import cli
 
@@ -73,6 +74,7 @@ class Namespaces:
     def cleanup(self) -> None:
         for name in self.made:
             self.cluster.delete("Namespace", name)
+            release_kept_volumes(self.cluster, name)
             for kind in ("ClusterRoleBinding", "ClusterRole"):
                 self.cluster.delete(kind, f"pacman-node-reader-{name}")
         for name, was_default in self.defaults.items():

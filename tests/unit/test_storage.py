@@ -41,6 +41,15 @@ def test_restore_when_there_was_no_default():
     }
 
 
+def test_two_apps_purged_out_of_order_never_leave_two_defaults():
+    """App A made csi default (standard before it), app B came after (csi before it)."""
+    classes = [sc("standard", **{GA: "false"}), sc("csi-hostpath-sc", **{GA: "true"})]
+    after_a = dict(storage.restore(classes, ["standard"], "csi-hostpath-sc"))
+    assert after_a == {"standard": {GA: "true"}, "csi-hostpath-sc": {GA: "false"}}
+    moved = [sc("standard", **{GA: "true"}), sc("csi-hostpath-sc", **{GA: "false"})]
+    assert storage.restore(moved, ["csi-hostpath-sc"], "csi-hostpath-sc") == []  # B: not ours
+
+
 def test_previous_defaults_round_trip():
     ns = {"metadata": {"annotations": {storage.PREVIOUS_DEFAULT: "a,b"}}}
     assert storage.parse_previous(ns) == ["a", "b"]
