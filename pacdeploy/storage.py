@@ -98,9 +98,10 @@ def make_only_default(classes: list[dict[str, Any]], target: str) -> list[Patch]
 
 def restore(classes: list[dict[str, Any]], previous: list[str], ours: str) -> list[Patch]:
     """Patches that give the default back to ``previous`` (those that still exist), if it
-    is still ours to give: once someone (another app's purge) moved it, it stays put, so a
-    cluster never ends with two defaults."""
-    if defaults(classes) != [ours]:
+    is still ours to give: once someone (another app's purge) made a third class default,
+    it stays put, so a cluster never ends with two defaults. A purge killed half-way
+    (ours no longer default, previous not yet) is finished."""
+    if any(name != ours and name not in previous for name in defaults(classes)):
         return []
     return _patches(classes, {ours: "false", **dict.fromkeys(previous, "true")})
 

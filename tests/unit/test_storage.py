@@ -50,6 +50,17 @@ def test_two_apps_purged_out_of_order_never_leave_two_defaults():
     assert storage.restore(moved, ["csi-hostpath-sc"], "csi-hostpath-sc") == []  # B: not ours
 
 
+def test_a_purge_killed_between_its_two_patches_is_finished():
+    neither = [sc("standard", **{GA: "false"}), sc("csi-hostpath-sc", **{GA: "false"})]
+    assert dict(storage.restore(neither, ["standard"], "csi-hostpath-sc")) == {
+        "standard": {GA: "true"}
+    }
+    both = [sc("standard", **{GA: "true"}), sc("csi-hostpath-sc", **{GA: "true"})]
+    assert dict(storage.restore(both, ["standard"], "csi-hostpath-sc")) == {
+        "csi-hostpath-sc": {GA: "false"}
+    }
+
+
 def test_previous_defaults_round_trip():
     ns = {"metadata": {"annotations": {storage.PREVIOUS_DEFAULT: "a,b"}}}
     assert storage.parse_previous(ns) == ["a", "b"]
