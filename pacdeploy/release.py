@@ -104,14 +104,8 @@ def up(
     history = revisions.read(cluster, ns) if ns_existed else []
     number = revisions.next_number(history)
     taken = _backup_first(cluster, plan, request, number, history, out)
-    revision = Revision(
-        number=number,
-        options=plan.options,
-        storage_class=request.storage_class,
-        manifests=[without_digest(o) for o in plan.objects],
-        change=note or revisions.describe([(c.ref, c.action) for c in plan_changes(plan)]),
-        backup=taken,
-    )
+    change = note or revisions.describe(_planned(plan))
+    revision = _revision(plan, request, number, change, backup=taken)
     # The intent goes first where it can: the namespace of a first install is the first
     # change itself, and there the revision is written beside the wait instead.
     if ns_existed:
@@ -138,13 +132,28 @@ def up(
     return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED))
 
 
-def plan_changes(plan: deploy.UpPlan) -> list[deploy.Change]:
-    """What applying ``plan`` changes, as the revision records it (before it is applied)."""
+def _planned(plan: deploy.UpPlan) -> list[tuple[str, str]]:
+    """(ref, action) of what applying ``plan`` changes: the revision's record before it is
+    applied (the outcome's own list replaces it once known)."""
     return [
-        deploy.Change(ref_of(obj), "configured" if plan.existing[ref_of(obj)] else "created")
+        (ref_of(obj), "configured" if plan.existing[ref_of(obj)] else "created")
         for obj in plan.objects
         if ref_of(obj) in plan.stale
     ]
+
+
+def _revision(
+    plan: deploy.UpPlan, request: UpRequest, number: int, change: str, **fields: Any
+) -> Revision:
+    """The revision that records ``plan``: its options and manifests as applied."""
+    return Revision(
+        number=number,
+        options=plan.options,
+        storage_class=request.storage_class,
+        manifests=[without_digest(o) for o in plan.objects],
+        change=change,
+        **fields,
+    )
 
 
 def _finish_unchanged(
@@ -189,14 +198,8 @@ def _settle_interrupted(
         revisions.settle(cluster, ns, latest, status)
         return dataclasses.replace(latest, status=status)
     if latest is None:  # the first install was interrupted before its revision was written
-        revision = Revision(
-            number=revisions.next_number(history),
-            options=plan.options,
-            storage_class=request.storage_class,
-            manifests=[without_digest(o) for o in plan.objects],
-            change=note or "install (finished after an interruption)",
-            status=status,
-        )
+        change = note or "install (finished after an interruption)"
+        revision = _revision(plan, request, revisions.next_number(history), change, status=status)
         revisions.record(cluster, ns, revision, history)
         return revision
     return None
