@@ -185,6 +185,26 @@ def keep_patch(
     }
 
 
+def prebind_patch(claim: str, namespace: str) -> dict[str, Any]:
+    """A kept (Released) volume reserved for the claim about to be made again by name: its
+    old claim's uid goes, the name stays. Cleared instead, the volume would be Available,
+    and the PV controller could bind it to any pending claim of its class and size in the
+    cluster (another namespace's data); pre-bound, only this claim may have it
+    (`kubernetes.io` docs, "Reserving a PersistentVolume")."""
+    return {
+        "spec": {
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": namespace,
+                "name": claim,
+                "uid": None,
+                "resourceVersion": None,
+            }
+        }
+    }
+
+
 def release_patch(volume: dict[str, Any]) -> dict[str, Any]:
     """Undo :func:`keep_patch`: the policy it had, no labels (a Delete volume then goes)."""
     policy = (volume["metadata"].get("annotations") or {}).get(RECLAIM_POLICY, "Delete")

@@ -32,6 +32,7 @@ from pacdeploy.restore import (
     RestorePlan,
     Swap,
     keep_patch,
+    prebind_patch,
     release_patch,
     way_back,
 )
@@ -145,9 +146,9 @@ def _replace(cluster: Cluster, swap: Swap, ns: str, timeout: float, out: Output)
         cluster.delete("PersistentVolumeClaim", swap.claim, ns)
     # Also when an interrupted run deleted it: it may still be terminating.
     waiting.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
-    if swap.reuse is not None:  # a Released volume binds again once unclaimed
+    if swap.reuse is not None:
         name = swap.reuse["metadata"]["name"]
-        cluster.merge_patch("PersistentVolume", name, {"spec": {"claimRef": None}})
+        cluster.merge_patch("PersistentVolume", name, prebind_patch(swap.claim, ns))
     cluster.create(swap.replacement)
 
 

@@ -191,6 +191,19 @@ def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() 
     assert restore.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
 
 
+def test_a_kept_volume_given_back_is_reserved_for_its_claim_never_freed() -> None:
+    """Freed (claimRef cleared), a volume is Available to any pending claim of its class and
+    size in the cluster; reserved, only the claim of that name in that namespace binds it."""
+    ref = restore.prebind_patch("mongo-db-mongo-0", "pacman")["spec"]["claimRef"]
+    assert (ref["namespace"], ref["name"], ref["kind"]) == (
+        "pacman",
+        "mongo-db-mongo-0",
+        "PersistentVolumeClaim",
+    )
+    # JSON merge patch: null deletes the old claim's identity, so the new claim may bind.
+    assert ref["uid"] is None and ref["resourceVersion"] is None
+
+
 def test_undo_binds_the_volumes_that_restore_kept() -> None:
     mine = pv("first", "mongo-db-mongo-0", "t1")
     mine["metadata"]["annotations"][restore.RESTORE_ID] = "r-1"
