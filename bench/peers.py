@@ -31,9 +31,9 @@ import yaml
 from harness import RESULTS, save, table
 from latency_proxy import LatencyProxy
 
-from pacdeploy import credentials, storage
+from pacdeploy.app import credentials, storage
+from pacdeploy.app.manifests import Options, render
 from pacdeploy.kube import contexts, kubeconfig
-from pacdeploy.manifests import Options, render
 from pacdeploy.sandbox import lifecycle, paths
 from tests.support import cli
 

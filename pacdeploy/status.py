@@ -7,15 +7,17 @@ into the tree that `-o table` prints (the output layer draws it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pacdeploy import readiness, restore, revisions, storage
-from pacdeploy.fields import drift
+from pacdeploy.app import storage
+from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
+from pacdeploy.data import restore, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
+from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
-from pacdeploy.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
 from pacdeploy.output import Outline
+from pacdeploy.up.fields import drift
+from pacdeploy.wait import readiness
 
 SCHEMA_VERSION = 1
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
@@ -83,12 +85,10 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
         "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
         "revisions": lambda: revisions.read(cluster, namespace),
     }
-    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
-        futures = {key: pool.submit(read) for key, read in reads.items()}
-        found = {key: f.result() for key, f in futures.items()}
-        names = sorted({n for c in found["claims"] if (n := c["spec"].get("volumeName"))})
-        volumes = pool.map(lambda name: cluster.get("PersistentVolume", name), names)
-        found["volumes"] = [v for v in volumes if v is not None]
+    found = dict(zip(reads, pool.together(*reads.values()), strict=True))
+    names = sorted({n for c in found["claims"] if (n := c["spec"].get("volumeName"))})
+    volumes = pool.each(lambda name: cluster.get("PersistentVolume", name), names)
+    found["volumes"] = [v for v in volumes if v is not None]
     return document(namespace, found)
 
 
@@ -182,7 +182,7 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
 def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
     """Each field of the app's objects that no longer holds what the live revision applied
     (someone ran `kubectl set image` or `kubectl edit` behind pacdeploy's back)."""
-    live_revision = revisions.previous(found.get("revisions") or [])
+    live_revision = revisions.live(found.get("revisions") or [])
     if live_revision is None:
         return []
     live = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pacdeploy import restore, storage
+from pacdeploy.data import restore
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster, connect
 from tests.support import cli
@@ -86,6 +86,12 @@ class Target:
         return cli.run(
             "--context", self.context, *args, env=self.env(), timeout=timeout, input=input
         )
+
+    def succeeds(self, *args: str, timeout: float = 300) -> str:
+        """Run the real CLI and require exit 0 (failing with what it said); its stdout."""
+        result = self.pacdeploy(*args, timeout=timeout)
+        assert result.returncode == 0, (args, result.stderr + result.stdout)
+        return result.stdout
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start the real CLI in the background against this cluster."""
@@ -159,10 +165,27 @@ LEFT_BEHIND = (
 )
 
 
+def class_annotations(cluster: Cluster) -> dict[str, dict[str, str]]:
+    """StorageClass name -> its annotations: which is default (both keys), pacdeploy's
+    records, anything a test wrote."""
+    return {
+        sc["metadata"]["name"]: dict(sc["metadata"].get("annotations") or {})
+        for sc in cluster.list("StorageClass")
+    }
+
+
+def put_class_annotations_back(cluster: Cluster, before: dict[str, dict[str, str]]) -> None:
+    """Each class that still exists gets exactly the annotations it had in ``before``."""
+    for name, now in class_annotations(cluster).items():
+        if name in before and now != before[name]:
+            patch = {k: before[name].get(k) for k in now.keys() | before[name].keys()}
+            cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": patch}})
+
+
 def _snapshot(cluster: Cluster) -> dict[str, object]:
     """What a user of the cluster would notice: default classes, namespaces, cluster objects."""
     state: dict[str, object] = {
-        "default storage classes": storage.defaults(cluster.list("StorageClass")),
+        "storage class annotations": class_annotations(cluster),
         "namespaces": {
             ns["metadata"]["name"]: bool(ns["metadata"].get("deletionTimestamp"))
             for ns in cluster.list("Namespace")
@@ -219,18 +242,11 @@ def release_kept_volumes(cluster: Cluster, namespace: str) -> None:
 @pytest.fixture
 def app_ns(cluster, target):
     """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
-    classes_before = {
-        sc["metadata"]["name"]: storage.is_default(sc) for sc in cluster.list("StorageClass")
-    }
+    classes_before = class_annotations(cluster)
     name = f"pd-app-{uuid.uuid4().hex[:6]}"
     yield name
     cluster.delete("Namespace", name)
     release_kept_volumes(cluster, name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
-    for sc_name, was_default in classes_before.items():
-        cluster.merge_patch(
-            "StorageClass",
-            sc_name,
-            {"metadata": {"annotations": {storage.GA: "true" if was_default else "false"}}},
-        )
+    put_class_annotations_back(cluster, classes_before)

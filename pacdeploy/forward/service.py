@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.errors import InvalidInput
-from pacdeploy.readiness import has_ready_condition
+from pacdeploy.wait.readiness import has_ready_condition
 
 
 @dataclass(frozen=True)

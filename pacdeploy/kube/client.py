@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 
-from pacdeploy.errors import Conflict, NotFound, PacdeployError, WatchExpired
+from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, kubeconfig
 from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
 from pacdeploy.kube.transport import Transport
@@ -31,8 +27,6 @@ RETRY_SECONDS = float(os.environ.get("PACDEPLOY_API_RETRY_SECONDS", "20"))
 REQUEST_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
-# A watch is closed by the server after this long and re-established from the last version.
-WATCH_SECONDS = 300
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
 
@@ -86,7 +80,7 @@ class Cluster:
         )
         return url, headers, body
 
-    def _call(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
+    def exchange(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
         """One HTTP exchange; a 401 that fresh credentials may cure is tried once more
         with them (client-go refreshes an exec plugin's or a token file's credential)."""
         timeout = options.pop("timeout")
@@ -123,7 +117,7 @@ class Cluster:
         from kubernetes.client.exceptions import ApiException
 
         def once(_method: str, _path: str) -> bytes:
-            response = self._call(
+            response = self.exchange(
                 method, path, query, body=body, content_type=content_type, timeout=timeout
             )
             data = response.read()
@@ -143,9 +137,9 @@ class Cluster:
         except PacdeployError:
             raise
         except Exception as exc:
-            raise errors.translate(exc, self._where(method, path)) from exc
+            raise errors.translate(exc, self.where(method, path)) from exc
 
-    def _where(self, method: str, path: str, retry_seconds: float | None = None) -> errors.Where:
+    def where(self, method: str, path: str, retry_seconds: float | None = None) -> errors.Where:
         seconds = self.retry_seconds if retry_seconds is None else retry_seconds
         proxy = self.transport.proxy.url if self.transport.proxy else None
         return errors.Where(method, path, self.server, self.context, seconds, proxy)
@@ -212,93 +206,6 @@ class Cluster:
             query={"labelSelector": label_selector, "fieldSelector": field_selector},
         )
         return found.get("items", []), found["metadata"]["resourceVersion"]
-
-    def watch(
-        self,
-        kind: str,
-        namespace: str | None = None,
-        *,
-        resource_version: str,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        timeout_seconds: int = WATCH_SECONDS,
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(type, object) for each change after ``resource_version``, until the server ends
-        the watch. Bookmarks are asked for and skipped; WatchExpired (410) means: list again.
-        """
-        query = {
-            "watch": "true",
-            "resourceVersion": resource_version,
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": timeout_seconds,
-            "labelSelector": label_selector,
-            "fieldSelector": field_selector,
-        }
-        path = resource(kind).path(namespace=namespace)
-        try:
-            response = self._call(
-                "GET", path, query, timeout=(REQUEST_TIMEOUT[0], timeout_seconds + 30)
-            )
-        except Exception as exc:
-            if errors.is_transient(exc):  # the server may be restarting: list (with retries)
-                raise WatchExpired(f"watch of {path} could not start: {exc}") from exc
-            raise errors.translate(exc, self._where("WATCH", path, 0)) from exc
-        stream = response.response
-        try:
-            if response.status != 200:
-                where = self._where("WATCH", path, 0)
-                raise errors.translate(errors.api_error(response.status, stream.read()), where)
-            for line in stream:
-                event = json.loads(line)
-                kind_of_event, obj = event["type"], event["object"]
-                if kind_of_event == "ERROR":
-                    if obj.get("code") == 410:
-                        raise WatchExpired(obj.get("message", "resource version too old"))
-                    raise PacdeployError(f"watch of {path} failed: {obj.get('message')}")
-                if kind_of_event != "BOOKMARK":
-                    yield kind_of_event, obj
-        except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:  # the stream broke
-            raise WatchExpired(f"watch of {path} broke: {exc}") from exc
-        finally:
-            stream.release_conn()
-
-    def follow(
-        self,
-        kind: str,
-        name: str,
-        namespace: str | None = None,
-        *,
-        seconds: float,
-        known: dict[str, Any] | None = None,
-    ) -> Iterator[dict[str, Any] | None]:
-        """Each version of one object for ``seconds``: as it is now, then every change
-        (None: absent or deleted). List, then watch from the list's resourceVersion; 410
-        Gone or a broken stream: list again. ``known``: the object as a write just returned
-        it, watched from its own resourceVersion without listing first (a round trip less).
-        """
-        selector = f"metadata.name={name}"
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            found: dict[str, Any] | None
-            if known is not None:
-                found, version, known = known, known["metadata"]["resourceVersion"], None
-            else:
-                items, version = self.list_with_version(kind, namespace, field_selector=selector)
-                # List items carry no kind or apiVersion; watch events do.
-                api_version = resource(kind).api_version
-                found = {"apiVersion": api_version, "kind": kind, **items[0]} if items else None
-            yield found
-            try:
-                for event, obj in self.watch(
-                    kind,
-                    namespace,
-                    resource_version=version,
-                    field_selector=selector,
-                    timeout_seconds=max(1, math.ceil(left)),
-                ):
-                    yield None if event == "DELETED" else obj
-            except WatchExpired:
-                continue
 
     def apply(
         self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
@@ -372,6 +279,18 @@ class Cluster:
         except NotFound:
             return False
         return True
+
+    def pod_log(
+        self, pod: str, namespace: str, *, container: str | None, tail_lines: int, previous: bool
+    ) -> str:
+        """The last ``tail_lines`` of a container's log (``previous``: its last instance)."""
+        query = {
+            "container": container,
+            "tailLines": tail_lines,
+            "previous": "true" if previous else None,
+        }
+        path = resource("Pod").path(pod, namespace, "log")
+        return self.send("GET", path, query=query).decode(errors="replace")
 
     def with_retry_budget(self, seconds: float) -> Cluster:
         """The same connection with another retry budget (0: fail on the first error)."""

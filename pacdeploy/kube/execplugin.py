@@ -26,6 +26,9 @@ from typing import Any
 
 from pacdeploy.kube.kubeconfig import ExecSpec, KubeconfigError
 
+# The one cluster extension an exec plugin is given with provideClusterInfo (exec.go).
+EXEC_EXTENSION = "client.authentication.k8s.io/exec"
+
 
 class CredentialError(KubeconfigError):
     """The user's credential plugin gave no credential (exit 3, like kubectl's own error)."""
@@ -101,11 +104,29 @@ def parse(stdout: bytes, api_version: str) -> ExecCredential:
     )
 
 
-def exec_info(spec: ExecSpec, cluster_info: dict[str, Any], is_interactive: bool) -> str:
+def cluster_info(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The cluster as ExecCredential.spec.cluster names it (the kubeconfig's own keys,
+    ``pkg/apis/clientauthentication/v1/types.go``), its exec extension as ``config``."""
+    keys = (
+        "server",
+        "tls-server-name",
+        "insecure-skip-tls-verify",
+        "certificate-authority-data",
+        "proxy-url",
+        "disable-compression",
+    )
+    info = {key: cluster[key] for key in keys if cluster.get(key)}
+    for extension in cluster.get("extensions") or []:
+        if isinstance(extension, dict) and extension.get("name") == EXEC_EXTENSION:
+            info["config"] = extension.get("extension")
+    return info
+
+
+def exec_info(spec: ExecSpec, cluster: dict[str, Any], is_interactive: bool) -> str:
     """KUBERNETES_EXEC_INFO: what the plugin is told about this call."""
     request: dict[str, Any] = {"interactive": is_interactive}
     if spec.provide_cluster_info:
-        request["cluster"] = cluster_info
+        request["cluster"] = cluster_info(cluster)
     return json.dumps({"apiVersion": spec.api_version, "kind": "ExecCredential", "spec": request})
 
 
@@ -122,13 +143,13 @@ class ExecPlugin:
     def __init__(
         self,
         spec: ExecSpec,
-        cluster_info: dict[str, Any],
+        cluster: dict[str, Any],
         *,
         clock: Callable[[], float] = time.time,
         stdin_is_terminal: Callable[[], bool] = _stdin_is_terminal,
     ) -> None:
         self.spec = spec
-        self.cluster_info = cluster_info
+        self.cluster = cluster
         self.clock = clock
         self.stdin_is_terminal = stdin_is_terminal
         self.runs = 0
@@ -152,7 +173,7 @@ class ExecPlugin:
         spec = self.spec
         is_interactive = interactive(spec.interactive_mode, self.stdin_is_terminal())
         env = {**os.environ, **dict(spec.env)}
-        env["KUBERNETES_EXEC_INFO"] = exec_info(spec, self.cluster_info, is_interactive)
+        env["KUBERNETES_EXEC_INFO"] = exec_info(spec, self.cluster, is_interactive)
         self.runs += 1
         try:
             done = subprocess.run(

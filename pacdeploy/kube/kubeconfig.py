@@ -28,8 +28,6 @@ from pacdeploy.errors import ClusterUnreachable
 
 EXEC_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
-# The one cluster extension an exec plugin is given with provideClusterInfo (exec.go).
-EXEC_EXTENSION = "client.authentication.k8s.io/exec"
 
 
 class KubeconfigError(ClusterUnreachable):
@@ -72,8 +70,8 @@ class Endpoint:
     username: str | None = None
     password: str | None = None
     exec: ExecSpec | None = None
-    # The cluster entry as the exec plugin's KUBERNETES_EXEC_INFO describes it.
-    cluster_info: dict[str, Any] = field(default_factory=dict)
+    # The kubeconfig's cluster entry, for an exec plugin's KUBERNETES_EXEC_INFO.
+    cluster_entry: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # the file the user entry came from, for messages
 
 
@@ -237,24 +235,6 @@ def _exec_spec(raw: Any, where: str, origin: Path) -> ExecSpec:
     )
 
 
-def _exec_cluster_info(cluster: dict[str, Any]) -> dict[str, Any]:
-    """The cluster as ExecCredential.spec.cluster names it (the kubeconfig's own keys,
-    ``pkg/apis/clientauthentication/v1/types.go``), its exec extension as ``config``."""
-    keys = (
-        "server",
-        "tls-server-name",
-        "insecure-skip-tls-verify",
-        "certificate-authority-data",
-        "proxy-url",
-        "disable-compression",
-    )
-    info = {key: cluster[key] for key in keys if cluster.get(key)}
-    for extension in cluster.get("extensions") or []:
-        if isinstance(extension, dict) and extension.get("name") == EXEC_EXTENSION:
-            info["config"] = extension.get("extension")
-    return info
-
-
 def select(merged: Merged, context: str | None) -> Endpoint:
     """The endpoint of ``context`` (default: current-context), checked as client-go does."""
     names = sorted(merged.contexts)
@@ -346,7 +326,7 @@ def select(merged: Merged, context: str | None) -> Endpoint:
         username=str(user.get("username") or "") or None,
         password=str(user.get("password") or "") or None,
         exec=_exec_spec(user["exec"], uwhere, user_origin) if user.get("exec") else None,
-        cluster_info=_exec_cluster_info(cluster),
+        cluster_entry=dict(cluster),
         origin=str(user_origin),
     )
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pacdeploy.errors import InvalidInput
-
 FIELD_MANAGER = "pacdeploy"
 SNAPSHOT_API = "snapshot.storage.k8s.io/v1"  # a CRD: served only where it is installed
 
@@ -97,10 +95,11 @@ REGISTRY: dict[str, Resource] = {
 
 
 def resource(kind: str) -> Resource:
+    """The registry's entry; a kind missing from it is a bug in pacdeploy, not bad input."""
     try:
         return REGISTRY[kind]
     except KeyError:
-        raise InvalidInput(f"pacdeploy does not manage objects of kind {kind}") from None
+        raise LookupError(f"kind {kind} is not in pacdeploy's resource registry") from None
 
 
 def ref(kind: str, name: str) -> str:

@@ -37,11 +37,13 @@ from urllib3.util.proxy import connection_requires_http_tunnel
 from pacdeploy.kube import proxy as proxies
 from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
 from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
+from pacdeploy.kube.pool import WIDTH
 
 TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
-# As many connections per host as the official client's own pool keeps.
-POOL_SIZE = (os.cpu_count() or 1) * 5
+# Connections kept per host: as many as the official client's own pool (cpu count x 5),
+# and never fewer than the widest parallel round (pool.WIDTH) needs.
+POOL_SIZE = max((os.cpu_count() or 1) * 5, WIDTH)
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,7 @@ class Transport:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.secure = parts.scheme == "https"
         self.proxy = proxies.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
-        self.plugin = ExecPlugin(endpoint.exec, endpoint.cluster_info) if endpoint.exec else None
+        self.plugin = ExecPlugin(endpoint.exec, endpoint.cluster_entry) if endpoint.exec else None
         self.clock = clock
         self._lock = threading.Lock()
         self._exec: ExecCredential | None = None

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Any
 
 from pacdeploy.errors import PacdeployError, WatchExpired
+from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
 
 log = logging.getLogger("pacdeploy.informer")
@@ -77,7 +78,7 @@ class Informer:
         while not stop.is_set():
             try:
                 version = self._relist()
-                for event, obj in self.cluster.watch(self.kind, resource_version=version):
+                for event, obj in watch.watch(self.cluster, self.kind, resource_version=version):
                     self._apply(event, obj)
                     if stop.is_set():
                         return

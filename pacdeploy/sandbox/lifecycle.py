@@ -23,8 +23,8 @@ import yaml
 from pacdeploy.errors import PacdeployError, SandboxError
 from pacdeploy.kube import contexts, kubeconfig
 from pacdeploy.kube.client import RETRY_SECONDS, Cluster, connect
-from pacdeploy.readiness import has_condition, has_ready_condition
 from pacdeploy.sandbox import binaries, kwokctl, objects, paths, processes
+from pacdeploy.wait.readiness import has_condition, has_ready_condition
 
 CONTEXT = "pacdeploy-sandbox"
 READY_TIMEOUT = 90.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from pacdeploy.storage import GA
+from pacdeploy.app.storage import GA
 
 # KWOK's controller adopts nodes carrying this annotation and keeps them Ready.
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pacdeploy import storage
+from pacdeploy.app import storage
 from pacdeploy.errors import Conflict, PacdeployError
 from pacdeploy.kube.client import Cluster, connect
 from pacdeploy.sandbox import snapshots

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from pacdeploy import storage
-from pacdeploy.manifests import SECRET
+from pacdeploy.app import storage
+from pacdeploy.app.manifests import SECRET
 from tests.support import class_versions, eventually
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pacdeploy.revisions import SELECTOR
+from pacdeploy.data.revisions import SELECTOR
+from pacdeploy.kube import watch
 from tests.support import cli, one_line
 
 pytestmark = pytest.mark.integration
@@ -36,11 +37,6 @@ def volume_of(cluster, namespace: str) -> str:
     return cluster.get("PersistentVolumeClaim", CLAIM, namespace)["spec"]["volumeName"]
 
 
-def deployed(target, app_ns: str, *args: str) -> None:
-    result = target.pacdeploy("-n", app_ns, "up", *args)
-    assert result.returncode == 0, result.stderr
-
-
 def marker(cluster, namespace: str) -> str:
     return (volume_dir(cluster, namespace) / "marker").read_text()
 
@@ -49,7 +45,7 @@ def marker(cluster, namespace: str) -> str:
 def test_restore_brings_the_marker_back_and_the_replaced_data_stays_recoverable(
     target, cluster, app_ns
 ):
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     (volume_dir(cluster, app_ns) / "marker").write_text("before")
     created = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
     assert created.returncode == 0, created.stderr
@@ -95,14 +91,20 @@ def test_restore_brings_the_marker_back_and_the_replaced_data_stays_recoverable(
 
 @pytest.mark.sandbox_only
 def test_backup_and_restore_on_a_terminal_show_their_live_displays(target, cluster, app_ns):
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     env = target.env()
     context = ("--context", target.context, "-n", app_ns)
     code, shown = cli.run_on_terminal(*context, "backup", "create", "b1", env=env)
     assert code == 0, shown
+    # The live board, its title naming what is waited on, then its settled line.
+    assert "waiting for backup b1 (" in shown, shown
+    assert "✓ b1-mongo-db-mongo-0 ready" in shown, shown
     code, shown = cli.run_on_terminal(*context, "restore", "b1", "--yes", env=env)
     assert code == 0, shown
     assert "Traceback" not in shown
+    assert "waiting for backup before-restore-" in shown, shown  # the automatic backup
+    assert "waiting for rollout (" in shown, shown  # mongo coming back on the restored data
+    assert "✓ statefulset/mongo" in shown, shown
     assert "mongo is ready on the data from backup b1" in shown
 
 
@@ -110,7 +112,7 @@ def test_backup_and_restore_on_a_terminal_show_their_live_displays(target, clust
 def test_a_restore_failing_half_way_keeps_the_data_and_says_how_to_go_back(target, cluster, app_ns):
     from pacdeploy.sandbox import paths
 
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     assert target.pacdeploy("-n", app_ns, "backup", "create", "b1").returncode == 0
     original = volume_dir(cluster, app_ns)
     (original / "marker").write_text("scores")
@@ -143,8 +145,8 @@ def test_a_restore_failing_half_way_keeps_the_data_and_says_how_to_go_back(targe
 
 
 def test_history_diff_and_rollback_of_the_web_image(target, cluster, app_ns):
-    deployed(target, app_ns)
-    deployed(target, app_ns, "--pacman-image", OTHER_IMAGE)
+    target.succeeds("-n", app_ns, "up")
+    target.succeeds("-n", app_ns, "up", "--pacman-image", OTHER_IMAGE)
 
     history = target.pacdeploy("-n", app_ns, "history").stdout.splitlines()
     assert [line.split()[:3] for line in history[1:]] == [
@@ -192,7 +194,7 @@ def test_history_diff_and_rollback_of_the_web_image(target, cluster, app_ns):
 def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it(
     target, cluster, app_ns
 ):
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     (volume_dir(cluster, app_ns) / "marker").write_text("scores of revision 1")
     changed = target.pacdeploy("-n", app_ns, "up", "--volume-permissions")
     assert changed.returncode == 0, changed.stderr
@@ -223,7 +225,7 @@ def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it
 
 
 def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
-    deployed(target, app_ns, "--storage-class", "standard")
+    target.succeeds("-n", app_ns, "up", "--storage-class", "standard")
     result = target.pacdeploy("-n", app_ns, "backup", "create")
     assert result.returncode == 7, result.stderr
     line = one_line(result.stderr)
@@ -237,13 +239,13 @@ def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
 def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, app_ns):
     from pacdeploy.sandbox import lifecycle
 
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     crd = "volumesnapshotclasses.snapshot.storage.k8s.io"
     # Deleting the CRD deletes every VolumeSnapshotClass: put back any the user had.
     saved = cluster.list("VolumeSnapshotClass")
     cluster.delete("CustomResourceDefinition", crd)
     try:
-        for found in cluster.follow("CustomResourceDefinition", crd, seconds=30):
+        for found in watch.follow(cluster, "CustomResourceDefinition", crd, seconds=30):
             if found is None:
                 break
         result = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
@@ -273,7 +275,7 @@ def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, 
 
 @pytest.mark.sandbox_only
 def test_automatic_backups_are_capped_and_named_ones_are_kept(target, cluster, app_ns):
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     assert target.pacdeploy("-n", app_ns, "backup", "create", "mine").returncode == 0
     for turn in range(8):  # each flips the init container: a change to mongo, backed up first
         flags = ["--volume-permissions"] if turn % 2 == 0 else []
@@ -299,7 +301,7 @@ def test_automatic_backups_are_capped_and_named_ones_are_kept(target, cluster, a
 
 
 def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app_ns):
-    deployed(target, app_ns)
+    target.succeeds("-n", app_ns, "up")
     assert target.pacdeploy("-n", app_ns, "status", "-o", "json").returncode == 0
     target.kubectl_run("-n", app_ns, "set", "image", "deployment/pacman", f"pacman={OTHER_IMAGE}")
     shown = target.pacdeploy("-n", app_ns, "status")
@@ -312,6 +314,6 @@ def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app
     # The field is kubectl's now: `up` names the conflict, `up --force` takes it back.
     refused = target.pacdeploy("-n", app_ns, "up")
     assert refused.returncode == 5 and 'conflict with "kubectl-set"' in refused.stderr
-    assert target.pacdeploy("-n", app_ns, "up", "--force").returncode == 0
+    target.succeeds("-n", app_ns, "up", "--force")
     again = json.loads(target.pacdeploy("-n", app_ns, "status", "-o", "json").stdout)
     assert again["drift"] == []

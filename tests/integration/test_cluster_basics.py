@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from pacdeploy.app import storage
 from pacdeploy.sandbox import objects
-from tests.support import eventually
+from tests.support import eventually, free_port
 from tests.support.standin import StandIn
 
 pytestmark = pytest.mark.integration
@@ -45,8 +47,10 @@ def deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
 def test_sandbox_reports_pinned_version(target):
     if target.kind != "sandbox":
         pytest.skip("the pinned version is the sandbox's")
+    from pacdeploy.sandbox.paths import KUBE_VERSION
+
     out = target.kubectl_run("get", "--raw", "/version").stdout
-    assert '"gitVersion": "v1.36.3"' in out
+    assert f'"gitVersion": "{KUBE_VERSION}"' in out
 
 
 def test_sandbox_looks_like_minikube(cluster, target):
@@ -167,20 +171,19 @@ def test_namespace_deletion_completes(cluster):
     eventually(gone, timeout=120)
 
 
-def test_storage_class_patch_seen_by_second_client(target, cluster):
+def test_default_class_patched_by_up_is_what_kubectl_sees(target, cluster, app_ns):
+    """`up` makes its class the only default: a second client (kubectl) sees it so."""
     name = f"pd-sc-{uuid.uuid4().hex[:6]}"
-    cluster.create(objects.storage_class(name, "example.com/none", default=False))
+    cluster.create(objects.storage_class(name, "example.com/none", default=True))
     try:
-        target.kubectl_run(
-            "patch",
-            "storageclass",
-            name,
-            "-p",
-            '{"metadata":{"annotations":{"example.com/patched":"yes"}}}',
-        )
-        second = target.cluster()  # an independent connection
-        annotations = second.get("StorageClass", name)["metadata"]["annotations"]
-        assert annotations["example.com/patched"] == "yes"
+        target.succeeds("-n", app_ns, "up")
+        listed = json.loads(target.kubectl_run("get", "storageclass", "-o", "json").stdout)
+        defaults = [
+            sc["metadata"]["name"]
+            for sc in listed["items"]
+            if (sc["metadata"].get("annotations") or {}).get(storage.GA) == "true"
+        ]
+        assert defaults == [target.storage_class]
     finally:
         cluster.delete("StorageClass", name)
 
@@ -189,12 +192,6 @@ def test_storage_class_patch_seen_by_second_client(target, cluster):
 def local_http_server() -> Iterator[int]:
     with StandIn({"/": b"hello through the sandbox\n"}) as server:
         yield server.port
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.sandbox_only

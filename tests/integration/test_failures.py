@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from pacdeploy import credentials
-from pacdeploy.manifests import MANAGED_BY
+from pacdeploy.app import credentials
+from pacdeploy.app.manifests import MANAGED_BY
 from tests.support import one_line
 from tests.support.kwok import (
     CONFIG_ERROR,
@@ -120,7 +120,7 @@ def test_image_the_registry_refuses_fails_fast_naming_the_image(target, app_ns, 
 def test_atomic_up_that_cannot_become_ready_ends_on_the_previous_revision(
     target, cluster, app_ns, stages
 ):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     before = cluster.get("Deployment", "pacman", app_ns)["spec"]["template"]
     stages(failing_stage(app_ns, "pacman", IMAGE_PULL, phase="Pending"))
     image = "quay.io/ifont/pacman-nodejs-app:no-such-tag"
@@ -167,7 +167,7 @@ def test_failing_probe_is_named_when_the_wait_times_out(target, app_ns, stages):
 
 
 def test_paused_deployment_is_reported_not_waited_on(target, app_ns):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     target.kubectl_run("-n", app_ns, "rollout", "pause", "deployment/pacman")
     result, elapsed = timed_up(target, app_ns, "--replicas", "2", "--timeout", "5m")
     assert result.returncode == 6, result.stderr
@@ -176,7 +176,7 @@ def test_paused_deployment_is_reported_not_waited_on(target, app_ns):
 
 
 def test_both_pods_pass_restricted_admission_and_run(target, cluster, app_ns):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     labels = cluster.get("Namespace", app_ns)["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     pods = cluster.list("Pod", app_ns, label_selector="name in (mongo,pacman)")
@@ -194,7 +194,13 @@ def test_volume_permissions_init_container_passes_admission_and_runs(target, clu
     inits = {c["name"]: c for c in pod["spec"]["initContainers"]}
     assert set(inits) == {"prepare-base-dir", "volume-permissions"}
     assert inits["volume-permissions"]["securityContext"]["runAsUser"] == 0
+    # Admitted, and (KWOK's kubelet) both init containers ran to completion before mongo.
     assert pod["status"]["phase"] == "Running"
+    finished = {
+        s["name"]: s["state"].get("terminated", {}).get("reason")
+        for s in pod["status"].get("initContainerStatuses", [])
+    }
+    assert finished == {"prepare-base-dir": "Completed", "volume-permissions": "Completed"}
 
 
 def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns):

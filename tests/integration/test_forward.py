@@ -10,14 +10,13 @@ import hashlib
 import http.client
 import os
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support import eventually, load
+from tests.support import eventually, free_port, load
 from tests.support.forwarding import Forward
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
@@ -105,12 +104,6 @@ def test_forward_errors_are_one_line(target, app, forward):
     assert wrong.returncode == 2 and "has no port 81 (it has 80 (http))" in wrong.stderr
     for result in (busy, missing, wrong):
         assert len(result.stderr.strip().splitlines()) == 1
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_pod_refusing_the_port_is_one_line_and_the_forward_keeps_serving(

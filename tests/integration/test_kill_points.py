@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pacdeploy import restore, storage
-from tests.conftest import release_kept_volumes
+from pacdeploy.app import storage
+from pacdeploy.data import restore
+from tests.conftest import class_annotations, put_class_annotations_back, release_kept_volumes
 from tests.integration.test_backups import volume_dir
 from tests.support import cli
 
@@ -61,9 +62,7 @@ class Namespaces:
         self.cluster = cluster
         self.made: list[str] = []
         self.lock = threading.Lock()
-        self.defaults = {
-            sc["metadata"]["name"]: storage.is_default(sc) for sc in cluster.list("StorageClass")
-        }
+        self.classes = class_annotations(cluster)
 
     def new(self) -> str:
         name = f"pd-kill-{uuid.uuid4().hex[:6]}"
@@ -77,10 +76,7 @@ class Namespaces:
             release_kept_volumes(self.cluster, name)
             for kind in ("ClusterRoleBinding", "ClusterRole"):
                 self.cluster.delete(kind, f"pacman-node-reader-{name}")
-        for name, was_default in self.defaults.items():
-            value = "true" if was_default else "false"
-            patch = {"metadata": {"annotations": {storage.GA: value}}}
-            self.cluster.merge_patch("StorageClass", name, patch)
+        put_class_annotations_back(self.cluster, self.classes)
 
 
 @pytest.fixture
@@ -88,12 +84,6 @@ def namespaces(cluster):
     made = Namespaces(cluster)
     yield made
     made.cleanup()
-
-
-def ok(target, *args: str) -> str:
-    result = target.pacdeploy(*args)
-    assert result.returncode == 0, (args, result.stderr)
-    return result.stdout
 
 
 def write_marker(cluster, ns: str, text: str) -> None:
@@ -128,9 +118,9 @@ def left_over(cluster, ns: str) -> list[str]:
 def with_backup(target, cluster, namespaces) -> str:
     """An app whose backup b1 holds "before" while the live volume holds "after"."""
     ns = namespaces.new()
-    ok(target, "-n", ns, "up")
+    target.succeeds("-n", ns, "up")
     write_marker(cluster, ns, "before")
-    ok(target, "-n", ns, "backup", "create", "b1")
+    target.succeeds("-n", ns, "backup", "create", "b1")
     write_marker(cluster, ns, "after")
     return ns
 
@@ -181,7 +171,7 @@ def test_restore_killed_at_every_write_is_undone_by_undo(target, cluster, namesp
 
 def deployed(target, cluster, namespaces) -> str:
     ns = namespaces.new()
-    ok(target, "-n", ns, "up")
+    target.succeeds("-n", ns, "up")
     write_marker(cluster, ns, "scores")
     return ns
 
@@ -198,7 +188,7 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
         return again
 
     def one_ready_backup(cluster, ns):
-        listed = ok(target, "-n", ns, "backup", "list").splitlines()[1:]
+        listed = target.succeeds("-n", ns, "backup", "list").splitlines()[1:]
         rows = [row.split() for row in listed]
         return [] if [(r[0], r[3]) for r in rows] == [("b1", "true")] else [f"backups {rows}"]
 
@@ -215,18 +205,18 @@ def test_up_killed_at_every_write_is_finished_by_running_it_again(target, cluste
     first = namespaces.new()
     code, writes, output = run_counting(target, "-n", first, "up")
     assert code == 0 and writes > 2, output
-    ok(target, "-n", first, "down", "--purge", "--yes")
+    target.succeeds("-n", first, "down", "--purge", "--yes")
     assert one_default(cluster) == before
     for n in range(1, writes + 1):
         ns = namespaces.new()
         run_counting(target, "-n", ns, "up", kill_after=n)
         again = target.pacdeploy("-n", ns, "up")
         assert again.returncode == 0, (n, again.stderr)
-        history = ok(target, "-n", ns, "history").splitlines()[1:]
+        history = target.succeeds("-n", ns, "history").splitlines()[1:]
         assert history and history[-1].split()[2] == "deployed", (n, history)
         assert one_default(cluster) == [target.storage_class]
         # The way out still gives the default back as it was before the first, killed, up.
-        ok(target, "-n", ns, "down", "--purge", "--yes")
+        target.succeeds("-n", ns, "down", "--purge", "--yes")
         assert one_default(cluster) == before, n
 
 
@@ -248,7 +238,7 @@ def test_down_purge_killed_at_every_write_is_finished_by_running_it_again(
 def restored(target, cluster, namespaces) -> str:
     """b1 restored ("before" live); the data it replaced ("after") in its automatic backup."""
     ns = with_backup(target, cluster, namespaces)
-    ok(target, "-n", ns, "restore", "b1", "--yes")
+    target.succeeds("-n", ns, "restore", "b1", "--yes")
     return ns
 
 
@@ -274,9 +264,9 @@ def finish_as_status_says(target, ns: str):
 def changed_with_backup(target, cluster, namespaces) -> str:
     """Revision 1's data ("v1") in the backup taken before revision 2 changed mongo."""
     ns = namespaces.new()
-    ok(target, "-n", ns, "up")
+    target.succeeds("-n", ns, "up")
     write_marker(cluster, ns, "v1")
-    ok(target, "-n", ns, "up", "--volume-permissions")
+    target.succeeds("-n", ns, "up", "--volume-permissions")
     write_marker(cluster, ns, "v2")
     return ns
 

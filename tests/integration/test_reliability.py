@@ -16,10 +16,10 @@ import uuid
 
 import pytest
 
+from pacdeploy.app.manifests import SECRET
+from pacdeploy.app.storage import GA
 from pacdeploy.errors import PermissionDenied
-from pacdeploy.manifests import SECRET
 from pacdeploy.sandbox import lifecycle
-from pacdeploy.storage import GA
 from tests.support import accounts, class_versions, cli, eventually, one_line
 
 pytestmark = pytest.mark.integration
@@ -160,7 +160,7 @@ def test_ctrl_c_during_up_then_up_converges(target, cluster, app_ns, paused_prov
 
 
 def test_ctrl_c_during_scale(target, cluster, app_ns):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     # Cordon every node so that the scale-up waits for pods that cannot be scheduled.
     nodes = [n["metadata"]["name"] for n in cluster.list("Node")]
     for node in nodes:
@@ -174,6 +174,11 @@ def test_ctrl_c_during_scale(target, cluster, app_ns):
         for node in nodes:
             cluster.merge_patch("Node", node, {"spec": {"unschedulable": None}})
     assert code == 130 and "interrupted" in one_line(err)
+    # As the message says: the same command again finishes the job.
+    assert "deployment/pacman unchanged to 3" in target.succeeds(
+        "-n", app_ns, "scale", "--replicas", "3"
+    )
+    assert cluster.get("Deployment", "pacman", app_ns)["status"]["readyReplicas"] == 3
 
 
 def _hold_namespace(cluster, ns):
@@ -194,7 +199,7 @@ def _hold_namespace(cluster, ns):
 
 
 def test_ctrl_c_during_purge_and_finalizer_is_named(target, cluster, app_ns):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     release = _hold_namespace(cluster, app_ns)
     try:
         short = target.pacdeploy("-n", app_ns, "down", "--purge", "--yes", "--timeout", "3s")
@@ -377,9 +382,9 @@ def test_failed_up_then_up_keeps_claim_and_secret(target, cluster, app_ns, pause
     assert "statefulset/mongo" in line and "PVC mongo-db-mongo-0 is Pending" in line
     claim, secret = pvc_uid(cluster, app_ns), cluster.get("Secret", SECRET, app_ns)
     paused_provisioner()
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     assert target.pacdeploy("-n", app_ns, "down").returncode == 0
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     assert pvc_uid(cluster, app_ns) == claim
     assert cluster.get("Secret", SECRET, app_ns)["data"] == secret["data"]
 
@@ -406,7 +411,7 @@ def test_secret_values_never_appear_in_any_output(target, cluster, app_ns):
 
 
 def test_pod_security_baseline_is_enforced_in_the_app_namespace(target, cluster, app_ns):
-    assert target.pacdeploy("-n", app_ns, "up").returncode == 0
+    target.succeeds("-n", app_ns, "up")
     privileged = {
         "apiVersion": "v1",
         "kind": "Pod",

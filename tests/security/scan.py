@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from pacdeploy.credentials import new_secret
-from pacdeploy.manifests import SERVICE_TYPES, Options, render
+from pacdeploy.app.credentials import new_secret
+from pacdeploy.app.manifests import SERVICE_TYPES, Options, render
 
 SKIPS = Path(__file__).with_name("skips.yaml")
 

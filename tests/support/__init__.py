@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,3 +32,10 @@ def class_versions(cluster: Any) -> dict[str, str]:
         sc["metadata"]["name"]: sc["metadata"]["resourceVersion"]
         for sc in cluster.list("StorageClass")
     }
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

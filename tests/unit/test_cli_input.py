@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from pacdeploy.cli import Duration, main
+from pacdeploy.cli import main
+from pacdeploy.cli.settings import Duration
 
 NO_CLUSTER = ["--kubeconfig", "/nonexistent/kubeconfig"]
 

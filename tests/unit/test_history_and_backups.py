@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pacdeploy import backups, deploy, release, restore, revisions
-from pacdeploy.diff import object_changes
+from pacdeploy.app.manifests import MANAGED_BY, Options, render
+from pacdeploy.data import backups, restore, retention, revisions, snapshots
+from pacdeploy.data.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
-from pacdeploy.fields import FieldChange, drift, field_changes
 from pacdeploy.kube.errors import only_own_conflicts
-from pacdeploy.manifests import MANAGED_BY, Options, render
 from pacdeploy.output import aligned
-from pacdeploy.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
+from pacdeploy.up import fields, rollback
+from pacdeploy.up.fields import FieldChange, drift, dry_run_changes, field_changes
 
 
 def rev(number: int, status: str = DEPLOYED, **kw) -> Revision:
@@ -61,23 +61,23 @@ def test_describe_names_only_what_changed() -> None:
 
 def test_rollback_goes_to_the_deployed_revision_before_the_live_one() -> None:
     history = [rev(1), rev(2, FAILED), rev(3), rev(4, FAILED)]
-    assert release.rollback_target(history, None, "pacman").number == 1
-    assert release.rollback_target(history, 2, "pacman").number == 2
+    assert rollback.target(history, None, "pacman").number == 1
+    assert rollback.target(history, 2, "pacman").number == 2
     with pytest.raises(NotFound, match="revision 9 is not recorded"):
-        release.rollback_target(history, 9, "pacman")
+        rollback.target(history, 9, "pacman")
     with pytest.raises(NotFound, match="no deployed revision before"):
-        release.rollback_target([rev(1)], None, "pacman")
+        rollback.target([rev(1)], None, "pacman")
 
 
 def test_a_recorded_manifest_drops_the_digest_that_up_recomputes() -> None:
-    obj = deploy.with_digest(render(Options())[0])
-    assert deploy.APPLIED not in release.without_digest(obj)["metadata"].get("annotations", {})
-    assert deploy.with_digest(release.without_digest(obj)) == obj
+    obj = fields.with_digest(render(Options())[0])
+    assert fields.APPLIED not in fields.without_digest(obj)["metadata"].get("annotations", {})
+    assert fields.with_digest(fields.without_digest(obj)) == obj
 
 
 # -- backups ---------------------------------------------------------------------------
 def snapclass(name: str, driver: str, default: bool = False) -> dict:
-    annotations = {backups.DEFAULT_CLASS: "true"} if default else {}
+    annotations = {snapshots.DEFAULT_CLASS: "true"} if default else {}
     return {"metadata": {"name": name, "annotations": annotations}, "driver": driver}
 
 
@@ -87,18 +87,20 @@ def test_the_snapshot_class_is_the_drivers_default_else_its_only_one() -> None:
         snapclass("b", "hostpath.csi.k8s.io", True),
         snapclass("c", "ebs.csi.aws.com"),
     ]
-    assert backups.choose_class(classes, "hostpath.csi.k8s.io", "sc", None) == "b"
-    assert backups.choose_class(classes, "ebs.csi.aws.com", "sc", None) == "c"
-    assert backups.choose_class(classes, "hostpath.csi.k8s.io", "sc", "a") == "a"
+    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", None) == "b"
+    assert snapshots.choose_class(classes, "ebs.csi.aws.com", "sc", None) == "c"
+    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", "a") == "a"
 
 
 def test_a_driver_without_a_snapshot_class_says_how_to_get_one() -> None:
-    with pytest.raises(backups.NoSnapshots) as no_class:
-        backups.choose_class([], "k8s.io/minikube-hostpath", "standard", None)
+    with pytest.raises(snapshots.NoSnapshots) as no_class:
+        snapshots.choose_class([], "k8s.io/minikube-hostpath", "standard", None)
     assert no_class.value.exit_code == 7
     assert "minikube addons enable volumesnapshots" in str(no_class.value)
     with pytest.raises(InvalidInput, match=r"is for driver ebs\.csi\.aws\.com"):
-        backups.choose_class([snapclass("c", "ebs.csi.aws.com")], "hostpath.csi.k8s.io", "sc", "c")
+        snapshots.choose_class(
+            [snapclass("c", "ebs.csi.aws.com")], "hostpath.csi.k8s.io", "sc", "c"
+        )
 
 
 def test_the_mongo_claims_are_found_by_template_in_ordinal_order() -> None:
@@ -150,18 +152,18 @@ def test_a_revisions_data_is_its_newest_ready_backup() -> None:
 
 def test_a_waiting_snapshot_says_why_in_the_controllers_words() -> None:
     snap = snapshot("s", "b", False, "")
-    assert "snapshot controller" in backups.why_not_ready(snap, [])
+    assert "snapshot controller" in snapshots.why_not_ready(snap, [])
     snap["status"]["boundVolumeSnapshotContentName"] = "c"
-    assert "CSI driver" in backups.why_not_ready(snap, [])
+    assert "CSI driver" in snapshots.why_not_ready(snap, [])
     event = {
         "involvedObject": {"uid": "s"},
         "reason": "SnapshotCreationFailed",
         "message": "boom",
         "lastTimestamp": "1",
     }
-    assert backups.why_not_ready(snap, [event]) == "SnapshotCreationFailed: boom"
+    assert snapshots.why_not_ready(snap, [event]) == "SnapshotCreationFailed: boom"
     snap["status"]["error"] = {"message": "driver said no"}
-    assert backups.why_not_ready(snap, [event]) == "error: driver said no"
+    assert snapshots.why_not_ready(snap, [event]) == "error: driver said no"
 
 
 # -- restore ---------------------------------------------------------------------------
@@ -313,18 +315,18 @@ def test_the_digest_is_shown_only_when_it_is_the_only_change() -> None:
         return {
             "metadata": {
                 "name": "p",
-                "annotations": {deploy.APPLIED: digest},
+                "annotations": {fields.APPLIED: digest},
                 "resourceVersion": digest,
             },
             "spec": {"replicas": replicas},
             "status": {"readyReplicas": 1},
         }
 
-    assert [c.path for c in object_changes(obj(1, "a"), obj(3, "b"))] == ["spec.replicas"]
-    assert [c.path for c in object_changes(obj(1, "a"), obj(1, "b"))] == [
-        f"metadata.annotations.{deploy.APPLIED}"
+    assert [c.path for c in dry_run_changes(obj(1, "a"), obj(3, "b"))] == ["spec.replicas"]
+    assert [c.path for c in dry_run_changes(obj(1, "a"), obj(1, "b"))] == [
+        f"metadata.annotations.{fields.APPLIED}"
     ]
-    assert object_changes(obj(1, "a"), obj(1, "a")) == []
+    assert dry_run_changes(obj(1, "a"), obj(1, "a")) == []
 
 
 def test_a_conflict_with_our_own_scale_is_forced_any_other_is_not() -> None:
@@ -355,9 +357,9 @@ def test_pruning_keeps_the_newest_automatic_backups_and_every_named_one() -> Non
             for n in range(1, 9)
         ),
     ]
-    doomed = [b.name for b in backups.to_prune(found, keep=5)]
+    doomed = [b.name for b in retention.to_prune(found, keep=5)]
     assert doomed == ["before-v1", "before-v2", "before-v3"]
-    everything = backups.to_prune(found, keep=5, automatic_only=False)
+    everything = retention.to_prune(found, keep=5, automatic_only=False)
     assert [b.name for b in everything] == ["mine", "before-v1", "before-v2", "before-v3"]
 
 
@@ -368,7 +370,7 @@ def test_pruning_older_than_spares_the_recent_and_what_is_being_deleted() -> Non
         _backup("going", "2026-11-02T00:00:00Z", backups.BEFORE_UP, deleting=True),
         _backup("recent", "2026-12-02T11:00:00Z", backups.BEFORE_UP),
     ]
-    doomed = backups.to_prune(found, keep=0, older_than=7 * 86400, now=now)
+    doomed = retention.to_prune(found, keep=0, older_than=7 * 86400, now=now)
     assert [b.name for b in doomed] == ["old"]
 
 
@@ -397,4 +399,4 @@ def test_drift_is_a_field_that_no_longer_holds_what_was_applied() -> None:
     ]
     assert drift(applied, {**live, "spec": {**applied["spec"], "replicas": 10}}) == []
     # up compares the same way, replicas included
-    assert not deploy.covers(live, applied)
+    assert not fields.covers(live, applied)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from pacdeploy import credentials
-from pacdeploy.manifests import SERVICE_TYPES, Options, render
+from pacdeploy.app import credentials
+from pacdeploy.app.manifests import SERVICE_TYPES, Options, render
 from tests.unit.image_contracts import MongoContract, PacmanContract
 
 COMBINATIONS = [

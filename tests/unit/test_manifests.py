@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pacdeploy import manifests
+from pacdeploy.app import manifests
+from pacdeploy.app.manifests import Options, render
 from pacdeploy.errors import InvalidInput
-from pacdeploy.manifests import Options, render
 
 ROOT = Path(__file__).resolve().parents[2]
 

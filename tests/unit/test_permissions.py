@@ -1,6 +1,6 @@
 """Which RBAC rules grant what a command needs (the rules-review fast path)."""
 
-from pacdeploy.permissions import Need, rules_allow
+from pacdeploy.kube.permissions import Need, rules_allow
 
 ROLE = [
     {

@@ -1,6 +1,6 @@
 """Rollout rules (kubectl rollout status / Helm) and the reasons shown while waiting."""
 
-from pacdeploy import readiness
+from pacdeploy.wait import readiness
 
 
 def sts(replicas=1, ready=1, updated=1, generation=1, observed=1, current="r1", update="r1"):

@@ -5,9 +5,8 @@ import itertools
 import pytest
 import yaml
 
-from pacdeploy.errors import InvalidInput
+from pacdeploy.app.manifests import Options, manifests_dir, render
 from pacdeploy.kube.resources import REGISTRY, resource
-from pacdeploy.manifests import Options, manifests_dir, render
 
 
 def every_rendering():
@@ -43,6 +42,7 @@ def test_paths_for_core_grouped_namespaced_and_subresources():
     assert resource("ClusterRole").group == "rbac.authorization.k8s.io"
 
 
-def test_an_unknown_kind_is_a_clear_error():
-    with pytest.raises(InvalidInput, match="does not manage objects of kind Widget"):
+def test_an_unknown_kind_is_a_bug_not_bad_input():
+    """Not InvalidInput (exit 2, "fix your input"): no input of a user's can name a kind."""
+    with pytest.raises(LookupError, match="kind Widget is not in pacdeploy's resource registry"):
         resource("Widget")

@@ -1,7 +1,7 @@
 """Which StorageClass annotations `up` and `down --purge` change."""
 
-from pacdeploy import storage
-from pacdeploy.storage import BETA, GA
+from pacdeploy.app import storage
+from pacdeploy.app.storage import BETA, GA
 
 
 def sc(name, **annotations):

@@ -17,14 +17,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pacdeploy import backups, permissions, waiting
-from pacdeploy.errors import PacdeployError
-from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref
-from pacdeploy.manifests import STATEFULSET
-from pacdeploy.output import Output
-from pacdeploy.permissions import Need
-from pacdeploy.restore import (
+from pacdeploy.app.manifests import STATEFULSET
+from pacdeploy.data import backups, snapshots
+from pacdeploy.data.restore import (
     INTENT,
     LAST,
     RESTORED_FROM,
@@ -36,6 +31,13 @@ from pacdeploy.restore import (
     release_patch,
     way_back,
 )
+from pacdeploy.errors import PacdeployError
+from pacdeploy.kube import permissions
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.permissions import Need
+from pacdeploy.kube.resources import ref
+from pacdeploy.output import Output
+from pacdeploy.wait import gone, rollout
 
 MONGO_PODS = f"name={STATEFULSET}"
 
@@ -79,7 +81,7 @@ def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, out: Output) ->
             reason=backups.BEFORE_RESTORE,
             resume=True,
         )
-    except backups.NoSnapshots as exc:
+    except snapshots.NoSnapshots as exc:
         out.info(
             f"no backup of the current data ({exc.problem}): the volumes it is on are kept "
             "(reclaimPolicy Retain) until the next restore"
@@ -123,7 +125,7 @@ def run(
             if plan.kept:
                 report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
             _scale(cluster, ns, 0, report)
-            waiting.wait_pods_gone(cluster, ns, MONGO_PODS, timeout)
+            gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout, out)
         for swap in plan.swaps:
             if swap.replacement is not None:
                 _replace(cluster, swap, ns, timeout, out)
@@ -131,7 +133,7 @@ def run(
                 out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
         with out.steps(f"restoring mongo from {plan.source}") as report:
             _scale(cluster, ns, plan.intent.replicas, report)
-        waiting.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
+        rollout.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
     except PacdeployError as exc:
         raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
     except KeyboardInterrupt:
@@ -145,7 +147,7 @@ def _replace(cluster: Cluster, swap: Swap, ns: str, timeout: float, out: Output)
     if swap.current is not None:
         cluster.delete("PersistentVolumeClaim", swap.claim, ns)
     # Also when an interrupted run deleted it: it may still be terminating.
-    waiting.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
+    gone.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
     if swap.reuse is not None:
         name = swap.reuse["metadata"]["name"]
         cluster.merge_patch("PersistentVolume", name, prebind_patch(swap.claim, ns))

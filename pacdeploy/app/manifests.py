@@ -93,7 +93,7 @@ def manifests_dir() -> Path:
     from importlib import resources  # only when rendering: keeps `--help` and start-up light
 
     packaged = Path(str(resources.files("pacdeploy"))) / "manifests"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "manifests"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "manifests"
 
 
 @cache

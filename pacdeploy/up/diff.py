@@ -8,15 +8,15 @@ when something would, as kubectl does.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy import deploy
-from pacdeploy.fields import MISSING, FieldChange, field_changes
+from pacdeploy.app.manifests import SECRET
+from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
-from pacdeploy.manifests import SECRET
+from pacdeploy.up.fields import MISSING, FieldChange, dry_run_changes
+from pacdeploy.up.plan import UpPlan
 
 
 @dataclass
@@ -35,30 +35,20 @@ class ObjectDiff:
         }
 
 
-def object_changes(live: dict[str, Any], dry_run: dict[str, Any]) -> list[FieldChange]:
-    """The changes a dry run made to ``live``; the digest annotation only when it is all."""
-    changes = field_changes(deploy.comparable(live), deploy.comparable(dry_run))
-    digest = f"metadata.annotations.{deploy.APPLIED}"
-    real = [c for c in changes if c.path != digest]
-    return real or changes
-
-
-def diff(cluster: Cluster, plan: deploy.UpPlan) -> list[ObjectDiff]:
+def diff(cluster: Cluster, plan: UpPlan) -> list[ObjectDiff]:
     """What applying ``plan`` would change; reads only (server-side dry runs)."""
-    ns_existed = plan.existing[ref_of(plan.objects[0])] is not None
 
     def one(obj: dict[str, Any]) -> ObjectDiff | None:
         live = plan.existing[ref_of(obj)]
         if live is None:
             return ObjectDiff(ref_of(obj), "created")
-        if resource(obj["kind"]).namespaced and not ns_existed:
+        if resource(obj["kind"]).namespaced and not plan.namespace_existed:
             return ObjectDiff(ref_of(obj), "created")
-        changes = object_changes(live, cluster.apply(obj, dry_run=True))
+        changes = dry_run_changes(live, cluster.apply(obj, dry_run=True))
         return ObjectDiff(ref_of(obj), "configured", changes) if changes else None
 
     stale = [o for o in plan.objects if ref_of(o) in plan.stale]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        found = [d for d in pool.map(one, stale) if d is not None]
+    found = [d for d in pool.each(one, stale) if d is not None]
     if plan.secret is None:
         found.append(ObjectDiff(ref("Secret", SECRET), "created"))
     classes = {sc["metadata"]["name"]: sc for sc in plan.classes}

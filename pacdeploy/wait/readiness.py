@@ -180,6 +180,9 @@ def claims_of(pod: Obj) -> list[str]:
     ]
 
 
+ProblemKey = tuple[str, str, str | None]  # pod, reason, container
+
+
 @dataclass(frozen=True)
 class PodProblem:
     """Why one pod is not ready, as precisely as status and Events tell."""
@@ -194,7 +197,7 @@ class PodProblem:
     wants_log: bool = False  # the container's previous log tells why it crashed
 
     @property
-    def key(self) -> tuple[str, str, str | None]:
+    def key(self) -> ProblemKey:
         return self.pod, self.reason, self.container
 
     def line(self, log_line: str | None = None) -> str:
@@ -293,6 +296,27 @@ def diagnose(pods: list[Obj], claims: list[Obj], events: list[Obj]) -> list[PodP
 
 
 # -- logs ---------------------------------------------------------------------------
+class ProblemAges:
+    """When each pod problem was first seen, to tell a passing problem from a fatal one: a
+    pull error is fatal only once it has lasted IMAGE_PULL_GRACE. A problem no longer seen
+    is forgotten, so one that comes back starts again."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[ProblemKey, float] = {}
+
+    def observe(self, problems: list[PodProblem], now: float) -> set[ProblemKey]:
+        """The keys of ``problems`` that are fatal at ``now``."""
+        seen = {p.key for p in problems}
+        self.first_seen = {k: v for k, v in self.first_seen.items() if k in seen}
+        for problem in problems:
+            self.first_seen.setdefault(problem.key, now)
+        return {
+            p.key
+            for p in problems
+            if p.fatal_after is not None and now - self.first_seen[p.key] >= p.fatal_after
+        }
+
+
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 REDACTED = "***"

@@ -1,5 +1,10 @@
 """Comparing objects field by field, the one way `up`, `diff` and `status` all do it.
 
+An applied object carries a digest of itself (``APPLIED``), so one that pacdeploy applied
+from another version of the manifests (a field since dropped) never looks up to date; a
+recorded revision keeps the objects without it (``without_digest``), and the digest is
+computed again when the revision is applied.
+
 ``drift`` asks whether a live object still holds what was applied, looking only at the
 fields that were (`up` skips an object that does; `status` names each field that does not);
 ``field_changes`` lists every leaf two whole objects differ in (`diff`, against a dry run).
@@ -9,11 +14,17 @@ Lists of named objects are compared by name, so a path reads
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from pacdeploy.app.manifests import is_managed
+
 MAX_VALUE = 80  # characters of a value shown inline
+APPLIED = "pacdeploy.io/applied"  # annotation: digest of what pacdeploy applied last
+# Set by the server, never by an apply: not a difference between two versions of an object.
+SERVER_SET_METADATA = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
 @dataclass(frozen=True)
@@ -97,3 +108,54 @@ def drift(
                 for c in drift(a, b, f"{path}[{i}]")
             ]
     return [] if applied == live else [FieldChange(path, live, applied)]
+
+
+# -- the digest and the comparisons up and diff make --------------------------------------
+def with_digest(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` annotated with a digest of itself."""
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+    metadata = obj["metadata"]
+    annotations = {**(metadata.get("annotations") or {}), APPLIED: digest}
+    return {**obj, "metadata": {**metadata, "annotations": annotations}}
+
+
+def without_digest(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as rendered, before :func:`with_digest`."""
+    annotations = {
+        k: v for k, v in (obj["metadata"].get("annotations") or {}).items() if k != APPLIED
+    }
+    metadata = {k: v for k, v in obj["metadata"].items() if k != "annotations"}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {**obj, "metadata": metadata}
+
+
+def covers(live: Any, desired: Any) -> bool:
+    """Every field ``desired`` sets has that value in ``live`` (which the server filled in
+    with defaults and status): applying it would change nothing."""
+    return not drift(desired, live, ignore=())
+
+
+def up_to_date(desired: dict[str, Any], live: dict[str, Any] | None) -> bool:
+    """An apply of ``desired`` would change nothing: skip it (a no-op `up` writes nothing)."""
+    return live is not None and is_managed(live) and covers(live, desired)
+
+
+def comparable(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``obj`` without what only the server sets (status, versions, managed fields)."""
+    if obj is None:
+        return None
+    meta = {k: v for k, v in obj["metadata"].items() if k not in SERVER_SET_METADATA}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def unchanged_by_dry_run(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """A server-side dry run's result equals the live object, but for server-set fields."""
+    return comparable(after) == comparable(before)
+
+
+def dry_run_changes(live: dict[str, Any], dry_run: dict[str, Any]) -> list[FieldChange]:
+    """The changes a dry run made to ``live``; the digest annotation only when it is all."""
+    changes = field_changes(comparable(live), comparable(dry_run))
+    real = [c for c in changes if c.path != f"metadata.annotations.{APPLIED}"]
+    return real or changes

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.errors import PermissionDenied
+from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import resource
 
@@ -94,8 +94,7 @@ def rules_for(cluster: Cluster, namespaces: list[str | None]) -> Rules:
     A command that knows early it will write asks this beside its reads, saving a round trip.
     """
     scopes = sorted({ns or CLUSTER_SCOPE for ns in namespaces})
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(scopes, pool.map(lambda ns: _rules(cluster, ns), scopes), strict=True))
+    return dict(zip(scopes, pool.each(lambda ns: _rules(cluster, ns), scopes), strict=True))
 
 
 def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None = None) -> None:
@@ -116,8 +115,7 @@ def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None
         if (granted := known[need.namespace or CLUSTER_SCOPE]) is None
         or not rules_allow(granted, need)
     ]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        verdicts = list(pool.map(lambda need: _allowed(cluster, need), unsure))
+    verdicts = pool.each(lambda need: _allowed(cluster, need), unsure)
     missing = [str(need) for need, ok in zip(unsure, verdicts, strict=True) if not ok]
     if missing:
         raise PermissionDenied(

@@ -19,15 +19,11 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pacdeploy import backups
 from pacdeploy.errors import Conflict, NotFound
-from pacdeploy.kube.client import Cluster
-from pacdeploy.manifests import STATEFULSET
 
 INTENT = "pacdeploy.io/restore"  # StatefulSet annotation: a restore under way (JSON)
 LAST = "pacdeploy.io/last-restore"  # StatefulSet annotation: how to undo the last one (JSON)
@@ -288,100 +284,3 @@ def choose(
         f"no restore to undo in namespace {namespace}",
         f"See `pacdeploy backup list -n {namespace}` to restore a backup instead",
     )
-
-
-# -- reading the cluster --------------------------------------------------------------------
-@dataclass
-class Found:
-    statefulset: dict[str, Any]
-    claims: dict[str, dict[str, Any]]
-    bound: dict[str, dict[str, Any]]  # volume name -> the volume a mongo claim holds
-    kept: list[dict[str, Any]]  # volumes restores kept for this namespace
-
-
-def read(cluster: Cluster, namespace: str) -> Found:
-    """Only what is the app's: its StatefulSet and claims, their volumes by name, and the
-    volumes restores kept, by label (never every volume of the cluster)."""
-    from pacdeploy import waiting
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        sts = pool.submit(waiting.require, cluster, "StatefulSet", STATEFULSET, namespace)
-        claims_read = pool.submit(cluster.list, "PersistentVolumeClaim", namespace)
-        kept = pool.submit(
-            cluster.list, "PersistentVolume", label_selector=f"{REPLACED_NAMESPACE}={namespace}"
-        )
-        claims = {c["metadata"]["name"]: c for c in backups.mongo_claims(claims_read.result())}
-        names = [n for c in claims.values() if (n := c["spec"].get("volumeName"))]
-        volumes = pool.map(lambda n: cluster.get("PersistentVolume", n), names)
-        bound = {v["metadata"]["name"]: v for v in volumes if v is not None}
-        return Found(sts.result(), claims, bound, kept.result())
-
-
-def _template(found: Found) -> dict[str, Any]:
-    """What a new claim is made like: an existing claim, else the StatefulSet's template."""
-    if found.claims:
-        return next(iter(found.claims.values()))
-    return found.statefulset["spec"]["volumeClaimTemplates"][0]
-
-
-def _holds(found: Found, claim: dict[str, Any] | None) -> dict[str, Any] | None:
-    name = (claim or {}).get("spec", {}).get("volumeName")
-    return found.bound.get(name) if name else None
-
-
-def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
-    """The restore of ``backup`` (None: --undo), resuming one that was interrupted."""
-    found = read(cluster, namespace)
-    sts = found.statefulset
-    rid = new_id()
-    intent, resumed = choose(
-        intent_of(sts),
-        last_of(sts),
-        backup,
-        int(sts["spec"].get("replicas", 1)),
-        namespace,
-        rid,
-        SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
-    )
-    interrupted = intent_of(sts)
-    if (
-        intent.undo_of
-        and not intent.backup
-        and interrupted is not None
-        and interrupted.id == intent.undo_of
-        and interrupted.safety
-        and not kept_by(found.kept, intent.undo_of)
-        and any(made_by(c, interrupted.id) for c in found.claims.values())
-    ):
-        # It had already let the replaced volumes go: their data is in its safety backup.
-        source = f"backup {interrupted.safety} (the data the interrupted restore replaced)"
-        intent = replace(intent, source=source, backup=interrupted.safety)
-    result = RestorePlan(namespace, intent, resumed)
-    template = _template(found)
-    if intent.backup:
-        _, taken = backups.require(cluster, namespace, intent.backup)
-        for snap in sorted(taken, key=lambda s: s["metadata"]["name"]):
-            name = str((snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL, ""))
-            current = found.claims.get(name)
-            if made_by(current, intent.id):
-                result.swaps.append(Swap(name, current, None, None))
-                continue
-            wanted = from_snapshot(template, name, namespace, snap["metadata"]["name"], intent)
-            result.swaps.append(Swap(name, current, _holds(found, current), wanted))
-    else:
-        for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
-            current = found.claims.get(name)
-            holder = _holds(found, current)
-            if (
-                current is not None
-                and current["spec"].get("volumeName") == volume["metadata"]["name"]
-            ):
-                result.swaps.append(Swap(name, current, None, None, reuse=volume))
-                continue
-            wanted = on_volume(template, name, namespace, volume, intent)
-            result.swaps.append(Swap(name, current, holder, wanted, reuse=volume))
-    mine = set(result.kept)
-    result.earlier = [v for v in found.kept if v["metadata"]["name"] not in mine]
-    if not resumed and intent.safety and not any(s.keep for s in result.swaps):
-        result.intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
-    return result

@@ -1,33 +1,27 @@
-"""Wait for workloads to be ready, showing what each waits for and why it is not there yet."""
+"""Waiting for workloads to be ready, showing what each waits for and why it is not yet.
+
+Workloads are watched; their pods, claims and Events are read only for a workload that has
+not become ready quickly, to name its root cause (readiness.py decides from what is read),
+and a wait fails early when that cause will not go away by waiting.
+"""
 
 from __future__ import annotations
 
-import base64
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from pacdeploy import readiness
-from pacdeploy.errors import NotFound, NotReady, PacdeployError, PermissionDenied
+from pacdeploy.app.manifests import SECRET
+from pacdeploy.errors import NotReady, PacdeployError, PermissionDenied
+from pacdeploy.kube import pool, watch
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
-from pacdeploy.manifests import SECRET
 from pacdeploy.output import Output, Row
-
-# Poll fast first (a no-op or a quick rollout ends in milliseconds), then back off so a
-# long wait on a real cluster costs about one request round per second.
-FIRST_POLL, MAX_POLL = 0.02, 1.0
-
-
-def _polls() -> Iterator[float]:
-    delay = FIRST_POLL
-    while True:
-        yield delay
-        delay = min(delay * 1.3, MAX_POLL)
+from pacdeploy.wait import readiness
+from pacdeploy.wait.logs import CrashLogs
+from pacdeploy.wait.polling import intervals
 
 
 @dataclass
@@ -79,9 +73,7 @@ class WorkloadState:
 DIAGNOSE_AFTER = 1.0
 DIAGNOSE_EVERY = 1.0
 REDRAW = 0.25  # seconds between redraws of the board while waiting for events
-LOG_TAIL_LINES = 20
 EVENT_READS = 8  # unready objects whose Events are read each round (the first are shown)
-LOG_RETRY_SECONDS = 1.0
 
 
 class Rollout:
@@ -100,17 +92,12 @@ class Rollout:
         cluster: Cluster,
         namespace: str,
         workloads: list[tuple[str, str]],
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cluster = cluster
         self.namespace = namespace
         self.states = [WorkloadState(kind, name) for kind, name in workloads]
-        self.clock = clock
-        self.first_seen: dict[tuple[str, str, str | None], float] = {}
-        self.logs: dict[tuple[str, str | None, int], str | None] = {}
-        self._secrets: list[str] | None = None
-        # A log is a nice-to-have: a node that cannot serve it must not stall the wait.
-        self._log_reader = cluster.with_retry_budget(LOG_RETRY_SECONDS)
+        self.ages = readiness.ProblemAges()
+        self.logs = CrashLogs(cluster, namespace)
 
         self.objects: dict[str, dict[str, Any] | None] = {}
         self.updates: queue.SimpleQueue[tuple[WorkloadState, dict[str, Any] | None]] = (
@@ -139,8 +126,8 @@ class Rollout:
     ) -> None:
         """Feed ``updates`` with every version of one workload for ``seconds`` (a thread)."""
         try:
-            for obj in self.cluster.follow(
-                state.kind, state.name, self.namespace, seconds=seconds, known=known
+            for obj in watch.follow(
+                self.cluster, state.kind, state.name, self.namespace, seconds=seconds, known=known
             ):
                 self.updates.put((state, obj))
         except PacdeployError as exc:
@@ -162,77 +149,38 @@ class Rollout:
             [p for p in pods if not readiness.has_ready_condition(p)]
             + [c for c in claims if c.get("status", {}).get("phase") != "Bound"]
         )
-        now = self.clock()
-        seen = set()
-        for state, obj in pending:
-            mine = [p for p in pods if readiness.selects(obj, p)]
-            problems = readiness.diagnose(mine, claims, events)
-            for problem in problems:
-                seen.add(problem.key)
-                self.first_seen.setdefault(problem.key, now)
+        found = [
+            (state, readiness.diagnose(_selected(obj, pods), claims, events))
+            for state, obj in pending
+        ]
+        fatal_now = self.ages.observe(
+            [p for _, problems in found for p in problems], time.monotonic()
+        )
+        for state, problems in found:
             state.problem, state.log_line, state.fatal = None, None, False
             if not problems:
                 continue
             # The worst first: one that is already fatal, else the first pod's.
-            fatal = [p for p in problems if self._is_fatal(p, now)]
+            fatal = [p for p in problems if p.key in fatal_now]
             state.problem = (fatal or problems)[0]
             state.fatal = bool(fatal)
             if state.problem.wants_log:
-                state.log_line = self._log_line(state.problem)
-        self.first_seen = {k: v for k, v in self.first_seen.items() if k in seen}
+                state.log_line = self.logs.last_line(state.problem)
 
     def _events_of(self, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The Events of these objects only, by uid: a busy namespace keeps thousands."""
         uids = sorted({uid for o in subjects if (uid := o["metadata"].get("uid"))})[:EVENT_READS]
-        if not uids:
-            return []
-        with ThreadPoolExecutor(max_workers=len(uids)) as pool:
-            found = pool.map(
-                lambda uid: self.cluster.list(
-                    "Event", self.namespace, field_selector=f"involvedObject.uid={uid}"
-                ),
-                uids,
-            )
-            return [event for events in found for event in events]
+        found = pool.each(
+            lambda uid: self.cluster.list(
+                "Event", self.namespace, field_selector=f"involvedObject.uid={uid}"
+            ),
+            uids,
+        )
+        return [event for events in found for event in events]
 
-    def _is_fatal(self, problem: readiness.PodProblem, now: float) -> bool:
-        limit = problem.fatal_after
-        return limit is not None and now - self.first_seen[problem.key] >= limit
 
-    def _log_line(self, problem: readiness.PodProblem) -> str | None:
-        key = (problem.pod, problem.container, problem.restarts)
-        if key not in self.logs:
-            self.logs[key] = self._read_log(problem)
-        return self.logs[key]
-
-    def _read_log(self, problem: readiness.PodProblem) -> str | None:
-        secrets = self._secret_values()
-        if secrets is None:
-            return "(hidden: the app's Secret could not be read to redact it)"
-        path = f"/api/v1/namespaces/{self.namespace}/pods/{problem.pod}/log"
-        # The crashed container's own last words; a first crash has no previous instance.
-        for previous in ("true", None):
-            query = {"container": problem.container, "tailLines": LOG_TAIL_LINES}
-            try:
-                text = self._log_reader.send("GET", path, query={**query, "previous": previous})
-            except PermissionDenied:
-                return "(not readable: no permission to get pods/log)"
-            except PacdeployError:  # no such instance, or the node cannot serve logs
-                continue
-            if line := readiness.last_log_line(text.decode(errors="replace"), secrets):
-                return line
-        return None
-
-    def _secret_values(self) -> list[str] | None:
-        """Every value of the app's Secret, to keep them out of printed log lines."""
-        if self._secrets is None:
-            try:
-                secret = self.cluster.get("Secret", SECRET, self.namespace)
-            except PermissionDenied:
-                return None
-            data = (secret or {}).get("data") or {}
-            self._secrets = [base64.b64decode(v).decode(errors="replace") for v in data.values()]
-        return self._secrets
+def _selected(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for p in pods if readiness.selects(workload, p)]
 
 
 def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
@@ -280,7 +228,7 @@ def wait_ready(
             daemon=True,
             name="watch",
         ).start()
-    polls = _polls()
+    polls = intervals()
     polling = False
     last_diagnosis = started
     with out.board(("workload", "progress", "status")) as board:
@@ -334,93 +282,3 @@ def _drain(rollout: Rollout, wait: float) -> None:
             rollout.update(*rollout.updates.get_nowait())
         except queue.Empty:
             return
-
-
-def _holders(obj: dict[str, Any]) -> str:
-    """What keeps an object from going: finalizers, and a namespace's content conditions."""
-    finalizers = obj["metadata"].get("finalizers") or obj.get("spec", {}).get("finalizers", [])
-    conditions = [
-        c.get("message", "")
-        for c in obj.get("status", {}).get("conditions", [])
-        if c.get("status") == "True"
-    ]
-    return "; ".join([*(f"finalizer {f}" for f in finalizers), *conditions]) or "deletion"
-
-
-def wait_gone(
-    cluster: Cluster,
-    kind: str,
-    name: str,
-    timeout: float,
-    out: Output,
-    namespace: str | None = None,
-) -> None:
-    """Wait until an object is deleted, saying what holds it; NotReady if it outlasts timeout.
-
-    Watches the object (list, then watch from there) and returns on its DELETED event;
-    polls where watching is forbidden.
-    """
-    deadline = time.monotonic() + timeout
-    what = ref(kind, name)
-    with out.steps(f"waiting for {what} to be deleted") as report:
-        shown = None
-
-        def seen(obj: dict[str, Any]) -> None:
-            nonlocal shown
-            held = _holders(obj)
-            if time.monotonic() > deadline:
-                raise NotReady(
-                    f"{what} still exists after {timeout:.0f}s, held by: {held}",
-                    "Resolve what holds it, then run the command again",
-                )
-            if held != shown:
-                report(f"{what} is terminating, waiting on: {held}")
-                shown = held
-
-        try:
-            # A second past the deadline, so that seen() reports what still holds it.
-            for obj in cluster.follow(kind, name, namespace, seconds=timeout + 1):
-                if obj is None:
-                    return
-                seen(obj)
-        except PermissionDenied:
-            _poll_until_gone(cluster, kind, name, namespace, seen)
-            return
-        if (obj := cluster.get(kind, name, namespace)) is not None:
-            seen(obj)  # past the deadline: raises, naming what holds it
-
-
-def _poll_until_gone(
-    cluster: Cluster,
-    kind: str,
-    name: str,
-    namespace: str | None,
-    seen: Callable[[dict[str, Any]], None],
-) -> None:
-    polls = _polls()
-    while (obj := cluster.get(kind, name, namespace)) is not None:
-        seen(obj)
-        time.sleep(next(polls))
-
-
-def wait_pods_gone(cluster: Cluster, namespace: str, selector: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    polls = _polls()
-    while pods := cluster.list("Pod", namespace, label_selector=selector):
-        if time.monotonic() > deadline:
-            names = ", ".join(p["metadata"]["name"] for p in pods)
-            raise NotReady(
-                f"pods still terminating after {timeout:.0f}s: {names}",
-                "Check their finalizers and events, then run the command again",
-            )
-        time.sleep(next(polls))
-
-
-def require(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
-    obj = cluster.get(kind, name, namespace)
-    if obj is None:
-        raise NotFound(
-            f"{ref(kind, name)} not found in namespace {namespace}",
-            f"Run `pacdeploy up -n {namespace}` first",
-        )
-    return obj

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pacdeploy.app.manifests import MANAGED_BY, Options
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster
-from pacdeploy.manifests import MANAGED_BY, Options
 
 PREFIX = "pacdeploy.v"
 REVISION_LABEL = "pacdeploy.io/revision"
@@ -105,12 +105,14 @@ def describe(changes: list[tuple[str, str]]) -> str:
     return ", ".join(changed) or "no change"
 
 
-def previous(revisions: list[Revision], before: int | None = None) -> Revision | None:
-    """The newest deployed revision older than ``before`` (default: the newest of all)."""
-    candidates = [
-        r for r in revisions if r.status == DEPLOYED and (before is None or r.number < before)
-    ]
-    return max(candidates, key=lambda r: r.number, default=None)
+def live(revisions: list[Revision]) -> Revision | None:
+    """The revision running now: the newest that was deployed."""
+    return max((r for r in revisions if r.status == DEPLOYED), key=lambda r: r.number, default=None)
+
+
+def deployed_before(revisions: list[Revision], number: int) -> Revision | None:
+    """The newest deployed revision older than ``number``: what a rollback goes back to."""
+    return live([r for r in revisions if r.number < number])
 
 
 # -- the cluster ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import base64
 import secrets
 from typing import Any
 
-from pacdeploy.manifests import MANAGED_BY, SECRET
+from pacdeploy.app.manifests import MANAGED_BY, SECRET
 
 KEYS = (
     "database-admin-name",

@@ -1,0 +1,243 @@
+"""`pacdeploy up`, `diff`, `scale`, `status` and `down`: the app itself."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from pacdeploy.app.manifests import SERVICE_TYPES, Options
+from pacdeploy.cli.settings import (
+    OUTPUT,
+    PARALLEL_ROUND,
+    TIMEOUT,
+    Settings,
+    confirm,
+    pass_settings,
+    report_changes,
+)
+
+DEFAULTS = Options()
+
+
+def up_options(command: Any) -> Any:
+    """The options that say what `up` deploys; `diff` takes the same."""
+    options = [
+        click.option(
+            "--storage-class",
+            default="csi-hostpath-sc",
+            show_default=True,
+            envvar="PACDEPLOY_STORAGE_CLASS",
+            help="StorageClass to make the cluster default (the data lives there). "
+            "Env: PACDEPLOY_STORAGE_CLASS.",
+        ),
+        click.option(
+            "--keep-default-class",
+            is_flag=True,
+            help="Leave the cluster's default StorageClass as it is.",
+        ),
+        click.option(
+            "--ingress/--no-ingress",
+            default=False,
+            show_default=True,
+            help="Also create the Ingress.",
+        ),
+        click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True),
+        click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True),
+        click.option(
+            "--replicas", type=int, help="Web replicas (default: 1, or the current count)."
+        ),
+        click.option(
+            "--service-type",
+            type=click.Choice(SERVICE_TYPES),
+            default=DEFAULTS.service_type,
+            show_default=True,
+        ),
+        click.option(
+            "--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."
+        ),
+        click.option(
+            "--volume-permissions",
+            is_flag=True,
+            help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
+        ),
+        click.option(
+            "--force", is_flag=True, help="Take over objects of the same name not made by us."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _wanted(settings: Settings, given: dict[str, Any]) -> Any:
+    """What `up` and `diff` are asked to deploy, checked before any connection is made."""
+    from pacdeploy.app.manifests import validate
+    from pacdeploy.up.plan import Wanted
+
+    replicas = given["replicas"]
+    options = Options(
+        namespace=settings.namespace,
+        replicas=1 if replicas is None else replicas,
+        service_type=given["service_type"],
+        ingress=given["ingress"],
+        ingress_host=given["ingress_host"],
+        ingress_class=given["ingress_class"],
+        pacman_image=given["pacman_image"],
+        volume_permissions=given["volume_permissions"],
+    )
+    validate(options)
+    return Wanted(
+        options=options,
+        storage_class=given["storage_class"],
+        keep_default_class=given["keep_default_class"],
+        replicas_given=replicas is not None,
+        force=given["force"],
+    )
+
+
+@click.command()
+@up_options
+@click.option("--dry-run", is_flag=True, help="Server-side dry run: show what would change.")
+@click.option(
+    "--snapshot/--no-snapshot",
+    default=True,
+    show_default=True,
+    help="Back up MongoDB's volumes first when the change touches its StatefulSet.",
+)
+@click.option(
+    "--keep-backups",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Automatic backups kept; older ones are pruned (named backups never are).",
+)
+@click.option(
+    "--rollback-on-failure",
+    "--atomic",  # Helm 4 renamed --atomic; both are taken, as Helm takes both
+    "atomic",
+    is_flag=True,
+    help="Roll back to the last deployed revision if the wait fails (alias: --atomic).",
+)
+@TIMEOUT
+@pass_settings
+def up(
+    settings: Settings,
+    dry_run: bool,
+    snapshot: bool,
+    keep_backups: int,
+    atomic: bool,
+    timeout: float,
+    **given: Any,
+) -> None:
+    """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
+    from pacdeploy.up import apply, release
+
+    request = release.UpRequest(
+        _wanted(settings, given),
+        backup_first=snapshot,
+        atomic=atomic,
+        timeout=timeout,
+        keep_backups=keep_backups,
+    )
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    if dry_run:
+        plan = release.plan_for(cluster, request, settings.out)
+        report_changes(settings.out, apply.apply_up(cluster, plan, dry_run=True), dry_run=True)
+        return
+    result = release.up(cluster, request, settings.out)
+    report_changes(settings.out, result.changes)
+    if result.revision is not None:
+        settings.out.info(f"revision {result.revision.number} deployed")
+    settings.out.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
+
+
+@click.command()
+@up_options
+@click.option(
+    "--revision",
+    type=click.IntRange(min=1),
+    help="Preview `rollback REVISION`: that revision's manifests and options, not these.",
+)
+@OUTPUT
+@pass_settings
+def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> None:
+    """What `up` with these options would change, field by field (exit 1 if anything)."""
+    from pacdeploy.data import revisions
+    from pacdeploy.up import diff as changes
+    from pacdeploy.up import release
+
+    request = release.UpRequest(_wanted(settings, given))
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    manifests = None
+    if revision is not None:
+        target = revisions.find(
+            revisions.read(cluster, settings.namespace), revision, settings.namespace
+        )
+        request, manifests = release.request_for(target), target.manifests
+    found = changes.diff(cluster, release.plan_for(cluster, request, settings.out, manifests))
+    if fmt != "table":
+        settings.out.data([d.as_dict() for d in found], fmt)
+    else:
+        for change in found:
+            settings.out.info(f"{change.ref} {change.action}")
+            for field_change in change.changes:
+                settings.out.info(f"  {field_change.line()}")
+        if not found:
+            settings.out.info("no changes")
+    sys.exit(1 if found else 0)
+
+
+@click.command()
+@click.option("--replicas", type=int, required=True, help="Web replicas (0-100).")
+@TIMEOUT
+@pass_settings
+def scale(settings: Settings, replicas: int, timeout: float) -> None:
+    """Scale the web Deployment and wait for the rollout."""
+    from pacdeploy.app.manifests import validate_replicas
+    from pacdeploy.up.scale import scale as scale_web
+
+    validate_replicas(replicas)
+    change = scale_web(settings.cluster(), settings.namespace, replicas, timeout, settings.out)
+    settings.out.info(f"{change.ref} {change.action} to {replicas}")
+
+
+@click.command()
+@OUTPUT
+@pass_settings
+def status(settings: Settings, fmt: str) -> None:
+    """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
+    from pacdeploy.status import collect, outline
+
+    doc = collect(settings.cluster(), settings.namespace)
+    if fmt == "table":
+        settings.out.tree(outline(doc))
+    else:
+        settings.out.data(doc, fmt)
+
+
+@click.command()
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete the namespace with its data, and restore the default class.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --purge.")
+@TIMEOUT
+@pass_settings
+def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
+    """Remove the app; keeps the Secret and volumes unless --purge."""
+    from pacdeploy.up.down import down as remove
+
+    if purge:
+        confirm(
+            yes,
+            f"Delete namespace {settings.namespace} with its volumes and credentials?",
+            "--purge deletes the high scores",
+        )
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    changes = remove(cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out)
+    report_changes(settings.out, changes)
+    if not changes:
+        settings.out.info(f"nothing to remove in namespace {settings.namespace}")

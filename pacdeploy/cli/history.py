@@ -1,0 +1,90 @@
+"""`pacdeploy history` and `rollback`: the revisions `up` recorded, and going back to one."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from pacdeploy.cli.settings import (
+    OUTPUT,
+    PARALLEL_ROUND,
+    TIMEOUT,
+    Settings,
+    confirm,
+    pass_settings,
+    report_changes,
+    require_confirmation,
+)
+
+WITH_DATA = "--with-data replaces the high scores"
+
+
+@click.command()
+@OUTPUT
+@pass_settings
+def history(settings: Settings, fmt: str) -> None:
+    """The revisions `up` recorded: what changed, how it ended, the backup taken first."""
+    from pacdeploy.data import revisions
+
+    found = revisions.read(settings.cluster(), settings.namespace)
+    shown = revisions.shown_status(found)
+    if fmt != "table":
+        settings.out.data(
+            [
+                {
+                    "revision": r.number,
+                    "updated": r.time,
+                    "status": shown[r.number],
+                    "change": r.change,
+                    "backup": r.backup,
+                    "options": dataclasses.asdict(r.options),
+                }
+                for r in found
+            ],
+            fmt,
+        )
+    elif not found:
+        settings.out.info(f"no revisions recorded in namespace {settings.namespace}")
+    else:
+        rows = [(str(r.number), r.time, shown[r.number], r.backup or "-", r.change) for r in found]
+        settings.out.table(("revision", "updated", "status", "backup", "change"), rows)
+
+
+@click.command()
+@click.argument("revision", type=click.IntRange(min=1), required=False)
+@click.option("--with-data", is_flag=True, help="Also restore the backup taken with that revision.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --with-data.")
+@TIMEOUT
+@pass_settings
+def rollback(
+    settings: Settings, revision: int | None, with_data: bool, yes: bool, timeout: float
+) -> None:
+    """Re-apply REVISION (default: the one before the live one) as a new revision."""
+    from pacdeploy.data import revisions
+    from pacdeploy.up import rollback as going_back
+
+    if with_data:
+        require_confirmation(yes, WITH_DATA)
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    target = going_back.target(
+        revisions.read(cluster, settings.namespace), revision, settings.namespace
+    )
+    if with_data:
+        confirm(
+            yes,
+            f"Roll back to revision {target.number} and replace MongoDB's data with the "
+            "newest backup of that revision?",
+            WITH_DATA,
+        )
+    result = going_back.rollback(
+        cluster,
+        settings.namespace,
+        target,
+        with_data=with_data,
+        timeout=timeout,
+        out=settings.out,
+    )
+    report_changes(settings.out, result.changes)
+    done = f"as revision {result.revision.number}" if result.revision else "(nothing changed)"
+    settings.out.info(f"rolled back to revision {target.number} {done}")

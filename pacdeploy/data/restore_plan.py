@@ -1,0 +1,149 @@
+"""Planning a restore: read only what is the app's, and decide (with restore.py's rules)
+each claim to replace, resuming a restore that was interrupted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pacdeploy.app import deployed
+from pacdeploy.app.manifests import STATEFULSET
+from pacdeploy.data import backups
+from pacdeploy.data.backups import Backup
+from pacdeploy.data.restore import (
+    REPLACED_NAMESPACE,
+    SAFETY_PREFIX,
+    RestorePlan,
+    Swap,
+    choose,
+    from_snapshot,
+    intent_of,
+    kept_by,
+    last_of,
+    made_by,
+    new_id,
+    on_volume,
+)
+from pacdeploy.errors import NotFound, NotReady
+from pacdeploy.kube import pool
+from pacdeploy.kube.client import Cluster
+
+
+@dataclass
+class Found:
+    statefulset: dict[str, Any]
+    claims: dict[str, dict[str, Any]]
+    bound: dict[str, dict[str, Any]]  # volume name -> the volume a mongo claim holds
+    kept: list[dict[str, Any]]  # volumes restores kept for this namespace
+
+
+def read(cluster: Cluster, namespace: str) -> Found:
+    """Only what is the app's: its StatefulSet and claims, their volumes by name, and the
+    volumes restores kept, by label (never every volume of the cluster)."""
+    sts, claim_list, kept = pool.together(
+        lambda: deployed.get(cluster, "StatefulSet", STATEFULSET, namespace),
+        lambda: backups.mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
+        lambda: cluster.list(
+            "PersistentVolume", label_selector=f"{REPLACED_NAMESPACE}={namespace}"
+        ),
+    )
+    claims = {c["metadata"]["name"]: c for c in claim_list}
+    names = [n for c in claims.values() if (n := c["spec"].get("volumeName"))]
+    volumes = pool.each(lambda n: cluster.get("PersistentVolume", n), names)
+    bound = {v["metadata"]["name"]: v for v in volumes if v is not None}
+    return Found(sts, claims, bound, kept)
+
+
+def _template(found: Found) -> dict[str, Any]:
+    """What a new claim is made like: an existing claim, else the StatefulSet's template."""
+    if found.claims:
+        return next(iter(found.claims.values()))
+    return found.statefulset["spec"]["volumeClaimTemplates"][0]
+
+
+def _holds(found: Found, claim: dict[str, Any] | None) -> dict[str, Any] | None:
+    name = (claim or {}).get("spec", {}).get("volumeName")
+    return found.bound.get(name) if name else None
+
+
+def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
+    """The restore of ``backup`` (None: --undo), resuming one that was interrupted."""
+    found = read(cluster, namespace)
+    sts = found.statefulset
+    rid = new_id()
+    intent, resumed = choose(
+        intent_of(sts),
+        last_of(sts),
+        backup,
+        int(sts["spec"].get("replicas", 1)),
+        namespace,
+        rid,
+        SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
+    )
+    interrupted = intent_of(sts)
+    if (
+        intent.undo_of
+        and not intent.backup
+        and interrupted is not None
+        and interrupted.id == intent.undo_of
+        and interrupted.safety
+        and not kept_by(found.kept, intent.undo_of)
+        and any(made_by(c, interrupted.id) for c in found.claims.values())
+    ):
+        # It had already let the replaced volumes go: their data is in its safety backup.
+        source = f"backup {interrupted.safety} (the data the interrupted restore replaced)"
+        intent = replace(intent, source=source, backup=interrupted.safety)
+    result = RestorePlan(namespace, intent, resumed)
+    template = _template(found)
+    if intent.backup:
+        _, taken = _ready_backup(cluster, namespace, intent.backup)
+        for snap in sorted(taken, key=lambda s: s["metadata"]["name"]):
+            name = str((snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL, ""))
+            current = found.claims.get(name)
+            if made_by(current, intent.id):
+                result.swaps.append(Swap(name, current, None, None))
+                continue
+            wanted = from_snapshot(template, name, namespace, snap["metadata"]["name"], intent)
+            result.swaps.append(Swap(name, current, _holds(found, current), wanted))
+    else:
+        for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
+            current = found.claims.get(name)
+            holder = _holds(found, current)
+            if (
+                current is not None
+                and current["spec"].get("volumeName") == volume["metadata"]["name"]
+            ):
+                result.swaps.append(Swap(name, current, None, None, reuse=volume))
+                continue
+            wanted = on_volume(template, name, namespace, volume, intent)
+            result.swaps.append(Swap(name, current, holder, wanted, reuse=volume))
+    mine = set(result.kept)
+    result.earlier = [v for v in found.kept if v["metadata"]["name"] not in mine]
+    if not resumed and intent.safety and not any(s.keep for s in result.swaps):
+        result.intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
+    return result
+
+
+def _ready_backup(
+    cluster: Cluster, namespace: str, name: str
+) -> tuple[Backup, list[dict[str, Any]]]:
+    """The backup called ``name``, ready to restore from, and its VolumeSnapshots."""
+    taken = backups.snapshot_list(cluster, namespace, name)
+    found = backups.summarize(taken)
+    if not found:
+        have = ", ".join(b.name for b in backups.list_backups(cluster, namespace)) or "none"
+        raise NotFound(
+            f"no backup {name!r} in namespace {namespace} (backups: {have})",
+            f"See `pacdeploy backup list -n {namespace}`",
+        )
+    if found[0].deleting:
+        raise NotFound(
+            f"backup {name} is being deleted in namespace {namespace}",
+            f"See `pacdeploy backup list -n {namespace}` for the others",
+        )
+    if not found[0].ready:
+        raise NotReady(
+            f"backup {name} is not ready to restore from",
+            f"See `pacdeploy backup list -n {namespace}`; wait or take another",
+        )
+    return found[0], taken

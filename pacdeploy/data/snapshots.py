@@ -1,0 +1,163 @@
+"""The CSI snapshot API as pacdeploy uses it: which VolumeSnapshotClass, whether a
+snapshot is ready and why not, and waiting for snapshots to be ready or gone.
+
+A cluster without the snapshot API, or without a class for the volumes' driver, gets one
+line saying how to enable it (NoSnapshots, exit 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pacdeploy.errors import InvalidInput, NotFound, NotReady
+from pacdeploy.kube import pool
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import SNAPSHOT_API
+from pacdeploy.output import Output, Row
+from pacdeploy.wait import gone
+from pacdeploy.wait.polling import Deadline, rounds
+
+DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
+EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
+
+ENABLE = (
+    "Install the VolumeSnapshot CRDs and snapshot-controller "
+    "(minikube: `minikube addons enable volumesnapshots`)"
+)
+
+
+class NoSnapshots(NotFound):
+    """The cluster cannot snapshot these volumes (exit 7, like any missing prerequisite)."""
+
+
+def choose_class(
+    classes: list[dict[str, Any]], driver: str, storage_class: str, requested: str | None
+) -> str:
+    """The VolumeSnapshotClass for ``driver``: the one asked for, else its default, else
+    its only one."""
+    if requested is not None:
+        chosen = next((c for c in classes if c["metadata"]["name"] == requested), None)
+        if chosen is None:
+            have = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
+            raise NoSnapshots(
+                f"VolumeSnapshotClass {requested!r} does not exist (available: {have})",
+                "Pass --snapshot-class with one of them",
+            )
+        if chosen["driver"] != driver:
+            raise InvalidInput(
+                f"VolumeSnapshotClass {requested} is for driver {chosen['driver']}, but the "
+                f"volumes are of {driver} (StorageClass {storage_class})",
+                f"Pass a --snapshot-class whose driver is {driver}",
+            )
+        return requested
+    matching = sorted(
+        (c for c in classes if c.get("driver") == driver), key=lambda c: c["metadata"]["name"]
+    )
+    defaults = [
+        c for c in matching if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+    ]
+    if not matching:
+        raise NoSnapshots(
+            f"no VolumeSnapshotClass for driver {driver} (of StorageClass {storage_class})",
+            "Create one for that driver, or deploy on a CSI class that snapshots "
+            "(minikube: `minikube addons enable volumesnapshots`, then "
+            "`pacdeploy up --storage-class csi-hostpath-sc`)",
+        )
+    return str((defaults or matching)[0]["metadata"]["name"])
+
+
+def is_ready(snapshot: dict[str, Any]) -> bool:
+    return bool((snapshot.get("status") or {}).get("readyToUse"))
+
+
+def why_not_ready(snapshot: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    """What a snapshot waits on, in the controller's own words where it has said any."""
+    status = snapshot.get("status") or {}
+    if error := (status.get("error") or {}).get("message"):
+        return f"error: {error}"
+    uid = snapshot["metadata"].get("uid")
+    said = [e for e in events if e.get("involvedObject", {}).get("uid") == uid]
+    if said:
+        latest = max(said, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
+    if not status.get("boundVolumeSnapshotContentName"):
+        return "waiting for the snapshot controller to bind a snapshot content"
+    return "waiting for the CSI driver to cut the snapshot"
+
+
+def list_kind(
+    cluster: Cluster, kind: str, namespace: str | None = None, selector: str | None = None
+) -> list[dict[str, Any]]:
+    """A list of one of the snapshot API's kinds; NoSnapshots if the cluster lacks the API."""
+    try:
+        return cluster.list(kind, namespace, label_selector=selector)
+    except NotFound:
+        raise NoSnapshots(
+            f"this cluster does not serve the VolumeSnapshot API ({SNAPSHOT_API})", ENABLE
+        ) from None
+
+
+def classes(cluster: Cluster) -> list[dict[str, Any]]:
+    return list_kind(cluster, "VolumeSnapshotClass")
+
+
+def wait_ready(
+    cluster: Cluster,
+    namespace: str,
+    what: str,
+    read: Callable[[], list[dict[str, Any]]],
+    timeout: float,
+    out: Output,
+    *,
+    fix: str,
+) -> list[dict[str, Any]]:
+    """Until every snapshot ``read`` returns is readyToUse, saying what each waits on (in
+    the controller's words, from the Events of the slow ones)."""
+    deadline = Deadline(timeout)
+    rows: list[Row] = []
+    with out.board(("snapshot", "status")) as board:
+        for elapsed in rounds(deadline):
+            found = read()
+            waiting = [s for s in found if not is_ready(s)]
+            events = _events_of(cluster, namespace, waiting) if elapsed >= EVENTS_AFTER else []
+            rows = [
+                Row(
+                    (s["metadata"]["name"], "ready" if is_ready(s) else why_not_ready(s, events)),
+                    style="ok" if is_ready(s) else "waiting",
+                    key=s["metadata"]["name"],
+                )
+                for s in found
+            ]
+            board.update(rows, f"waiting for {what} ({elapsed:.0f}s of {timeout:.0f}s)")
+            if found and not waiting:
+                board.settle([(True, f"{r.cells[0]} ready") for r in rows])
+                return found
+        board.settle([(r.style == "ok", r.text) for r in rows])
+    details = "; ".join(r.text for r in rows if r.style != "ok") or "none created"
+    raise NotReady(f"{what} not ready after {timeout:.0f}s: {details}", fix)
+
+
+def _events_of(
+    cluster: Cluster, namespace: str, waiting: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The Events of these snapshots only, by uid: a busy namespace keeps thousands."""
+    uids = sorted({uid for s in waiting if (uid := s["metadata"].get("uid"))})
+    found = pool.each(
+        lambda uid: cluster.list("Event", namespace, field_selector=f"involvedObject.uid={uid}"),
+        uids,
+    )
+    return [event for events in found for event in events]
+
+
+def wait_deleted(
+    cluster: Cluster, namespace: str, taken: list[dict[str, Any]], timeout: float, out: Output
+) -> None:
+    """Until every snapshot of ``taken`` and the content it was bound to are gone, saying
+    what holds each (the snapshot controller's finalizers while it deletes the data)."""
+    for snap in taken:
+        gone.wait_gone(cluster, "VolumeSnapshot", snap["metadata"]["name"], timeout, out, namespace)
+    for snap in taken:
+        content = (snap.get("status") or {}).get("boundVolumeSnapshotContentName")
+        if content:
+            gone.wait_gone(cluster, "VolumeSnapshotContent", content, timeout, out)

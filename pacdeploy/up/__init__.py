@@ -1,0 +1,12 @@
+"""Changing the app: plan (reads and checks only), apply in waves, wait; and the commands
+built on that.
+
+    plan.py      read the cluster, check everything, decide each change (UpPlan)
+    fields.py    comparing objects field by field: drift, dry-run changes, the digest
+    apply.py     server-side apply in waves, then waiting for the workloads
+    release.py   `up` as a release: backup first, revision recorded, --rollback-on-failure
+    rollback.py  `rollback [--with-data]`
+    diff.py      `diff`: what `up` would change, by server-side dry run
+    scale.py     `scale`
+    down.py      `down [--purge]`
+"""

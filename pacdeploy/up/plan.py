@@ -1,0 +1,284 @@
+"""Deciding an `up`: read the cluster, check everything, decide every change; write nothing.
+
+Every check (input, namespace state, StorageClass, ownership, a restore under way,
+permissions needed) runs here, before the first write, so bad input never leaves the
+cluster half-changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from pacdeploy.app import credentials, storage
+from pacdeploy.app.manifests import (
+    DEPLOYMENT,
+    SECRET,
+    STATEFULSET,
+    Options,
+    is_managed,
+    render,
+    validate,
+)
+from pacdeploy.data.restore import intent_of
+from pacdeploy.errors import Conflict, PermissionDenied
+from pacdeploy.kube import permissions, pool
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.permissions import Need
+from pacdeploy.kube.resources import ref, ref_of, resource
+from pacdeploy.up.fields import up_to_date, with_digest
+
+log = logging.getLogger(__name__)
+
+WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What the user asked to deploy: the options `up` and `diff` share."""
+
+    options: Options
+    storage_class: str
+    keep_default_class: bool = False
+    replicas_given: bool = True  # False: keep the count `scale` set
+    force: bool = False  # take over objects of the same name not made by pacdeploy
+
+
+@dataclass(frozen=True)
+class Change:
+    ref: str
+    action: str  # created, configured, unchanged, adopted, scaled, deleted, restored
+    # The object as the write returned it (None: nothing written), for waits to start from.
+    written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class UpPlan:
+    options: Options
+    objects: list[dict[str, Any]]
+    existing: dict[str, dict[str, Any] | None]
+    secret: dict[str, Any] | None
+    class_patches: list[storage.Patch]
+    force: bool = False  # --force: objects not ours are taken over
+    needs: set[Need] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    rules: permissions.Rules | None = None  # asked for beside the reads, when known to write
+    classes: list[dict[str, Any]] = field(default_factory=list)  # the StorageClasses as read
+    # refs of the objects an apply would change; the others are up to date and skipped
+    stale: set[str] = field(default_factory=set)
+
+    @property
+    def namespace_existed(self) -> bool:
+        return self.existing[ref_of(self.objects[0])] is not None
+
+
+def foreign_objects(
+    existing: dict[str, dict[str, Any] | None], secret: dict[str, Any] | None
+) -> list[str]:
+    """The objects `up` would overwrite that pacdeploy did not create."""
+    foreign = [r for r, e in existing.items() if e is not None and not is_managed(e)]
+    if secret is not None and not is_managed(secret):
+        foreign.append(ref("Secret", SECRET))
+    return foreign
+
+
+def scope(obj: dict[str, Any], namespace: str) -> str | None:
+    """The namespace ``obj`` lives in, None for a cluster-scoped kind."""
+    return namespace if resource(obj["kind"]).namespaced else None
+
+
+def _terminating(ns: dict[str, Any] | None) -> bool:
+    if ns is None:
+        return False
+    return (
+        ns["metadata"].get("deletionTimestamp") is not None
+        or ns.get("status", {}).get("phase") == "Terminating"
+    )
+
+
+def read_live(
+    cluster: Cluster, objects: list[dict[str, Any]], namespace: dict[str, Any] | None
+) -> dict[str, dict[str, Any] | None]:
+    """ref -> the live object (None if absent) for rendered ``objects``, the namespace first.
+
+    One LIST per kind, in parallel: a namespaced kind lists the whole namespace (so an object
+    of the same name made by someone else is seen too), a cluster-scoped one asks by name.
+    Nothing namespaced can exist in a namespace that does not.
+    """
+    ns_name = objects[0]["metadata"]["name"]
+
+    def read(kind: str) -> list[dict[str, Any]]:
+        names = [o["metadata"]["name"] for o in objects if o["kind"] == kind]
+        if resource(kind).namespaced:
+            return cluster.list(kind, ns_name) if namespace is not None else []
+        selector = f"metadata.name={names[0]}" if len(names) == 1 else None
+        return cluster.list(kind, field_selector=selector)
+
+    kinds = list(dict.fromkeys(o["kind"] for o in objects[1:]))
+    found = {
+        ref(kind, item["metadata"]["name"]): {
+            "apiVersion": resource(kind).api_version,  # list items carry neither
+            "kind": kind,
+            **item,
+        }
+        for kind, items in zip(kinds, pool.each(read, kinds), strict=True)
+        for item in items
+    }
+    return {ref_of(objects[0]): namespace, **{ref_of(o): found.get(ref_of(o)) for o in objects[1:]}}
+
+
+def plan_up(
+    cluster: Cluster, wanted: Wanted, manifests: list[dict[str, Any]] | None = None
+) -> UpPlan:
+    """Read the cluster and decide every change; raises before anything is written.
+
+    ``manifests``: objects to apply instead of rendering the options (a recorded revision).
+    """
+    options = wanted.options
+    validate(options)
+    ns_name = options.namespace
+    namespace, classes = pool.together(
+        lambda: cluster.get("Namespace", ns_name), lambda: cluster.list("StorageClass")
+    )
+    if _terminating(namespace):
+        raise Conflict(
+            f"namespace {ns_name} is being deleted (Terminating)",
+            "Wait until it is gone (kubectl get ns -w) or choose another with -n",
+        )
+    storage.require(classes, wanted.storage_class)
+    class_patches = (
+        []
+        if wanted.keep_default_class
+        else storage.make_only_default(classes, wanted.storage_class)
+    )
+
+    objects = render(options) if manifests is None else copy.deepcopy(manifests)
+    existing, secret, warnings, rules = pool.together(
+        lambda: read_live(cluster, objects, namespace),
+        lambda: cluster.get("Secret", SECRET, ns_name) if namespace else None,
+        lambda: (
+            []
+            if options.volume_permissions
+            else _volume_permission_warnings(cluster, classes, wanted.storage_class)
+        ),
+        # A first install certainly writes: ask for the rules now, beside the reads.
+        lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
+    )
+    current = existing[ref("Deployment", DEPLOYMENT)]
+    if not wanted.replicas_given and current is not None and manifests is None:
+        # `up` keeps a count set by `scale`; only --replicas changes it.
+        options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
+        objects = render(options)
+    _refuse(existing, secret, ns_name, wanted.force)
+
+    _record_storage_defaults(objects[0], namespace, classes, wanted)
+    objects = [with_digest(o) for o in objects]
+    plan = UpPlan(
+        options,
+        objects,
+        existing,
+        secret,
+        class_patches,
+        force=wanted.force,
+        warnings=warnings,
+        rules=rules,
+        classes=classes,
+    )
+    plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
+    plan.needs = _needs_for_up(plan)
+    return plan
+
+
+def _refuse(
+    existing: dict[str, dict[str, Any] | None],
+    secret: dict[str, Any] | None,
+    namespace: str,
+    force: bool,
+) -> None:
+    """What the live objects forbid: a restore under way, objects not ours, a Secret
+    missing keys."""
+    mongo = existing[ref("StatefulSet", STATEFULSET)]
+    if mongo is not None and (under_way := intent_of(mongo)) is not None:
+        raise Conflict(
+            f"a restore from {under_way.source} is under way in namespace {namespace}",
+            f"Nothing was changed. Finish it first: `{under_way.command(namespace)}`, or go "
+            f"back: `pacdeploy restore --undo --yes -n {namespace}`",
+        )
+    foreign = foreign_objects(existing, secret)
+    if foreign and not force:
+        raise Conflict(
+            f"{', '.join(foreign)} in namespace {namespace} exist but were not created by "
+            "pacdeploy",
+            "Nothing was changed. Delete them, pick another -n, or pass --force to take them over",
+        )
+    if secret is not None and (missing := credentials.missing_keys(secret)):
+        raise Conflict(
+            f"{ref('Secret', SECRET)} in namespace {namespace} lacks {', '.join(missing)}",
+            "Add those keys or delete the Secret so pacdeploy generates one",
+        )
+
+
+def _volume_permission_warnings(
+    cluster: Cluster, classes: list[dict[str, Any]], storage_class: str
+) -> list[str]:
+    """MongoDB runs as uid 1001: say so before `up` if its volume will not be writable."""
+    sc = next(c for c in classes if c["metadata"]["name"] == storage_class)
+    try:
+        driver = cluster.get("CSIDriver", sc.get("provisioner", ""))
+    except PermissionDenied:
+        log.info("cannot read CSIDriver %s; volume permissions not checked", sc.get("provisioner"))
+        return []
+    reason = storage.fsgroup_warning(sc, driver)
+    if reason is None:
+        return []
+    return [
+        f"{reason}, so MongoDB (uid 1001) may not be able to write its volume; "
+        "pass --volume-permissions to chown it first"
+    ]
+
+
+def _record_storage_defaults(
+    ns_obj: dict[str, Any],
+    current: dict[str, Any] | None,
+    classes: list[dict[str, Any]],
+    wanted: Wanted,
+) -> None:
+    """Annotate the Namespace with the defaults before the first `up`, kept on later runs."""
+    annotations = ns_obj["metadata"].setdefault("annotations", {})
+    recorded = (current or {}).get("metadata", {}).get("annotations") or {}
+    for key in (storage.PREVIOUS_DEFAULT, storage.MADE_DEFAULT):
+        if key in recorded:
+            annotations[key] = recorded[key]
+    if wanted.keep_default_class or storage.PREVIOUS_DEFAULT in annotations:
+        return
+    annotations[storage.PREVIOUS_DEFAULT] = ",".join(storage.defaults(classes))
+    annotations[storage.MADE_DEFAULT] = wanted.storage_class
+
+
+def _needs_for_up(plan: UpPlan) -> set[Need]:
+    """What the writes and the wait need (the reads have already succeeded). Nothing when
+    there is nothing to write: with no change to protect, there is nothing to check."""
+    ns = plan.options.namespace
+    writes = [o for o in plan.objects if ref_of(o) in plan.stale]
+    if not writes and plan.secret is not None and not plan.class_patches:
+        return set()
+    needs = {Need.on("patch", "StorageClass")} if plan.class_patches else set()
+    for obj in writes:
+        needs.add(Need.on("patch", obj["kind"], scope(obj, ns)))
+        if plan.existing[ref_of(obj)] is None:
+            needs.add(Need.on("create", obj["kind"], scope(obj, ns)))
+    if plan.secret is None:
+        needs.add(Need.on("create", "Secret", ns))
+    return needs | needs_for_wait(ns)
+
+
+def needs_for_wait(ns: str) -> set[Need]:
+    """What waiting for the workloads reads."""
+    return {
+        Need.on("get", "StatefulSet", ns),
+        Need.on("get", "Deployment", ns),
+        *(Need.on("list", kind, ns) for kind in ("Pod", "PersistentVolumeClaim", "Event")),
+    }

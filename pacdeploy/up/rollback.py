@@ -1,0 +1,86 @@
+"""`rollback`: apply a recorded revision again, as a new revision; `--with-data` also
+restores the data as it was while that revision was live."""
+
+from __future__ import annotations
+
+from pacdeploy.app.manifests import STATEFULSET
+from pacdeploy.data import backups, restore, restore_plan, restore_steps, revisions
+from pacdeploy.data.revisions import Revision
+from pacdeploy.errors import InvalidInput, NotFound
+from pacdeploy.kube.client import Cluster
+from pacdeploy.output import Output
+from pacdeploy.up import release
+from pacdeploy.up.release import UpResult
+
+
+def target(history: list[Revision], number: int | None, namespace: str) -> Revision:
+    """The revision asked for, else the one deployed before the live one."""
+    if not history:
+        raise NotFound(
+            f"no revision recorded in namespace {namespace}",
+            f"Run `pacdeploy up -n {namespace}` first",
+        )
+    if number is not None:
+        return revisions.find(history, number, namespace)
+    live = revisions.live(history)
+    target = revisions.deployed_before(history, live.number) if live else None
+    if target is None:
+        raise NotFound(
+            f"no deployed revision before the live one in namespace {namespace}",
+            f"See `pacdeploy history -n {namespace}` and pass a REVISION",
+        )
+    return target
+
+
+def rollback(
+    cluster: Cluster,
+    namespace: str,
+    target: Revision,
+    *,
+    with_data: bool,
+    timeout: float,
+    out: Output,
+) -> UpResult:
+    """Apply ``target``'s manifests and options as a new revision; with_data: restore the
+    data as it was while ``target`` was live too (confirmed by the caller).
+
+    That data is the newest backup labelled with ``target``'s number: the one taken before
+    the change that replaced it, or one taken by hand while it was live.
+    """
+    taken = None
+    if with_data:
+        taken = backups.of_revision(backups.list_backups(cluster, namespace), target.number)
+        if taken is None:
+            raise InvalidInput(
+                f"no backup of the data of revision {target.number} "
+                "(one is taken before each change to mongo)",
+                "Roll back without --with-data, or restore a backup from `pacdeploy backup list`",
+            )
+    note = f"rollback to {target.number}" + (
+        f" with data from backup {taken.name}" if taken else ""
+    )
+    if taken is not None and _restoring(cluster, namespace, taken.name):
+        # An earlier run applied the revision and was killed restoring: finish that first.
+        _restore(cluster, namespace, taken.name, timeout, out)
+        taken = None
+    result = release.up(
+        cluster,
+        release.request_for(target, timeout, backup=not with_data),
+        out,
+        manifests=target.manifests,
+        note=note,
+    )
+    if taken is not None:
+        _restore(cluster, namespace, taken.name, timeout, out)
+    return result
+
+
+def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:
+    mongo = cluster.get("StatefulSet", STATEFULSET, namespace)
+    under_way = restore.intent_of(mongo) if mongo else None
+    return under_way is not None and under_way.backup == backup
+
+
+def _restore(cluster: Cluster, namespace: str, backup: str, timeout: float, out: Output) -> None:
+    plan = restore_plan.plan(cluster, namespace, backup)
+    restore_steps.run(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)

@@ -1,0 +1,8 @@
+"""Waiting, and saying why it is not over yet.
+
+polling.py    the one poll loop: rounds to a deadline, fast first, then backing off
+readiness.py  pure rules: is a workload ready, why is a pod not (kubectl's and Helm's)
+rollout.py    waiting for workloads: watches, diagnosis, the live board
+logs.py       a crashed container's last log line, redacted
+gone.py       waiting for an object or pods to be deleted
+"""

@@ -1,0 +1,66 @@
+"""A crashed container's last log line, redacted, read once per restart.
+
+A log is a nice-to-have: it is read with a short retry budget, so a node that cannot serve
+it never stalls a wait, and every value of the app's Secret is masked before a line is
+shown (a connection string with a password in a stack trace).
+"""
+
+from __future__ import annotations
+
+import base64
+
+from pacdeploy.app.manifests import SECRET
+from pacdeploy.errors import PacdeployError, PermissionDenied
+from pacdeploy.kube.client import Cluster
+from pacdeploy.wait import readiness
+
+LOG_TAIL_LINES = 20
+LOG_RETRY_SECONDS = 1.0
+
+
+class CrashLogs:
+    def __init__(self, cluster: Cluster, namespace: str) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self._reader = cluster.with_retry_budget(LOG_RETRY_SECONDS)
+        self._lines: dict[tuple[str, str | None, int], str | None] = {}
+        self._secrets: list[str] | None = None
+
+    def last_line(self, problem: readiness.PodProblem) -> str | None:
+        key = (problem.pod, problem.container, problem.restarts)
+        if key not in self._lines:
+            self._lines[key] = self._read(problem)
+        return self._lines[key]
+
+    def _read(self, problem: readiness.PodProblem) -> str | None:
+        secrets = self._secret_values()
+        if secrets is None:
+            return "(hidden: the app's Secret could not be read to redact it)"
+        # The crashed container's own last words; a first crash has no previous instance.
+        for previous in (True, False):
+            try:
+                text = self._reader.pod_log(
+                    problem.pod,
+                    self.namespace,
+                    container=problem.container,
+                    tail_lines=LOG_TAIL_LINES,
+                    previous=previous,
+                )
+            except PermissionDenied:
+                return "(not readable: no permission to get pods/log)"
+            except PacdeployError:  # no such instance, or the node cannot serve logs
+                continue
+            if line := readiness.last_log_line(text, secrets):
+                return line
+        return None
+
+    def _secret_values(self) -> list[str] | None:
+        """Every value of the app's Secret, to keep them out of printed log lines."""
+        if self._secrets is None:
+            try:
+                secret = self.cluster.get("Secret", SECRET, self.namespace)
+            except PermissionDenied:
+                return None
+            data = (secret or {}).get("data") or {}
+            self._secrets = [base64.b64decode(v).decode(errors="replace") for v in data.values()]
+        return self._secrets
