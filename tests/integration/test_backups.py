@@ -96,16 +96,18 @@ def test_backup_and_restore_on_a_terminal_show_their_live_displays(target, clust
     context = ("--context", target.context, "-n", app_ns)
     code, shown = cli.run_on_terminal(*context, "backup", "create", "b1", env=env)
     assert code == 0, shown
+    seen = cli.without_ansi(shown)
     # The live board, its title naming what is waited on, then its settled line.
-    assert "waiting for backup b1 (" in shown, shown
-    assert "✓ b1-mongo-db-mongo-0 ready" in shown, shown
+    assert "waiting for backup b1 (" in seen, seen
+    assert "✓ b1-mongo-db-mongo-0 ready" in seen, seen
     code, shown = cli.run_on_terminal(*context, "restore", "b1", "--yes", env=env)
     assert code == 0, shown
-    assert "Traceback" not in shown
-    assert "waiting for backup before-restore-" in shown, shown  # the automatic backup
-    assert "waiting for rollout (" in shown, shown  # mongo coming back on the restored data
-    assert "✓ statefulset/mongo" in shown, shown
-    assert "mongo is ready on the data from backup b1" in shown
+    seen = cli.without_ansi(shown)
+    assert "Traceback" not in seen
+    assert "waiting for backup before-restore-" in seen, seen  # the automatic backup
+    assert "waiting for rollout (" in seen, seen  # mongo coming back on the restored data
+    assert "✓ statefulset/mongo" in seen, seen
+    assert "mongo is ready on the data from backup b1" in seen
 
 
 @pytest.mark.sandbox_only

@@ -137,6 +137,12 @@ def kill_points(target, cluster, namespaces, prepare, args) -> int:
     return writes
 
 
+def next_command(target, ns: str, *args: str):
+    """The user's next command, with a wait shorter than the suite's own timeout: a command
+    that cannot finish says why itself (what it waited on) instead of being killed."""
+    return target.pacdeploy("-n", ns, *args, "--timeout", "2m")
+
+
 def unrecovered(target, cluster, namespaces, prepare, args, then, marker=None, extra=None):
     """For each kill point N, four at a time: a namespace made by ``prepare``, ``args``
     killed after its Nth write, then ``then(ns)`` (the user's next command). What differs
@@ -158,13 +164,13 @@ def unrecovered(target, cluster, namespaces, prepare, args, then, marker=None, e
 
 def test_restore_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
     args = ("restore", "b1", "--yes")
-    rerun = lambda ns: target.pacdeploy("-n", ns, *args)  # noqa: E731
+    rerun = lambda ns: next_command(target, ns, *args)  # noqa: E731
     assert unrecovered(target, cluster, namespaces, with_backup, args, rerun, "before") == []
     assert one_default(cluster) == [target.storage_class]
 
 
 def test_restore_killed_at_every_write_is_undone_by_undo(target, cluster, namespaces):
-    undo = lambda ns: target.pacdeploy("-n", ns, "restore", "--undo", "--yes")  # noqa: E731
+    undo = lambda ns: next_command(target, ns, "restore", "--undo", "--yes")  # noqa: E731
     args = ("restore", "b1", "--yes")
     assert unrecovered(target, cluster, namespaces, with_backup, args, undo, "after") == []
 
@@ -182,7 +188,7 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
     args = ("backup", "create", "b1")
 
     def rerun(ns):
-        again = target.pacdeploy("-n", ns, *args)
+        again = next_command(target, ns, *args)
         if "already exists" in again.stderr:  # the killed run had finished it
             again.returncode = 0
         return again
@@ -210,7 +216,7 @@ def test_up_killed_at_every_write_is_finished_by_running_it_again(target, cluste
     for n in range(1, writes + 1):
         ns = namespaces.new()
         run_counting(target, "-n", ns, "up", kill_after=n)
-        again = target.pacdeploy("-n", ns, "up")
+        again = next_command(target, ns, "up")
         assert again.returncode == 0, (n, again.stderr)
         history = target.succeeds("-n", ns, "history").splitlines()[1:]
         assert history and history[-1].split()[2] == "deployed", (n, history)
@@ -229,7 +235,7 @@ def test_down_purge_killed_at_every_write_is_finished_by_running_it_again(
     for n in range(1, writes + 1):
         ns = deployed(target, cluster, namespaces)
         run_counting(target, "-n", ns, "down", "--purge", "--yes", kill_after=n)
-        again = target.pacdeploy("-n", ns, "down", "--purge", "--yes")
+        again = next_command(target, ns, "down", "--purge", "--yes")
         assert again.returncode == 0, (n, again.stderr)
         assert cluster.get("Namespace", ns) is None, n
         assert one_default(cluster) == before, n
@@ -275,7 +281,7 @@ def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_agai
     target, cluster, namespaces
 ):
     args = ("rollback", "1", "--with-data", "--yes")
-    rerun = lambda ns: target.pacdeploy("-n", ns, *args)  # noqa: E731
+    rerun = lambda ns: next_command(target, ns, *args)  # noqa: E731
 
     def revision_1_live(cluster, ns):
         pod = cluster.get("StatefulSet", "mongo", ns)["spec"]["template"]["spec"]

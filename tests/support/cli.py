@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -57,6 +58,14 @@ def run_on_terminal(
         chunks.append(data)
     os.close(leader)
     return process.wait(timeout=timeout), b"".join(chunks).decode(errors="replace")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def without_ansi(text: str) -> str:
+    """What a terminal shows as text: ``text`` without its colour and cursor sequences."""
+    return ANSI.sub("", text)
 
 
 def _ctrl_c_reaches_it() -> None:
