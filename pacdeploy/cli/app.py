@@ -199,8 +199,7 @@ def scale(settings: Settings, replicas: int, timeout: float) -> None:
     from pacdeploy.up.scale import scale as scale_web
 
     validate_replicas(replicas)
-    cluster = settings.cluster(warm=2)  # its first round: the access review and the read
-    change = scale_web(cluster, settings.namespace, replicas, timeout, settings.out)
+    change = scale_web(settings.cluster(), settings.namespace, replicas, timeout, settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
 
@@ -211,7 +210,7 @@ def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
     from pacdeploy.status import collect, outline
 
-    doc = collect(settings.cluster(warm=PARALLEL_ROUND), settings.namespace)
+    doc = collect(settings.cluster(), settings.namespace)
     if fmt == "table":
         settings.out.tree(outline(doc))
     else:

@@ -61,13 +61,14 @@ class Settings:
     namespace: str
     out: output.Output
 
-    def cluster(self, warm: int = 1) -> Any:
-        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come
-        (one at least: the first request's, opened while the client loads)."""
+    def cluster(self, warm: int = 0) -> Any:
+        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come."""
         from pacdeploy.kube.client import connect
 
-        cluster = connect(self.kubeconfig, self.context, warm=warm)
+        cluster = connect(self.kubeconfig, self.context)
         collector.resume()
+        if warm:
+            cluster.transport.warm(warm)
         return cluster
 
 

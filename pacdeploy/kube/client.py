@@ -302,21 +302,14 @@ def connect(
     context: str | None = None,
     *,
     retry_seconds: float = RETRY_SECONDS,
-    warm: int = 0,
 ) -> Cluster:
     """The cluster kubectl would reach with these flags, as the user kubectl would be.
-    Credentials are obtained here, so a failing plugin stops the command before any request.
+    Credentials are obtained here, so a failing plugin stops the command before any request."""
+    from kubernetes.client import ApiClient, Configuration
 
-    ``warm``: connections to open ahead, for the parallel requests to come. They open
-    before the official client is imported (a fifth of a second of a command's start), so
-    their TCP and TLS handshakes run while it loads."""
     endpoint = kubeconfig.load(kubeconfig_file, context)
     transport = Transport(endpoint)
     transport.prepare()
-    if warm:
-        transport.warm(warm)
-    from kubernetes.client import ApiClient, Configuration
-
     api = ApiClient(Configuration(host=endpoint.server))
     api.rest_client.pool_manager = transport.pool_manager()
     return Cluster(api, transport, endpoint.context, endpoint.server, retry_seconds)

@@ -210,10 +210,12 @@ class Transport:
             return self._pool
 
     def _new_pool(self, context: ssl.SSLContext) -> urllib3.PoolManager:
+        from kubernetes.utils.keepalive import tcp_keepalive_socket_options
+
         options: dict[str, Any] = {
             "ssl_context": context,
             "maxsize": POOL_SIZE,
-            "socket_options": keepalive_options(),
+            "socket_options": tcp_keepalive_socket_options(),
         }
         if self.endpoint.tls_server_name:
             options["server_hostname"] = self.endpoint.tls_server_name
@@ -262,20 +264,6 @@ class Transport:
         pool = self.pool_manager().connection_from_url(self.endpoint.server)
         for _ in range(connections):
             threading.Thread(target=_open_idle, args=(pool,), daemon=True, name="warm").start()
-
-
-def keepalive_options() -> list[tuple[int, int, int]]:
-    """urllib3's socket options (no Nagle) and TCP keepalive as client-go dials: 30 s idle
-    (``transport/cache.go``), then Go's defaults of 15 s between probes and 9 probes
-    (``net/tcpsock.go``), so a watch on a dead connection ends instead of hanging. The
-    official client's ``kubernetes.utils.keepalive`` says the same, but importing it loads
-    the whole client (0.2 s) before the first connection could be opened."""
-    options = list(urllib3.connection.HTTPConnection.default_socket_options)
-    options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
-    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 9)):
-        if hasattr(socket, name):  # macOS calls the idle time TCP_KEEPALIVE; not set there
-            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
-    return options
 
 
 def _open_idle(pool: Any) -> None:
