@@ -25,6 +25,8 @@ MAX_REPLICAS = 100
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
+# A Kubernetes quantity as `kubectl` takes a size: digits, a fraction, a binary or SI suffix.
+_QUANTITY = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(
     r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -41,6 +43,7 @@ class Options:
     ingress_class: str = "nginx"
     pacman_image: str | None = None
     volume_permissions: bool = False
+    storage_size: str = "1Gi"  # each mongo claim's; volumes grow, never shrink
 
 
 def validate_namespace(name: str) -> None:
@@ -75,9 +78,19 @@ def validate_ingress_class(name: str) -> None:
         )
 
 
+def validate_storage_size(size: str) -> None:
+    found = _QUANTITY.match(size)
+    if found is None or float(found.group("number")) == 0:
+        raise InvalidInput(
+            f"invalid storage size {size!r}: it must be a quantity like 2Gi or 500Mi",
+            "Pass --storage-size as a number with a suffix such as Mi, Gi or Ti",
+        )
+
+
 def validate(options: Options) -> None:
     validate_namespace(options.namespace)
     validate_replicas(options.replicas)
+    validate_storage_size(options.storage_size)
     if options.service_type not in SERVICE_TYPES:
         raise InvalidInput(
             f"invalid service type {options.service_type!r}",
@@ -116,6 +129,22 @@ def volume_permissions_init(directory: Path | None = None) -> dict[str, Any]:
     return init
 
 
+def _claim_requests(statefulset: dict[str, Any]) -> dict[str, Any]:
+    requests: dict[str, Any] = statefulset["spec"]["volumeClaimTemplates"][0]["spec"]["resources"][
+        "requests"
+    ]
+    return requests
+
+
+def claim_size(statefulset: dict[str, Any]) -> str:
+    """What the StatefulSet's claim template asks for: the size of each new mongo claim."""
+    return str(_claim_requests(statefulset)["storage"])
+
+
+def with_claim_size(statefulset: dict[str, Any], size: str) -> None:
+    _claim_requests(statefulset)["storage"] = size
+
+
 def claim_template() -> str:
     """The StatefulSet's volumeClaimTemplate name: its claims are `<template>-mongo-<n>`."""
     statefulset = next(o for o in load() if o["kind"] == "StatefulSet")
@@ -151,11 +180,13 @@ def _apply_options(obj: dict[str, Any], options: Options) -> None:
         obj["spec"]["replicas"] = options.replicas
         if options.pacman_image:
             obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
-    elif kind == "StatefulSet" and options.volume_permissions:
-        pod = obj["spec"]["template"]["spec"]
-        init = copy.deepcopy(volume_permissions_init())
-        init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
-        pod["initContainers"] = [*pod.get("initContainers", []), init]
+    elif kind == "StatefulSet":
+        with_claim_size(obj, options.storage_size)
+        if options.volume_permissions:
+            pod = obj["spec"]["template"]["spec"]
+            init = copy.deepcopy(volume_permissions_init())
+            init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
+            pod["initContainers"] = [*pod.get("initContainers", []), init]
     elif kind == "Service" and meta["name"] == SERVICE:
         obj["spec"]["type"] = options.service_type
     elif kind == "Ingress":

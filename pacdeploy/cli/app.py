@@ -58,6 +58,12 @@ def up_options(command: Any) -> Any:
             "--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."
         ),
         click.option(
+            "--storage-size",
+            metavar="SIZE",
+            help="Grow each MongoDB volume to SIZE, e.g. 2Gi (the class must allow expansion; "
+            "default: the size they have, 1Gi at first).",
+        ),
+        click.option(
             "--volume-permissions",
             is_flag=True,
             help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
@@ -86,6 +92,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Any:
         ingress_class=given["ingress_class"],
         pacman_image=given["pacman_image"],
         volume_permissions=given["volume_permissions"],
+        storage_size=given["storage_size"] or DEFAULTS.storage_size,
     )
     validate(options)
     return Wanted(
@@ -93,6 +100,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Any:
         storage_class=given["storage_class"],
         keep_default_class=given["keep_default_class"],
         replicas_given=replicas is not None,
+        storage_size_given=given["storage_size"] is not None,
         force=given["force"],
     )
 

@@ -33,10 +33,15 @@ def backup() -> None:
     metavar="NAME",
     help="VolumeSnapshotClass (default: the volumes' driver's default class).",
 )
+@click.option(
+    "--no-lock",
+    is_flag=True,
+    help="Do not hold mongo's writes (db.fsyncLock) while snapshotting: crash-consistent.",
+)
 @SHORT_TIMEOUT
 @pass_settings
 def backup_create(
-    settings: Settings, name: str | None, snapshot_class: str | None, timeout: float
+    settings: Settings, name: str | None, snapshot_class: str | None, no_lock: bool, timeout: float
 ) -> None:
     """Snapshot every MongoDB volume as backup NAME (default: backup-<UTC time>)."""
     from pacdeploy.data import backups, revisions
@@ -53,6 +58,7 @@ def backup_create(
         revision=live.number if live else None,
         timeout=timeout,
         out=settings.out,
+        lock=not no_lock,
     )
     settings.out.info(f"backup {taken.name} ready ({taken.size})")
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pacdeploy.app.manifests import MANAGED_BY, STATEFULSET, claim_template, is_managed
-from pacdeploy.data import retention, snapshots
+from pacdeploy.data import consistency, retention, snapshots
 from pacdeploy.data.revisions import REVISION_LABEL
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube import permissions, pool
@@ -235,13 +235,14 @@ def create(
     reason: str | None = None,
     resume: bool = False,
     keep_automatic: int = retention.KEEP_AUTOMATIC,
+    lock: bool = True,
 ) -> Backup:
     """Snapshot every mongo volume under one backup name and wait until all are ready.
 
     Re-entrant: a backup of that name that an interrupted run left without some of its
     snapshots is finished; one being deleted is waited for. ``resume``: a complete one
     is taken as done (an automatic backup named ahead, as restore does) instead of a
-    conflict."""
+    conflict. ``lock``: mongo's writes held while the snapshots are cut (consistency.py)."""
     validate_name(name)
     volumes, classes, taken = sources(cluster, namespace, name)
     if any(t["metadata"].get("deletionTimestamp") for t in taken):
@@ -281,7 +282,11 @@ def create(
         {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},
         "take a backup",
     )
-    pool.each(cluster.create, wanted)
+    with consistency.locked(cluster, namespace, enabled=lock and bool(wanted), out=out) as held:
+        pool.each(cluster.create, wanted)
+        if held is not None:
+            read = lambda: snapshot_list(cluster, namespace, name)  # noqa: E731
+            snapshots.wait_cut(f"backup {name}", read, held, out)
     ready = wait_ready(cluster, namespace, name, timeout, out)
     if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
         pruned = prune(

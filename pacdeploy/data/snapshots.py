@@ -102,6 +102,28 @@ def classes(cluster: Cluster) -> list[dict[str, Any]]:
     return list_kind(cluster, "VolumeSnapshotClass")
 
 
+def is_cut(snapshot: dict[str, Any]) -> bool:
+    """Its point in time is taken (the data may still be on its way to readyToUse)."""
+    status = snapshot.get("status") or {}
+    return bool(status.get("creationTime") or status.get("readyToUse"))
+
+
+def wait_cut(
+    what: str, read: Callable[[], list[dict[str, Any]]], deadline: Deadline, out: Output
+) -> None:
+    """Until every snapshot ``read`` returns is cut, within ``deadline`` (mongo's lock)."""
+    for _ in rounds(deadline):
+        found = read()
+        if found and all(is_cut(s) for s in found):
+            out.info(f"{what}: cut while mongo was locked")
+            return
+    raise NotReady(
+        f"{what}: the snapshots were not cut within the {deadline.seconds:.0f}s mongo may stay "
+        "locked (it is unlocked again)",
+        "Check the snapshot controller, then run the same command to finish the backup",
+    )
+
+
 def wait_ready(
     cluster: Cluster,
     namespace: str,

@@ -74,7 +74,13 @@ class Cluster:
             headers["Content-Type"] = "application/json"
         if authorization := self.transport.authorization():
             headers["Authorization"] = authorization
-        params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        # A list is a repeated parameter (exec's `command=mongo&command=--eval&...`).
+        params = [
+            (k, item)
+            for k, v in (query or {}).items()
+            for item in (v if isinstance(v, list) else [v])
+            if item is not None
+        ]
         _, url, headers, body, _ = self.api.param_serialize(
             method=method, resource_path=path, query_params=params, header_params=headers, body=body
         )
@@ -268,13 +274,16 @@ class Cluster:
             content_type=MERGE_PATCH,
         )
 
-    def delete(self, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete in the background like kubectl; False if it was already gone."""
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, *, cascade: str = "Background"
+    ) -> bool:
+        """Delete, its dependents in the background like kubectl (``cascade="Orphan"``: they
+        stay, as `kubectl delete --cascade=orphan`); False if it was already gone."""
         try:
             self.request(
                 "DELETE",
                 resource(kind).path(name, namespace),
-                body={"propagationPolicy": "Background"},
+                body={"propagationPolicy": cascade},
             )
         except NotFound:
             return False

@@ -73,7 +73,7 @@ def _rules(cluster: Cluster, namespace: str) -> list[dict[str, Any]] | None:
     return None if status.get("incomplete") else status.get("resourceRules", [])
 
 
-def _allowed(cluster: Cluster, need: Need) -> bool:
+def allowed(cluster: Cluster, need: Need) -> bool:
     """The authoritative answer for one need: a SelfSubjectAccessReview."""
     attributes = {
         "verb": need.verb,
@@ -115,7 +115,7 @@ def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None
         if (granted := known[need.namespace or CLUSTER_SCOPE]) is None
         or not rules_allow(granted, need)
     ]
-    verdicts = pool.each(lambda need: _allowed(cluster, need), unsure)
+    verdicts = pool.each(lambda need: allowed(cluster, need), unsure)
     missing = [str(need) for need, ok in zip(unsure, verdicts, strict=True) if not ok]
     if missing:
         raise PermissionDenied(

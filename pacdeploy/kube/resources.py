@@ -90,6 +90,7 @@ REGISTRY: dict[str, Resource] = {
         Resource("Logs", "kwok.x-k8s.io/v1alpha1", "logs", namespaced=True),
         Resource("ClusterLogs", "kwok.x-k8s.io/v1alpha1", "clusterlogs", namespaced=False),
         Resource("ClusterPortForward", "kwok.x-k8s.io/v1alpha1", "clusterportforwards", False),
+        Resource("ClusterExec", "kwok.x-k8s.io/v1alpha1", "clusterexecs", namespaced=False),
     )
 }
 

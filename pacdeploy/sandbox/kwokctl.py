@@ -12,8 +12,9 @@ from pacdeploy.errors import SandboxError
 from pacdeploy.sandbox import paths
 
 # Port forwards for `forward`; Stage and (Cluster)Logs so tests can put pods into real
-# failure states (crash loops, pull errors) and serve their logs through the API server.
-CRDS = ("PortForward", "ClusterPortForward", "Stage", "Logs", "ClusterLogs")
+# failure states (crash loops, pull errors) and serve their logs through the API server;
+# (Cluster)Exec so an exec into a pod (a backup's db.fsyncLock) runs a local stand-in.
+CRDS = ("PortForward", "ClusterPortForward", "Stage", "Logs", "ClusterLogs", "Exec", "ClusterExec")
 # kwokctl's component -> the binary we build for it.
 COMPONENTS = {
     "etcd": "etcd",
@@ -36,8 +37,10 @@ options:
 def run(bin_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        # kwokctl downloads kubectl unless it finds one on PATH: give it ours.
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        # kwokctl downloads kubectl unless it finds one on PATH: give it ours. First the
+        # stand-ins an exec into a simulated pod runs: KWOK's controller, which inherits
+        # this PATH, looks the command up in its own (Go's exec.LookPath).
+        "PATH": os.pathsep.join([str(paths.exec_bin()), str(bin_dir), os.environ.get("PATH", "")]),
         "KWOK_WORKDIR": str(paths.state_root()),
     }
     return subprocess.run(

@@ -126,6 +126,7 @@ def _seed(cluster: Cluster) -> None:
         "the VolumeSnapshot CRDs were not established",
     )
     _create_missing(cluster, objects.seed_objects())
+    _stand_ins(cluster)
     # Node status is owned by KWOK once it adopts the node; wait for that.
     _wait_for(
         lambda: (
@@ -134,6 +135,15 @@ def _seed(cluster: Cluster) -> None:
         ),
         "KWOK did not mark the sandbox nodes Ready",
     )
+
+
+def _stand_ins(cluster: Cluster) -> None:
+    """What an exec into a simulated pod finds: the sandbox's `mongo` shell."""
+    shell = paths.exec_bin() / "mongo"
+    shell.parent.mkdir(parents=True, exist_ok=True)
+    shell.write_text(objects.MONGO_SHELL)
+    shell.chmod(0o755)
+    _create_missing(cluster, [objects.cluster_exec(paths.exec_log())])
 
 
 def _create_missing(cluster: Cluster, wanted: list[dict[str, Any]]) -> None:
@@ -235,7 +245,7 @@ def up(report: Report = lambda _msg: None) -> Cluster:
         report(f"built {len(built)} binaries in {sum(built):.0f}s into {bin_dir}")
     current = status()
     if current.exists and not kwokctl.has_current_crds():
-        report("sandbox was created by an older pacdeploy (no Stage/Logs CRDs): recreating it")
+        report("sandbox was created by an older pacdeploy (not every KWOK CRD): recreating it")
         down()
         current = status()
     if current.healthy:

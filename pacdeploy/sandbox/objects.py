@@ -134,6 +134,25 @@ def port_forward(name: str, namespaces: list[str], port: int, target_port: int) 
     }
 
 
+# The sandbox's `mongo` shell in every simulated pod: it records the call and answers as the
+# mongo shell does when a command succeeds (`db.fsyncLock()` and `db.fsyncUnlock()` for a
+# backup); the real one runs only where real containers do.
+EXEC_LOG_ENV = "PACDEPLOY_EXEC_LOG"
+MONGO_SHELL = f'#!/bin/sh\nprintf \'%s\\n\' "$*" >> "${EXEC_LOG_ENV}"\necho \'{{ "ok" : 1 }}\'\n'
+
+
+def cluster_exec(log: Path) -> dict[str, Any]:
+    """A KWOK ClusterExec: an exec into any pod runs the command locally (from exec_bin)."""
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterExec",
+        "metadata": {"name": "pacdeploy-stand-ins"},
+        "spec": {
+            "execs": [{"local": {"envs": [{"name": "PACDEPLOY_EXEC_LOG", "value": str(log)}]}}]
+        },
+    }
+
+
 def seed_objects() -> list[dict[str, Any]]:
     """Everything `sandbox up` creates once the control plane answers."""
     nodes = [node(n, z) for n, z in zip(NODE_NAMES, ZONES, strict=True)]

@@ -52,3 +52,13 @@ def component_binary(component: str) -> Path:
 def helper_pidfile(name: str) -> Path:
     """The pid of a process pacdeploy runs beside kwokctl's (provisioner, snapshot-controller)."""
     return state_root() / f"{name}.pid"
+
+
+def exec_bin() -> Path:
+    """The commands an exec into a simulated pod runs (KWOK runs them as local processes)."""
+    return state_root() / "exec-bin"
+
+
+def exec_log() -> Path:
+    """What those stand-ins were asked to do, a line per call (tests read it)."""
+    return state_root() / "exec.log"

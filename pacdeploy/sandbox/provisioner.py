@@ -109,6 +109,22 @@ def to_provision(
     return None
 
 
+def to_resize(claim: dict[str, Any], classes: dict[str, dict[str, Any]]) -> str | None:
+    """The size a bound claim of an expandable class of ours asks to grow to, else None:
+    the external-resizer's job, which the sandbox plays (the volume is a directory, so any
+    size fits; its bytes stay as they are)."""
+    from pacdeploy.up.resize import capacity, quantity, requested
+
+    have = capacity(claim)
+    storage_class = classes.get(claim["spec"].get("storageClassName") or "")
+    if not (storage_class or {}).get("allowVolumeExpansion") or have is None:
+        return None
+    if claim.get("status", {}).get("phase") != "Bound" or not claim["spec"].get("volumeName"):
+        return None
+    wanted = requested(claim)
+    return wanted if quantity(wanted) > quantity(have) else None
+
+
 def is_released(pv: dict[str, Any]) -> bool:
     """One of our volumes whose claim is gone and whose class says Delete."""
     return (
@@ -138,13 +154,7 @@ class Provisioner:
         if obj is None:
             return  # deleted: nothing is owed to what is gone
         if key[0] == "PersistentVolumeClaim":
-            classes = {
-                sc["metadata"]["name"]: sc
-                for sc in self.caches["StorageClass"].items()
-                if sc.get("provisioner") in STORAGE_CLASSES.values()
-            }
-            if (storage_class := to_provision(obj, classes, self._has_volume)) is not None:
-                self._provision(obj, storage_class)
+            self._claim_changed(obj)
         elif key[0] == "PersistentVolume" and is_released(obj):
             # A second event of the same volume may come before its deletion: said once.
             if self.cluster.delete("PersistentVolume", obj["metadata"]["name"]):
@@ -162,6 +172,17 @@ class Provisioner:
                 snapshots.cut(self.cluster, obj, source, size, self.snapshots)
             elif action == "delete":
                 snapshots.drop(self.cluster, obj, self.snapshots)
+
+    def _claim_changed(self, claim: dict[str, Any]) -> None:
+        classes = {
+            sc["metadata"]["name"]: sc
+            for sc in self.caches["StorageClass"].items()
+            if sc.get("provisioner") in STORAGE_CLASSES.values()
+        }
+        if (storage_class := to_provision(claim, classes, self._has_volume)) is not None:
+            self._provision(claim, storage_class)
+        elif (size := to_resize(claim, classes)) is not None:
+            self._resize(claim, size)
 
     def _has_volume(self, name: str) -> bool:
         return self.caches["PersistentVolume"].get(("PersistentVolume", "", name)) is not None
@@ -194,6 +215,25 @@ class Provisioner:
             meta["name"],
             restored,
         )
+
+    def _resize(self, claim: dict[str, Any], size: str) -> None:
+        """As an external-resizer whose driver grows a volume online, with no node step:
+        the volume's capacity first, then the claim's status says it is done."""
+        meta = claim["metadata"]
+        volume = claim["spec"]["volumeName"]
+        self.cluster.merge_patch(
+            "PersistentVolume", volume, {"spec": {"capacity": {"storage": size}}}
+        )
+        status = {
+            "capacity": {"storage": size},
+            "allocatedResources": {"storage": size},
+            "allocatedResourceStatuses": None,
+            "conditions": None,
+        }
+        self.cluster.merge_patch(
+            "PersistentVolumeClaim", meta["name"], {"status": status}, meta["namespace"], "status"
+        )
+        log.info("resized %s for %s/%s to %s", volume, meta["namespace"], meta["name"], size)
 
     def _tell(self, claim: dict[str, Any], message: str) -> None:
         """A Warning event on the claim, once per distinct message (kubectl describe shows it)."""

@@ -5,6 +5,7 @@ built on that.
     fields.py    comparing objects field by field: drift, dry-run changes, the digest
     apply.py     server-side apply in waves, then waiting for the workloads
     release.py   `up` as a release: backup first, revision recorded, --rollback-on-failure
+    resize.py    `up --storage-size`: claims grown, the StatefulSet replaced, pods kept
     rollback.py  `rollback [--with-data]`
     diff.py      `diff`: what `up` would change, by server-side dry run
     scale.py     `scale`

@@ -15,7 +15,7 @@ from pacdeploy.app.manifests import SECRET
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
-from pacdeploy.up.fields import MISSING, FieldChange, dry_run_changes
+from pacdeploy.up.fields import DIGEST_PATH, MISSING, FieldChange, drift, dry_run_changes
 from pacdeploy.up.plan import UpPlan
 
 
@@ -44,11 +44,19 @@ def diff(cluster: Cluster, plan: UpPlan) -> list[ObjectDiff]:
             return ObjectDiff(ref_of(obj), "created")
         if resource(obj["kind"]).namespaced and not plan.namespace_existed:
             return ObjectDiff(ref_of(obj), "created")
+        if obj["kind"] == "StatefulSet" and plan.resize and plan.resize.replace_statefulset:
+            # Its claim template cannot change in place, so no dry run: what differs.
+            applied = [c for c in drift(obj, live, ignore=()) if c.path != DIGEST_PATH]
+            return ObjectDiff(ref_of(obj), "replaced (pods kept)", applied)
         changes = dry_run_changes(live, cluster.apply(obj, dry_run=True))
         return ObjectDiff(ref_of(obj), "configured", changes) if changes else None
 
     stale = [o for o in plan.objects if ref_of(o) in plan.stale]
     found = [d for d in pool.each(one, stale) if d is not None]
+    if plan.resize is not None:
+        for name, now in plan.resize.claims:
+            growth = FieldChange("spec.resources.requests.storage", now, plan.resize.size)
+            found.append(ObjectDiff(ref("PersistentVolumeClaim", name), "resized", [growth]))
     if plan.secret is None:
         found.append(ObjectDiff(ref("Secret", SECRET), "created"))
     classes = {sc["metadata"]["name"]: sc for sc in plan.classes}

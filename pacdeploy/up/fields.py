@@ -23,6 +23,7 @@ from pacdeploy.app.manifests import is_managed
 
 MAX_VALUE = 80  # characters of a value shown inline
 APPLIED = "pacdeploy.io/applied"  # annotation: digest of what pacdeploy applied last
+DIGEST_PATH = f"metadata.annotations.{APPLIED}"
 # Set by the server, never by an apply: not a difference between two versions of an object.
 SERVER_SET_METADATA = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
@@ -157,5 +158,5 @@ def unchanged_by_dry_run(before: dict[str, Any], after: dict[str, Any]) -> bool:
 def dry_run_changes(live: dict[str, Any], dry_run: dict[str, Any]) -> list[FieldChange]:
     """The changes a dry run made to ``live``; the digest annotation only when it is all."""
     changes = field_changes(comparable(live), comparable(dry_run))
-    real = [c for c in changes if c.path != f"metadata.annotations.{APPLIED}"]
+    real = [c for c in changes if c.path != DIGEST_PATH]
     return real or changes

@@ -19,10 +19,13 @@ from pacdeploy.app.manifests import (
     SECRET,
     STATEFULSET,
     Options,
+    claim_size,
     is_managed,
     render,
     validate,
+    with_claim_size,
 )
+from pacdeploy.data.backups import mongo_claims
 from pacdeploy.data.restore import intent_of
 from pacdeploy.errors import Conflict, PermissionDenied
 from pacdeploy.kube import permissions, pool
@@ -30,6 +33,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.up.fields import up_to_date, with_digest
+from pacdeploy.up.resize import Resize, decide
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class Wanted:
     storage_class: str
     keep_default_class: bool = False
     replicas_given: bool = True  # False: keep the count `scale` set
+    storage_size_given: bool = False  # False: keep the size mongo's volumes have
     force: bool = False  # take over objects of the same name not made by pacdeploy
 
 
@@ -69,6 +74,7 @@ class UpPlan:
     classes: list[dict[str, Any]] = field(default_factory=list)  # the StorageClasses as read
     # refs of the objects an apply would change; the others are up to date and skipped
     stale: set[str] = field(default_factory=set)
+    resize: Resize | None = None  # mongo's volumes grow first (--storage-size)
 
     @property
     def namespace_existed(self) -> bool:
@@ -156,9 +162,10 @@ def plan_up(
     )
 
     objects = render(options) if manifests is None else copy.deepcopy(manifests)
-    existing, secret, warnings, rules = pool.together(
+    existing, secret, claims, warnings, rules = pool.together(
         lambda: read_live(cluster, objects, namespace),
         lambda: cluster.get("Secret", SECRET, ns_name) if namespace else None,
+        lambda: mongo_claims(cluster.list("PersistentVolumeClaim", ns_name)) if namespace else [],
         lambda: (
             []
             if options.volume_permissions
@@ -167,12 +174,24 @@ def plan_up(
         # A first install certainly writes: ask for the rules now, beside the reads.
         lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
     )
+    _refuse(existing, secret, ns_name, wanted.force)
     current = existing[ref("Deployment", DEPLOYMENT)]
     if not wanted.replicas_given and current is not None and manifests is None:
         # `up` keeps a count set by `scale`; only --replicas changes it.
         options = dataclasses.replace(options, replicas=current["spec"].get("replicas", 1))
+    template = next(o for o in objects if o["kind"] == "StatefulSet")
+    size, resize = decide(
+        options.storage_size if wanted.storage_size_given else None,
+        existing[ref("StatefulSet", STATEFULSET)],
+        claims,
+        classes,
+        default=claim_size(template),
+    )
+    options = dataclasses.replace(options, storage_size=size)
+    if manifests is None:
         objects = render(options)
-    _refuse(existing, secret, ns_name, wanted.force)
+    else:
+        with_claim_size(template, size)  # a recorded revision's volumes may since have grown
 
     _record_storage_defaults(objects[0], namespace, classes, wanted)
     objects = [with_digest(o) for o in objects]
@@ -186,6 +205,7 @@ def plan_up(
         warnings=warnings,
         rules=rules,
         classes=classes,
+        resize=resize,
     )
     plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
     plan.needs = _needs_for_up(plan)
@@ -272,6 +292,11 @@ def _needs_for_up(plan: UpPlan) -> set[Need]:
             needs.add(Need.on("create", obj["kind"], scope(obj, ns)))
     if plan.secret is None:
         needs.add(Need.on("create", "Secret", ns))
+    if plan.resize is not None:
+        needs |= {
+            Need.on("patch", "PersistentVolumeClaim", ns),
+            Need.on("delete", "StatefulSet", ns),
+        }
     return needs | needs_for_wait(ns)
 
 

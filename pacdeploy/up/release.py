@@ -22,7 +22,7 @@ from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
-from pacdeploy.up import fields
+from pacdeploy.up import fields, resize
 from pacdeploy.up.apply import apply_up, wait_up
 from pacdeploy.up.down import down
 from pacdeploy.up.plan import Change, UpPlan, Wanted, plan_up
@@ -79,7 +79,7 @@ def up(
     ns = request.wanted.options.namespace
     plan = plan_for(cluster, request, out, manifests)
     ns_existed = plan.namespace_existed
-    if not plan.stale:
+    if not plan.stale and plan.resize is None:
         return _finish_unchanged(cluster, plan, request, out, ns_existed, note)
 
     history = revisions.read(cluster, ns) if ns_existed else []
@@ -91,7 +91,7 @@ def up(
     # change itself, and there the revision is written beside the wait instead.
     if ns_existed:
         revisions.record(cluster, ns, revision, history)
-    changes = apply_up(cluster, plan)
+    changes = _grow_volumes(cluster, plan, request, out) + apply_up(cluster, plan)
     done = note or revisions.describe([(c.ref, c.action) for c in changes])
     revision = dataclasses.replace(revision, change=done)
 
@@ -111,6 +111,19 @@ def up(
         recorded.result()
     revisions.settle(cluster, ns, revision, revisions.DEPLOYED, done)
     return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED))
+
+
+def _grow_volumes(cluster: Cluster, plan: UpPlan, request: UpRequest, out: Output) -> list[Change]:
+    """--storage-size: the claims grow, then the StatefulSet goes, its pods orphaned, for the
+    apply to create it again with the new claim template."""
+    if plan.resize is None:
+        return []
+    grown = resize.grow(cluster, plan.options.namespace, plan.resize, request.timeout, out)
+    changes = [Change(ref("PersistentVolumeClaim", name), "resized") for name in grown]
+    if plan.resize.replace_statefulset:
+        plan.existing[ref("StatefulSet", STATEFULSET)] = None  # applied anew, as created
+        changes.append(Change(ref("StatefulSet", STATEFULSET), "replaced (pods kept)"))
+    return changes
 
 
 def _planned(plan: UpPlan) -> list[tuple[str, str]]:

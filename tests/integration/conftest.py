@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from pacdeploy.sandbox import objects
@@ -22,3 +25,37 @@ def app(target, cluster, app_ns, request):
         assert result.returncode == 0, result.stderr
         yield app_ns
         cluster.delete("ClusterPortForward", forward["metadata"]["name"])
+
+
+@pytest.fixture
+def expandable(cluster, target):
+    """The sandbox's class allows volume expansion for the test, and is put back after."""
+    before = cluster.get("StorageClass", target.storage_class).get("allowVolumeExpansion")
+    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": True})
+    yield target.storage_class
+    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": before})
+
+
+def sandbox_pid(name: str) -> int:
+    """The pid of one of the sandbox's processes (kube-apiserver, provisioner, ...)."""
+    from pacdeploy.sandbox import lifecycle
+
+    pid = lifecycle.status(check_api=False).processes[name]
+    assert pid, f"{name} is not running"
+    return pid
+
+
+@pytest.fixture
+def paused_provisioner():
+    """Claims stay Pending (so `up` waits) until the test calls the returned resume()."""
+    pid = sandbox_pid("provisioner")
+    os.kill(pid, signal.SIGSTOP)
+    resumed = []
+
+    def resume():
+        if not resumed:
+            os.kill(pid, signal.SIGCONT)
+            resumed.append(True)
+
+    yield resume
+    resume()

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from pacdeploy.data.revisions import SELECTOR
 from pacdeploy.kube import watch
+from tests.integration.conftest import sandbox_pid
 from tests.support import cli, one_line
 
 pytestmark = pytest.mark.integration
@@ -319,3 +322,69 @@ def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app
     target.succeeds("-n", app_ns, "up", "--force")
     again = json.loads(target.pacdeploy("-n", app_ns, "status", "-o", "json").stdout)
     assert again["drift"] == []
+
+
+# -- consistent backups: mongo's writes held while the snapshot is cut -----------------------
+def exec_calls(since: int) -> list[str]:
+    """What the sandbox's `mongo` shell was asked since byte ``since`` of its log."""
+    from pacdeploy.sandbox import paths
+
+    log = paths.exec_log()
+    return log.read_bytes()[since:].decode().splitlines() if log.exists() else []
+
+
+def exec_log_size() -> int:
+    from pacdeploy.sandbox import paths
+
+    log = paths.exec_log()
+    return log.stat().st_size if log.exists() else 0
+
+
+def root_password(cluster, namespace: str) -> str:
+    secret = cluster.get("Secret", "mongodb-users-secret", namespace)
+    return base64.b64decode(secret["data"]["database-admin-password"]).decode()
+
+
+@pytest.mark.sandbox_only
+def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_ns):
+    target.succeeds("-n", app_ns, "up")
+    since = exec_log_size()
+    out = target.succeeds("-n", app_ns, "backup", "create", "b1").splitlines()
+    steps = [
+        next(i for i, line in enumerate(out) if text in line)
+        for text in ("mongo locked in pod mongo-0", "cut while mongo was locked", "mongo unlocked")
+    ]
+    assert steps == sorted(steps), out
+    calls = exec_calls(since)
+    assert [("fsyncLock()" in c, "fsyncUnlock()" in c) for c in calls] == [
+        (True, False),
+        (False, True),
+    ], calls
+    assert not any(root_password(cluster, app_ns) in c for c in calls)  # read from its file
+
+
+@pytest.mark.sandbox_only
+def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster, app_ns):
+    target.succeeds("-n", app_ns, "up")
+    since = exec_log_size()
+    env = {**target.env(), "PACDEPLOY_LOCK_SECONDS": "3"}
+    snapshotter = sandbox_pid("provisioner")  # it cuts the sandbox's snapshots: stopped
+    os.kill(snapshotter, signal.SIGSTOP)
+    try:
+        args = ("--context", target.context, "-n", app_ns, "backup", "create", "b1")
+        failed = cli.run(*args, env=env)
+    finally:
+        os.kill(snapshotter, signal.SIGCONT)
+    assert failed.returncode == 6, failed.stderr
+    assert "not cut within the 3s mongo may stay locked" in one_line(failed.stderr)
+    assert "mongo unlocked in pod mongo-0" in failed.stdout
+    assert ["fsyncUnlock()" in c for c in exec_calls(since)] == [False, True]
+
+
+@pytest.mark.sandbox_only
+def test_no_lock_backs_up_without_exec(target, cluster, app_ns):
+    target.succeeds("-n", app_ns, "up")
+    since = exec_log_size()
+    out = target.succeeds("-n", app_ns, "backup", "create", "b1", "--no-lock")
+    assert "locked" not in out
+    assert exec_calls(since) == []

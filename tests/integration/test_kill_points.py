@@ -292,3 +292,25 @@ def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_agai
         target, cluster, namespaces, changed_with_backup, args, rerun, "v1", revision_1_live
     )
     assert found == []
+
+
+def test_up_storage_size_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces, expandable
+):
+    """Killed while growing mongo's volume: the same command finishes it (claims and
+    template at 2Gi, the same bytes, mongo Ready)."""
+    from pacdeploy.app.manifests import claim_size
+
+    args = ("up", "--storage-size", "2Gi")
+    rerun = lambda ns: next_command(target, ns, *args)  # noqa: E731
+
+    def grown(cluster, ns):
+        claim = cluster.get("PersistentVolumeClaim", "mongo-db-mongo-0", ns)
+        sizes = (
+            claim["status"]["capacity"]["storage"],
+            claim_size(cluster.get("StatefulSet", "mongo", ns)),
+        )
+        return left_over(cluster, ns) + ([] if sizes == ("2Gi", "2Gi") else [f"sizes {sizes}"])
+
+    found = unrecovered(target, cluster, namespaces, deployed, args, rerun, "scores", grown)
+    assert found == []

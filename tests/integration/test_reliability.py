@@ -20,48 +20,27 @@ from pacdeploy.app.manifests import SECRET
 from pacdeploy.app.storage import GA
 from pacdeploy.errors import PermissionDenied
 from pacdeploy.sandbox import lifecycle
+from tests.integration.conftest import sandbox_pid
 from tests.support import accounts, class_versions, cli, eventually, one_line
 
 pytestmark = pytest.mark.integration
 
 
 # -- sandbox controls ---------------------------------------------------------------
-def _pid(name: str) -> int:
-    pid = lifecycle.status(check_api=False).processes[name]
-    assert pid, f"{name} is not running"
-    return pid
-
-
-@pytest.fixture
-def paused_provisioner():
-    """Claims stay Pending (so `up` waits) until the test calls the returned resume()."""
-    pid = _pid("provisioner")
-    os.kill(pid, signal.SIGSTOP)
-    resumed = []
-
-    def resume():
-        if not resumed:
-            os.kill(pid, signal.SIGCONT)
-            resumed.append(True)
-
-    yield resume
-    resume()
-
-
 @pytest.fixture
 def api_server(target):
     """kill() the real kube-apiserver; restart() it the way `sandbox up` repairs a crash."""
 
     class Control:
         def kill(self):
-            os.kill(_pid("kube-apiserver"), signal.SIGKILL)
+            os.kill(sandbox_pid("kube-apiserver"), signal.SIGKILL)
 
         def restart(self):
             # After an outage client-go's reflectors back off for up to a minute or two;
             # restart the controllers with the API server so later tests do not wait on that.
             for name in ("kube-controller-manager", "kube-scheduler"):
                 with contextlib.suppress(AssertionError, ProcessLookupError):
-                    os.kill(_pid(name), signal.SIGKILL)
+                    os.kill(sandbox_pid(name), signal.SIGKILL)
             time.sleep(0.2)
             lifecycle.up()
 

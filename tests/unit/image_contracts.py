@@ -131,6 +131,13 @@ class MongoContract:
         BITNAMI + 'Dockerfile: ENV PATH="/opt/bitnami/common/bin:/opt/bitnami/mongodb/bin:$PATH"'
         " (4.4 ships the legacy `mongo` shell)",
     )
+    # How a backup's db.fsyncLock() authenticates without a password on a command line.
+    shell_reads_files = Fact(
+        "cat",
+        "mongodb/mongo@0206a83fa7500bd7aa4e416de586942d177e4206:src/mongo/shell/"
+        'shell_utils_extended.cpp: scope.injectNative("cat", cat) (the legacy shell\'s '
+        "cat(filename), new in 4.0.5 as mongodb.com/docs/v4.0/reference/method/cat/ says)",
+    )
     has_chown = Fact(
         "chown",
         BITNAMI + "Dockerfile: FROM docker.io/bitnami/minideb:buster (Debian coreutils); "

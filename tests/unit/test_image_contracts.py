@@ -242,3 +242,22 @@ def test_every_fact_names_its_source():
             if name.startswith("_"):
                 continue
             assert re.match(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}:\S", fact.source), name
+
+
+def test_a_backups_lock_authenticates_as_the_images_root_without_a_password_in_argv(objs):
+    """db.fsyncLock() runs in the mongo container as root; the shell reads the password
+    from the file the Secret is mounted as, so `ps` in the pod never shows it."""
+    from pacdeploy.data import consistency
+
+    rendered, _ = objs
+    pod = _pod(rendered, "StatefulSet")
+    mongo = next(c for c in pod["containers"] if c["name"] == consistency.CONTAINER)
+    command = consistency.mongo_eval("fsyncLock()")
+    assert command[0] == MongoContract.shell_on_path.value
+    assert MongoContract.root_user.value == consistency.ROOT_USER
+    password_file = _env(mongo)["MONGODB_ROOT_PASSWORD_FILE"]["value"]
+    reads = f"{MongoContract.shell_reads_files.value}('{password_file}')"
+    assert reads in command[-1]
+    mounts = [m["mountPath"] for m in mongo["volumeMounts"]]
+    assert any(password_file.startswith(path + "/") for path in mounts)
+    assert not any("PASSWORD=" in part or "$" in part for part in command)

@@ -93,3 +93,14 @@ def test_transport_failures_name_the_server_and_context():
     assert "TLS handshake with https://k8s:6443 failed" in str(
         translated(urllib3.exceptions.MaxRetryError(None, "/", tls))
     )
+
+
+def test_an_exec_succeeds_or_fails_as_its_status_says():
+    from pacdeploy.kube.exec import outcome
+
+    assert outcome({"status": "Success"}, "{ ok: 1 }", "").ok
+    assert outcome(None, "", "").ok  # a server that sends no status: the stream just ended
+    failed = outcome(
+        {"status": "Failure", "message": "command terminated with non-zero exit code: 1"}, "", "x"
+    )
+    assert not failed.ok and failed.reason.endswith("exit code: 1")
