@@ -6,22 +6,14 @@ import dataclasses
 
 import click
 
-from pacdeploy.cli.settings import (
-    OUTPUT,
-    PARALLEL_ROUND,
-    TIMEOUT,
-    Settings,
-    confirm,
-    pass_settings,
-    report_changes,
-    require_confirmation,
-)
+from pacdeploy.cli import settings as common
+from pacdeploy.cli.settings import Settings, pass_settings
 
 WITH_DATA = "--with-data replaces the high scores"
 
 
 @click.command()
-@OUTPUT
+@common.OUTPUT
 @pass_settings
 def history(settings: Settings, fmt: str) -> None:
     """The revisions `up` recorded: what changed, how it ended, the backup taken first."""
@@ -55,7 +47,7 @@ def history(settings: Settings, fmt: str) -> None:
 @click.argument("revision", type=click.IntRange(min=1), required=False)
 @click.option("--with-data", is_flag=True, help="Also restore the backup taken with that revision.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --with-data.")
-@TIMEOUT
+@common.TIMEOUT
 @pass_settings
 def rollback(
     settings: Settings, revision: int | None, with_data: bool, yes: bool, timeout: float
@@ -65,13 +57,13 @@ def rollback(
     from pacdeploy.up import rollback as going_back
 
     if with_data:
-        require_confirmation(yes, WITH_DATA)
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
+        common.require_confirmation(yes, WITH_DATA)
+    cluster = settings.cluster(warm=common.PARALLEL_ROUND)
     target = going_back.target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
     )
     if with_data:
-        confirm(
+        common.confirm(
             yes,
             f"Roll back to revision {target.number} and replace MongoDB's data with the "
             "newest backup of that revision?",
@@ -85,6 +77,6 @@ def rollback(
         timeout=timeout,
         out=settings.out,
     )
-    report_changes(settings.out, result.changes)
+    common.report_changes(settings.out, result.changes)
     done = f"as revision {result.revision.number}" if result.revision else "(nothing changed)"
     settings.out.info(f"rolled back to revision {target.number} {done}")
