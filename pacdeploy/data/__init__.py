@@ -4,6 +4,7 @@ and restoring them.
     revisions.py      the revisions `up` records (ConfigMaps), and their history
     snapshots.py      the CSI snapshot API: classes, readiness, waiting
     backups.py        a backup: one VolumeSnapshot per mongo claim, taken, listed, deleted
+    consistency.py    mongo's writes held (db.fsyncLock) while the snapshots are cut
     retention.py      which automatic backups pruning deletes
     restore.py        a restore's intent and its pure decisions (which claim, which volume)
     restore_plan.py   reading what a restore needs, and planning it (resuming one)
