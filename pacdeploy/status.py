@@ -15,6 +15,7 @@ from pacdeploy.data import restore, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Outline
 from pacdeploy.up.fields import drift
 from pacdeploy.wait import readiness
@@ -26,7 +27,7 @@ APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
 def _pod(pod: dict[str, Any]) -> dict[str, Any]:
     status = pod.get("status", {})
     return {
-        "name": pod["metadata"]["name"],
+        "name": name_of(pod),
         "phase": "Terminating"
         if pod["metadata"].get("deletionTimestamp")
         else status.get("phase", "Unknown"),
@@ -60,7 +61,7 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
     mine = [p for p in pods if readiness.selects(obj, p)]
     status = obj.get("status", {})
     return {
-        "name": obj["metadata"]["name"],
+        "name": name_of(obj),
         "replicas": obj["spec"].get("replicas", 1),
         "readyReplicas": status.get("readyReplicas", 0),
         "availableReplicas": status.get("availableReplicas", 0),
@@ -105,11 +106,11 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
         "defaultStorageClasses": storage.defaults(classes),
         "storageClasses": [
             {
-                "name": sc["metadata"]["name"],
+                "name": name_of(sc),
                 "provisioner": sc.get("provisioner"),
                 "default": storage.is_default(sc),
             }
-            for sc in sorted(classes, key=lambda sc: sc["metadata"]["name"])
+            for sc in sorted(classes, key=name_of)
         ],
         "deployment": None,
         "statefulset": None,
@@ -131,29 +132,29 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
     pods = found["pods"]
     doc["deployment"] = _workload(found["deployment"], pods)
     doc["statefulset"] = _workload(found["statefulset"], pods)
-    volumes = {pv["metadata"]["name"]: pv for pv in found["volumes"]}
-    for claim in sorted(found["claims"], key=lambda c: c["metadata"]["name"]):
+    volumes = {name_of(pv): pv for pv in found["volumes"]}
+    for claim in sorted(found["claims"], key=name_of):
         volume = volumes.get(claim["spec"].get("volumeName") or "")
         doc["claims"].append(
             {
-                "name": claim["metadata"]["name"],
+                "name": name_of(claim),
                 "phase": claim.get("status", {}).get("phase"),
                 "storageClass": claim["spec"].get("storageClassName"),
                 "capacity": claim.get("status", {}).get("capacity", {}).get("storage"),
                 "volume": None
                 if volume is None
                 else {
-                    "name": volume["metadata"]["name"],
+                    "name": name_of(volume),
                     "phase": volume.get("status", {}).get("phase"),
                     "reclaimPolicy": volume["spec"].get("persistentVolumeReclaimPolicy"),
                 },
             }
         )
-    for svc in sorted(found["services"], key=lambda s: s["metadata"]["name"]):
+    for svc in sorted(found["services"], key=name_of):
         spec = svc["spec"]
         doc["services"].append(
             {
-                "name": svc["metadata"]["name"],
+                "name": name_of(svc),
                 "type": spec.get("type"),
                 "clusterIP": spec.get("clusterIP"),
                 "ports": [
@@ -164,7 +165,7 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
                     }
                     for p in spec.get("ports", [])
                 ],
-                "reach": _reach(svc, namespace) if svc["metadata"]["name"] == SERVICE else None,
+                "reach": _reach(svc, namespace) if name_of(svc) == SERVICE else None,
             }
         )
     ingress = found["ingress"]
@@ -189,11 +190,11 @@ def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
         ("Deployment", DEPLOYMENT): found["deployment"],
         ("StatefulSet", STATEFULSET): found["statefulset"],
         ("Ingress", INGRESS): found["ingress"],
-        **{("Service", s["metadata"]["name"]): s for s in found["services"]},
+        **{("Service", name_of(s)): s for s in found["services"]},
     }
     result = []
     for applied in live_revision.manifests:
-        current = live.get((applied["kind"], applied["metadata"]["name"]))
+        current = live.get((applied["kind"], name_of(applied)))
         if current is None:
             continue
         fields_set = {k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}

@@ -11,7 +11,7 @@ from typing import Any
 
 from pacdeploy import yamlio
 from pacdeploy.errors import InvalidInput
-from pacdeploy.kube.resources import resource
+from pacdeploy.kube.resources import name_of, resource
 
 DEFAULT_NAMESPACE = "pacman"
 DEPLOYMENT = "pacman"
@@ -148,7 +148,7 @@ def with_claim_size(statefulset: dict[str, Any], size: str) -> None:
 def claim_template() -> str:
     """The StatefulSet's volumeClaimTemplate name: its claims are `<template>-mongo-<n>`."""
     statefulset = next(o for o in load() if o["kind"] == "StatefulSet")
-    return str(statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"])
+    return name_of(statefulset["spec"]["volumeClaimTemplates"][0])
 
 
 def cluster_scoped_name(base: str, namespace: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import name_of
 
 GA = "storageclass.kubernetes.io/is-default-class"
 BETA = "storageclass.beta.kubernetes.io/is-default-class"
@@ -34,12 +35,12 @@ def is_default(sc: dict[str, Any]) -> bool:
 
 
 def defaults(classes: list[dict[str, Any]]) -> list[str]:
-    return sorted(sc["metadata"]["name"] for sc in classes if is_default(sc))
+    return sorted(name_of(sc) for sc in classes if is_default(sc))
 
 
 def require(classes: list[dict[str, Any]], name: str) -> None:
-    if name not in {sc["metadata"]["name"] for sc in classes}:
-        available = ", ".join(sorted(sc["metadata"]["name"] for sc in classes)) or "none"
+    if name not in {name_of(sc) for sc in classes}:
+        available = ", ".join(sorted(name_of(sc) for sc in classes)) or "none"
         raise NotFound(
             f"StorageClass {name!r} does not exist (available: {available})",
             "Pass --storage-class with one of them; nothing was changed",
@@ -57,7 +58,7 @@ def fsgroup_warning(sc: dict[str, Any], csi_driver: dict[str, Any] | None) -> st
     """
     if csi_driver is None:
         return None
-    name = csi_driver["metadata"]["name"]
+    name = name_of(csi_driver)
     policy = csi_driver.get("spec", {}).get("fsGroupPolicy")
     if policy in (None, "None"):
         return f"CSI driver {name} ignores fsGroup (fsGroupPolicy: {policy or 'unset'})"
@@ -82,7 +83,7 @@ def _set(sc: dict[str, Any], value: str) -> dict[str, Any]:
 
 def _patches(classes: list[dict[str, Any]], wanted: dict[str, str]) -> list[Patch]:
     """Annotation patches giving each named class its wanted value; none where it already has."""
-    changes = ((sc["metadata"]["name"], sc) for sc in classes)
+    changes = ((name_of(sc), sc) for sc in classes)
     return [
         (name, change)
         for name, sc in changes
@@ -92,7 +93,7 @@ def _patches(classes: list[dict[str, Any]], wanted: dict[str, str]) -> list[Patc
 
 def make_only_default(classes: list[dict[str, Any]], target: str) -> list[Patch]:
     """Patches that leave ``target`` the one default class; empty when it already is."""
-    others = {sc["metadata"]["name"]: "false" for sc in classes if is_default(sc)}
+    others = {name_of(sc): "false" for sc in classes if is_default(sc)}
     return _patches(classes, {**others, target: "true"})
 
 
@@ -133,5 +134,5 @@ def purging(classes: list[dict[str, Any]], namespace: str) -> tuple[str, list[st
         except ValueError:
             continue
         if isinstance(record, dict) and record.get("namespace") == namespace:
-            return sc["metadata"]["name"], [str(n) for n in record.get("previous") or []]
+            return name_of(sc), [str(n) for n in record.get("previous") or []]
     return None

@@ -22,7 +22,7 @@ from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
-from pacdeploy.kube.resources import SNAPSHOT_API
+from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, labels_of, name_of
 from pacdeploy.output import Output
 
 BACKUP_LABEL = "pacdeploy.io/backup"
@@ -81,7 +81,7 @@ def default_name(now: datetime | None = None) -> str:
 def mongo_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The StatefulSet's claims (`mongo-db-mongo-0`, ...), by ordinal."""
     pattern = re.compile(rf"^{re.escape(claim_template())}-{STATEFULSET}-(\d+)$")
-    found = [(m, c) for c in claims if (m := pattern.match(c["metadata"]["name"]))]
+    found = [(m, c) for c in claims if (m := pattern.match(name_of(c)))]
     return [c for m, c in sorted(found, key=lambda pair: int(pair[0].group(1)))]
 
 
@@ -122,7 +122,7 @@ def summarize(found: Iterable[dict[str, Any]]) -> list[Backup]:
     """The backups among snapshots ``found`` (pacdeploy's, grouped by label), oldest first."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for snap in found:
-        name = (snap["metadata"].get("labels") or {}).get(BACKUP_LABEL)
+        name = labels_of(snap).get(BACKUP_LABEL)
         if name and is_managed(snap):
             groups.setdefault(name, []).append(snap)
     backups = []
@@ -138,7 +138,7 @@ def summarize(found: Iterable[dict[str, Any]]) -> list[Backup]:
                 size="+".join(s for s in sizes if s) or "-",
                 ready=all(snapshots.is_ready(s) for s in snaps),
                 revision=int(revision) if revision else None,
-                snapshots=tuple(sorted(s["metadata"]["name"] for s in snaps)),
+                snapshots=tuple(sorted(name_of(s) for s in snaps)),
                 reason=reasons.pop() if len(reasons) == 1 else None,
                 deleting=any(s["metadata"].get("deletionTimestamp") for s in snaps),
             )
@@ -197,10 +197,10 @@ class Source:
 
 def unfinished(taken: list[dict[str, Any]]) -> list[str]:
     """The claims an interrupted `backup create` had yet to snapshot ([]: it finished)."""
-    covered = {(t["metadata"].get("labels") or {}).get(CLAIM_LABEL) for t in taken}
+    covered = {labels_of(t).get(CLAIM_LABEL) for t in taken}
     recorded: set[str] = set()
     for snap in taken:
-        value = (snap["metadata"].get("annotations") or {}).get(CLAIMS_ANNOTATION, "")
+        value = annotations_of(snap).get(CLAIMS_ANNOTATION, "")
         recorded.update(c for c in value.split(",") if c)
     return sorted(recorded - covered)
 
@@ -214,12 +214,12 @@ def sources(cluster: Cluster, namespace: str, backup: str) -> tuple[list[Source]
         lambda: cluster.list("StorageClass"),
         lambda: snapshot_list(cluster, namespace, backup),
     )
-    storage = {sc["metadata"]["name"]: sc for sc in storage_classes}
+    storage = {name_of(sc): sc for sc in storage_classes}
     found = []
     for claim in claims:
         class_name = claim["spec"].get("storageClassName") or ""
         provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
-        found.append(Source(claim["metadata"]["name"], class_name, provisioner))
+        found.append(Source(name_of(claim), class_name, provisioner))
     return found, classes, taken
 
 
@@ -335,7 +335,7 @@ def delete(cluster: Cluster, namespace: str, name: str, timeout: float, out: Out
         },
         "delete a backup",
     )
-    names = [s["metadata"]["name"] for s in found]
+    names = [name_of(s) for s in found]
     pool.each(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names)
     snapshots.wait_deleted(cluster, namespace, found, timeout, out)
     return names

@@ -25,6 +25,7 @@ from pacdeploy.kube import exec as pod_exec
 from pacdeploy.kube import permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
+from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
 from pacdeploy.wait.polling import Deadline
 
@@ -57,9 +58,7 @@ def mongo_eval(call: str) -> list[str]:
 
 def running_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
     pods = cluster.list("Pod", namespace, label_selector=f"name={STATEFULSET}")
-    return sorted(
-        p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Running"
-    )
+    return sorted(name_of(p) for p in pods if (p.get("status") or {}).get("phase") == "Running")
 
 
 @contextmanager

@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pacdeploy.errors import Conflict, NotFound
+from pacdeploy.kube.resources import annotations_of, labels_of, name_of
 
 INTENT = "pacdeploy.io/restore"  # StatefulSet annotation: a restore under way (JSON)
 LAST = "pacdeploy.io/last-restore"  # StatefulSet annotation: how to undo the last one (JSON)
@@ -60,7 +61,7 @@ class Intent:
 
 
 def _annotation(statefulset: dict[str, Any], key: str) -> dict[str, Any] | None:
-    raw = (statefulset["metadata"].get("annotations") or {}).get(key)
+    raw = annotations_of(statefulset).get(key)
     try:
         value = json.loads(raw) if raw else None
     except ValueError:
@@ -95,8 +96,9 @@ class Swap:
 
     claim: str
     current: dict[str, Any] | None  # the claim as it is (None: already gone)
-    keep: dict[str, Any] | None  # the volume it holds, kept while the restore runs
-    replacement: dict[str, Any] | None  # None: done already (this restore made it)
+    _: KW_ONLY
+    keep: dict[str, Any] | None = None  # the volume it holds, kept while the restore runs
+    replacement: dict[str, Any] | None = None  # None: done already (this restore made it)
     reuse: dict[str, Any] | None = None  # --undo: the kept volume to bind again
 
 
@@ -115,8 +117,8 @@ class RestorePlan:
     @property
     def kept(self) -> list[str]:
         """Every volume holding data from before, kept while the restore runs."""
-        names = [s.keep["metadata"]["name"] for s in self.swaps if s.keep]
-        names += [s.reuse["metadata"]["name"] for s in self.swaps if s.reuse]
+        names = [name_of(s.keep) for s in self.swaps if s.keep]
+        names += [name_of(s.reuse) for s in self.swaps if s.reuse]
         return sorted(set(names))
 
 
@@ -131,7 +133,7 @@ def claim_like(template: dict[str, Any], name: str, namespace: str, rid: str) ->
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": copy.deepcopy(template["metadata"].get("labels") or {}),
+            "labels": copy.deepcopy(labels_of(template)),
             "annotations": {RESTORE_ID: rid},
         },
         "spec": {k: copy.deepcopy(spec[k]) for k in kept if spec.get(k) is not None},
@@ -155,7 +157,7 @@ def on_volume(
     template: dict[str, Any], name: str, ns: str, volume: dict[str, Any], intent: Intent
 ) -> dict[str, Any]:
     claim = claim_like(template, name, ns, intent.id)
-    claim["spec"]["volumeName"] = volume["metadata"]["name"]
+    claim["spec"]["volumeName"] = name_of(volume)
     claim["spec"]["storageClassName"] = volume["spec"].get("storageClassName", "")
     claim["metadata"]["annotations"][RESTORED_FROM] = f"volume {volume['metadata']['name']}"
     return claim
@@ -165,7 +167,7 @@ def keep_patch(
     volume: dict[str, Any], namespace: str, claim: str, rid: str, now: str
 ) -> dict[str, Any]:
     """Retain ``volume`` and say whose it was; a volume kept before keeps its first record."""
-    annotations = volume["metadata"].get("annotations") or {}
+    annotations = annotations_of(volume)
     return {
         "metadata": {
             "labels": {REPLACED_CLAIM: claim, REPLACED_NAMESPACE: namespace},
@@ -203,7 +205,7 @@ def prebind_patch(claim: str, namespace: str) -> dict[str, Any]:
 
 def release_patch(volume: dict[str, Any]) -> dict[str, Any]:
     """Undo :func:`keep_patch`: the policy it had, no labels (a Delete volume then goes)."""
-    policy = (volume["metadata"].get("annotations") or {}).get(RECLAIM_POLICY, "Delete")
+    policy = annotations_of(volume).get(RECLAIM_POLICY, "Delete")
     return {
         "metadata": {
             "labels": {REPLACED_CLAIM: None, REPLACED_NAMESPACE: None},
@@ -221,15 +223,14 @@ def release_patch(volume: dict[str, Any]) -> dict[str, Any]:
 def kept_by(volumes: list[dict[str, Any]], rid: str) -> dict[str, dict[str, Any]]:
     """claim -> the volume restore ``rid`` kept for it."""
     return {
-        (pv["metadata"].get("labels") or {})[REPLACED_CLAIM]: pv
+        labels_of(pv)[REPLACED_CLAIM]: pv
         for pv in volumes
-        if (pv["metadata"].get("annotations") or {}).get(RESTORE_ID) == rid
-        and REPLACED_CLAIM in (pv["metadata"].get("labels") or {})
+        if annotations_of(pv).get(RESTORE_ID) == rid and REPLACED_CLAIM in labels_of(pv)
     }
 
 
 def made_by(claim: dict[str, Any] | None, rid: str) -> bool:
-    return claim is not None and (claim["metadata"].get("annotations") or {}).get(RESTORE_ID) == rid
+    return claim is not None and annotations_of(claim).get(RESTORE_ID) == rid
 
 
 def way_back(plan: RestorePlan) -> str:

@@ -27,6 +27,7 @@ from pacdeploy.data.restore import (
 from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import labels_of, name_of
 
 
 @dataclass
@@ -47,10 +48,10 @@ def read(cluster: Cluster, namespace: str) -> Found:
             "PersistentVolume", label_selector=f"{REPLACED_NAMESPACE}={namespace}"
         ),
     )
-    claims = {c["metadata"]["name"]: c for c in claim_list}
+    claims = {name_of(c): c for c in claim_list}
     names = [n for c in claims.values() if (n := c["spec"].get("volumeName"))]
     volumes = pool.each(lambda n: cluster.get("PersistentVolume", n), names)
-    bound = {v["metadata"]["name"]: v for v in volumes if v is not None}
+    bound = {name_of(v): v for v in volumes if v is not None}
     return Found(sts, claims, bound, kept)
 
 
@@ -97,28 +98,27 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
     template = _template(found)
     if intent.backup:
         _, taken = _ready_backup(cluster, namespace, intent.backup)
-        for snap in sorted(taken, key=lambda s: s["metadata"]["name"]):
-            name = str((snap["metadata"].get("labels") or {}).get(backups.CLAIM_LABEL, ""))
+        for snap in sorted(taken, key=name_of):
+            name = str(labels_of(snap).get(backups.CLAIM_LABEL, ""))
             current = found.claims.get(name)
             if made_by(current, intent.id):
-                result.swaps.append(Swap(name, current, None, None))
+                result.swaps.append(Swap(name, current))  # this restore made it: done
                 continue
-            wanted = from_snapshot(template, name, namespace, snap["metadata"]["name"], intent)
-            result.swaps.append(Swap(name, current, _holds(found, current), wanted))
+            wanted = from_snapshot(template, name, namespace, name_of(snap), intent)
+            result.swaps.append(
+                Swap(name, current, keep=_holds(found, current), replacement=wanted)
+            )
     else:
         for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
             current = found.claims.get(name)
             holder = _holds(found, current)
-            if (
-                current is not None
-                and current["spec"].get("volumeName") == volume["metadata"]["name"]
-            ):
-                result.swaps.append(Swap(name, current, None, None, reuse=volume))
+            if current is not None and current["spec"].get("volumeName") == name_of(volume):
+                result.swaps.append(Swap(name, current, reuse=volume))  # bound again already
                 continue
             wanted = on_volume(template, name, namespace, volume, intent)
-            result.swaps.append(Swap(name, current, holder, wanted, reuse=volume))
+            result.swaps.append(Swap(name, current, keep=holder, replacement=wanted, reuse=volume))
     mine = set(result.kept)
-    result.earlier = [v for v in found.kept if v["metadata"]["name"] not in mine]
+    result.earlier = [v for v in found.kept if name_of(v) not in mine]
     if not resumed and intent.safety and not any(s.keep for s in result.swaps):
         result.intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
     return result

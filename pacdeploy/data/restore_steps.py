@@ -35,7 +35,7 @@ from pacdeploy.errors import PacdeployError
 from pacdeploy.kube import permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
-from pacdeploy.kube.resources import ref
+from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
 from pacdeploy.wait import gone, rollout
 
@@ -121,7 +121,7 @@ def run(
                 for volume in (swap.keep, swap.reuse):
                     if volume is not None:
                         patch = keep_patch(volume, ns, swap.claim, plan.intent.id, now)
-                        cluster.merge_patch("PersistentVolume", volume["metadata"]["name"], patch)
+                        cluster.merge_patch("PersistentVolume", name_of(volume), patch)
             if plan.kept:
                 report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
             _scale(cluster, ns, 0, report)
@@ -149,7 +149,7 @@ def _replace(cluster: Cluster, swap: Swap, ns: str, timeout: float, out: Output)
     # Also when an interrupted run deleted it: it may still be terminating.
     gone.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
     if swap.reuse is not None:
-        name = swap.reuse["metadata"]["name"]
+        name = name_of(swap.reuse)
         cluster.merge_patch("PersistentVolume", name, prebind_patch(swap.claim, ns))
     cluster.create(swap.replacement)
 
@@ -161,16 +161,14 @@ def _finish(cluster: Cluster, plan: RestorePlan, out: Output) -> None:
     without one, this restore's kept volumes stay (Retain) as the way back, and those
     of earlier restores go."""
     intent = plan.intent
-    mine = {v["metadata"]["name"]: v for s in plan.swaps for v in (s.keep, s.reuse) if v}
+    mine = {name_of(v): v for s in plan.swaps for v in (s.keep, s.reuse) if v}
     # What an undo replaces is what the restore being undone brought (in a backup already).
     keep_mine = intent.safety is None and not intent.undo_of
     releasing = list(plan.earlier) + ([] if keep_mine else list(mine.values()))
     for volume in releasing:
-        current = cluster.get("PersistentVolume", volume["metadata"]["name"])
+        current = cluster.get("PersistentVolume", name_of(volume))
         if current is not None:
-            cluster.merge_patch(
-                "PersistentVolume", volume["metadata"]["name"], release_patch(current)
-            )
+            cluster.merge_patch("PersistentVolume", name_of(volume), release_patch(current))
     last: dict[str, Any] = {"source": intent.source, "id": intent.id}
     if intent.safety:
         last["safety"] = intent.safety

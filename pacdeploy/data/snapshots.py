@@ -13,7 +13,7 @@ from typing import Any
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import SNAPSHOT_API
+from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
 from pacdeploy.output import Output, Row
 from pacdeploy.wait import gone
 from pacdeploy.wait.polling import Deadline, rounds
@@ -37,9 +37,9 @@ def choose_class(
     """The VolumeSnapshotClass for ``driver``: the one asked for, else its default, else
     its only one."""
     if requested is not None:
-        chosen = next((c for c in classes if c["metadata"]["name"] == requested), None)
+        chosen = next((c for c in classes if name_of(c) == requested), None)
         if chosen is None:
-            have = ", ".join(sorted(c["metadata"]["name"] for c in classes)) or "none"
+            have = ", ".join(sorted(name_of(c) for c in classes)) or "none"
             raise NoSnapshots(
                 f"VolumeSnapshotClass {requested!r} does not exist (available: {have})",
                 "Pass --snapshot-class with one of them",
@@ -51,12 +51,8 @@ def choose_class(
                 f"Pass a --snapshot-class whose driver is {driver}",
             )
         return requested
-    matching = sorted(
-        (c for c in classes if c.get("driver") == driver), key=lambda c: c["metadata"]["name"]
-    )
-    defaults = [
-        c for c in matching if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
-    ]
+    matching = sorted((c for c in classes if c.get("driver") == driver), key=name_of)
+    defaults = [c for c in matching if annotations_of(c).get(DEFAULT_CLASS) == "true"]
     if not matching:
         raise NoSnapshots(
             f"no VolumeSnapshotClass for driver {driver} (of StorageClass {storage_class})",
@@ -64,7 +60,7 @@ def choose_class(
             "(minikube: `minikube addons enable volumesnapshots`, then "
             "`pacdeploy up --storage-class csi-hostpath-sc`)",
         )
-    return str((defaults or matching)[0]["metadata"]["name"])
+    return name_of((defaults or matching)[0])
 
 
 def is_ready(snapshot: dict[str, Any]) -> bool:
@@ -145,9 +141,9 @@ def wait_ready(
             events = _events_of(cluster, namespace, waiting) if elapsed >= EVENTS_AFTER else []
             rows = [
                 Row(
-                    (s["metadata"]["name"], "ready" if is_ready(s) else why_not_ready(s, events)),
+                    (name_of(s), "ready" if is_ready(s) else why_not_ready(s, events)),
                     style="ok" if is_ready(s) else "waiting",
-                    key=s["metadata"]["name"],
+                    key=name_of(s),
                 )
                 for s in found
             ]
@@ -178,7 +174,7 @@ def wait_deleted(
     """Until every snapshot of ``taken`` and the content it was bound to are gone, saying
     what holds each (the snapshot controller's finalizers while it deletes the data)."""
     for snap in taken:
-        gone.wait_gone(cluster, "VolumeSnapshot", snap["metadata"]["name"], timeout, out, namespace)
+        gone.wait_gone(cluster, "VolumeSnapshot", name_of(snap), timeout, out, namespace)
     for snap in taken:
         content = (snap.get("status") or {}).get("boundVolumeSnapshotContentName")
         if content:

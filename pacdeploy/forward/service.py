@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.errors import InvalidInput
+from pacdeploy.kube.resources import name_of
 from pacdeploy.wait.readiness import has_ready_condition
 
 
@@ -18,7 +19,7 @@ class ServicePort:
 
 def resolve_service_port(service: dict[str, Any], port: int | str) -> ServicePort:
     """The Service port asked for, by number or name, and what it targets."""
-    name = service["metadata"]["name"]
+    name = name_of(service)
     if not service["spec"].get("selector"):
         raise InvalidInput(
             f"service/{name} has no selector, so it has no pods to forward to",
@@ -57,8 +58,8 @@ def is_ready(pod: dict[str, Any]) -> bool:
 def ready_backends(pods: list[dict[str, Any]], target: int | str) -> list[tuple[str, int]]:
     """(pod, container port) for each ready pod that has the target port, in name order."""
     backends = []
-    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+    for pod in sorted(pods, key=name_of):
         port = container_port(pod, target)
         if is_ready(pod) and port is not None:
-            backends.append((pod["metadata"]["name"], port))
+            backends.append((name_of(pod), port))
     return backends

@@ -103,13 +103,28 @@ def resource(kind: str) -> Resource:
         raise LookupError(f"kind {kind} is not in pacdeploy's resource registry") from None
 
 
+def name_of(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"]["name"])
+
+
+def annotations_of(obj: dict[str, Any]) -> dict[str, str]:
+    """An object's annotations ({} when it has none: the API server omits the field)."""
+    found: dict[str, str] = obj.get("metadata", {}).get("annotations") or {}
+    return found
+
+
+def labels_of(obj: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = obj.get("metadata", {}).get("labels") or {}
+    return found
+
+
 def ref(kind: str, name: str) -> str:
     """How kubectl names an object in its output: `deployment/pacman`."""
     return f"{kind.lower()}/{name}"
 
 
 def ref_of(obj: dict[str, Any]) -> str:
-    return ref(obj["kind"], obj["metadata"]["name"])
+    return ref(obj["kind"], name_of(obj))
 
 
 def path_of(obj: dict[str, Any], subresource: str = "") -> str:

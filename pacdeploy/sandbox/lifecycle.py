@@ -23,6 +23,7 @@ import yaml
 from pacdeploy.errors import PacdeployError, SandboxError
 from pacdeploy.kube import contexts, kubeconfig
 from pacdeploy.kube.client import RETRY_SECONDS, Cluster, connect
+from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import binaries, kwokctl, objects, paths, processes
 from pacdeploy.wait.readiness import has_condition, has_ready_condition
 
@@ -119,10 +120,7 @@ def _seed(cluster: Cluster) -> None:
     )
     _create_missing(cluster, [*stages, *crds])
     _wait_for(
-        lambda: all(
-            has_condition(cluster.get(c["kind"], c["metadata"]["name"]), "Established")
-            for c in crds
-        ),
+        lambda: all(has_condition(cluster.get(c["kind"], name_of(c)), "Established") for c in crds),
         "the VolumeSnapshot CRDs were not established",
     )
     _create_missing(cluster, objects.seed_objects())
@@ -148,7 +146,7 @@ def _stand_ins(cluster: Cluster) -> None:
 
 def _create_missing(cluster: Cluster, wanted: list[dict[str, Any]]) -> None:
     for obj in wanted:
-        if cluster.get(obj["kind"], obj["metadata"]["name"]) is None:
+        if cluster.get(obj["kind"], name_of(obj)) is None:
             cluster.create(obj)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from pacdeploy.app import storage
 from pacdeploy.errors import Conflict, PacdeployError
 from pacdeploy.kube.client import Cluster, connect
+from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import snapshots
 from pacdeploy.sandbox.informer import Informer, Key, WorkQueue, key_of
 from pacdeploy.sandbox.objects import CSI_DRIVER, STORAGE_CLASSES
@@ -71,7 +72,7 @@ def volume_for(claim: dict[str, Any], storage_class: dict[str, Any], root: Path)
             "capacity": {"storage": claim["spec"]["resources"]["requests"]["storage"]},
             "accessModes": claim["spec"].get("accessModes") or ["ReadWriteOnce"],
             "persistentVolumeReclaimPolicy": storage_class.get("reclaimPolicy", "Delete"),
-            "storageClassName": storage_class["metadata"]["name"],
+            "storageClassName": name_of(storage_class),
             "volumeMode": claim["spec"].get("volumeMode", "Filesystem"),
             **source,
             "claimRef": {
@@ -157,8 +158,8 @@ class Provisioner:
             self._claim_changed(obj)
         elif key[0] == "PersistentVolume" and is_released(obj):
             # A second event of the same volume may come before its deletion: said once.
-            if self.cluster.delete("PersistentVolume", obj["metadata"]["name"]):
-                log.info("deleted released volume %s", obj["metadata"]["name"])
+            if self.cluster.delete("PersistentVolume", name_of(obj)):
+                log.info("deleted released volume %s", name_of(obj))
             if path := volume_path(obj):
                 shutil.rmtree(path, ignore_errors=True)
         elif key[0] == "VolumeSnapshotContent":
@@ -175,7 +176,7 @@ class Provisioner:
 
     def _claim_changed(self, claim: dict[str, Any]) -> None:
         classes = {
-            sc["metadata"]["name"]: sc
+            name_of(sc): sc
             for sc in self.caches["StorageClass"].items()
             if sc.get("provisioner") in STORAGE_CLASSES.values()
         }
@@ -210,7 +211,7 @@ class Provisioner:
         restored = f" from snapshot {snapshots.snapshot_source(claim)}" if origin else ""
         log.info(
             "provisioned %s for %s/%s%s",
-            pv["metadata"]["name"],
+            name_of(pv),
             meta["namespace"],
             meta["name"],
             restored,

@@ -14,6 +14,7 @@ from typing import Any
 
 from pacdeploy.errors import Conflict
 from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox.objects import CSI_DRIVER
 
 # external-snapshotter's names (pkg/utils/util.go): the content finalizer the sidecar lifts
@@ -95,7 +96,7 @@ def cut(
     it ready on the content."""
     handle = content["spec"]["source"]["volumeHandle"]
     if source is None or not source.is_dir():
-        log.warning("snapshot %s: volume %s not found", content["metadata"]["name"], handle)
+        log.warning("snapshot %s: volume %s not found", name_of(content), handle)
         return
     snapshot_handle = f"snap-{content['metadata']['uid']}"
     target = snapshots / snapshot_handle
@@ -112,7 +113,7 @@ def cut(
     }
     cluster.merge_patch(
         "VolumeSnapshotContent",
-        content["metadata"]["name"],
+        name_of(content),
         {"status": status},
         subresource="status",
     )

@@ -14,7 +14,7 @@ from typing import Any
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref, ref_of, resource
+from pacdeploy.kube.resources import name_of, ref, ref_of, resource
 from pacdeploy.up.fields import DIGEST_PATH, MISSING, FieldChange, drift, dry_run_changes
 from pacdeploy.up.plan import UpPlan
 
@@ -59,7 +59,7 @@ def diff(cluster: Cluster, plan: UpPlan) -> list[ObjectDiff]:
             found.append(ObjectDiff(ref("PersistentVolumeClaim", name), "resized", [growth]))
     if plan.secret is None:
         found.append(ObjectDiff(ref("Secret", SECRET), "created"))
-    classes = {sc["metadata"]["name"]: sc for sc in plan.classes}
+    classes = {name_of(sc): sc for sc in plan.classes}
     for name, wanted in plan.class_patches:
         live = classes[name]["metadata"].get("annotations") or {}
         changes = [

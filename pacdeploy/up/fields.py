@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.app.manifests import is_managed
+from pacdeploy.kube.resources import annotations_of
 
 MAX_VALUE = 80  # characters of a value shown inline
 APPLIED = "pacdeploy.io/applied"  # annotation: digest of what pacdeploy applied last
@@ -122,9 +123,7 @@ def with_digest(obj: dict[str, Any]) -> dict[str, Any]:
 
 def without_digest(obj: dict[str, Any]) -> dict[str, Any]:
     """``obj`` as rendered, before :func:`with_digest`."""
-    annotations = {
-        k: v for k, v in (obj["metadata"].get("annotations") or {}).items() if k != APPLIED
-    }
+    annotations = {k: v for k, v in annotations_of(obj).items() if k != APPLIED}
     metadata = {k: v for k, v in obj["metadata"].items() if k != "annotations"}
     if annotations:
         metadata["annotations"] = annotations

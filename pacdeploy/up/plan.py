@@ -31,7 +31,7 @@ from pacdeploy.errors import Conflict, PermissionDenied
 from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
-from pacdeploy.kube.resources import ref, ref_of, resource
+from pacdeploy.kube.resources import name_of, ref, ref_of, resource
 from pacdeploy.up.fields import up_to_date, with_digest
 from pacdeploy.up.resize import Resize, decide
 
@@ -114,10 +114,10 @@ def read_live(
     of the same name made by someone else is seen too), a cluster-scoped one asks by name.
     Nothing namespaced can exist in a namespace that does not.
     """
-    ns_name = objects[0]["metadata"]["name"]
+    ns_name = name_of(objects[0])
 
     def read(kind: str) -> list[dict[str, Any]]:
-        names = [o["metadata"]["name"] for o in objects if o["kind"] == kind]
+        names = [name_of(o) for o in objects if o["kind"] == kind]
         if resource(kind).namespaced:
             return cluster.list(kind, ns_name) if namespace is not None else []
         selector = f"metadata.name={names[0]}" if len(names) == 1 else None
@@ -125,7 +125,7 @@ def read_live(
 
     kinds = list(dict.fromkeys(o["kind"] for o in objects[1:]))
     found = {
-        ref(kind, item["metadata"]["name"]): {
+        ref(kind, name_of(item)): {
             "apiVersion": resource(kind).api_version,  # list items carry neither
             "kind": kind,
             **item,
@@ -245,7 +245,7 @@ def _volume_permission_warnings(
     cluster: Cluster, classes: list[dict[str, Any]], storage_class: str
 ) -> list[str]:
     """MongoDB runs as uid 1001: say so before `up` if its volume will not be writable."""
-    sc = next(c for c in classes if c["metadata"]["name"] == storage_class)
+    sc = next(c for c in classes if name_of(c) == storage_class)
     try:
         driver = cluster.get("CSIDriver", sc.get("provisioner", ""))
     except PermissionDenied:

@@ -20,7 +20,7 @@ from typing import Any
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref
+from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
 from pacdeploy.wait import gone
 from pacdeploy.wait.polling import Deadline, rounds
@@ -79,21 +79,19 @@ def decide(
     if largest is not None and quantity(size) == quantity(largest):
         size = largest  # 1024Mi is 1Gi: the template stays as the server keeps it
     growing = tuple(
-        (c["metadata"]["name"], requested(c))
-        for c in claims
-        if quantity(requested(c)) < quantity(size)
+        (name_of(c), requested(c)) for c in claims if quantity(requested(c)) < quantity(size)
     )
     replace = statefulset is not None and quantity(claim_size(statefulset)) < quantity(size)
     if not growing and not replace:
         return size, None
-    by_name = {sc["metadata"]["name"]: sc for sc in classes}
+    by_name = {name_of(sc): sc for sc in classes}
     names = {name for name, _ in growing}
     for claim in claims:
-        if claim["metadata"]["name"] not in names:
+        if name_of(claim) not in names:
             continue
         class_name = claim["spec"].get("storageClassName") or ""
         if not (by_name.get(class_name) or {}).get("allowVolumeExpansion"):
-            what = ref("PersistentVolumeClaim", claim["metadata"]["name"])
+            what = ref("PersistentVolumeClaim", name_of(claim))
             raise NotExpandable(
                 f"StorageClass {class_name or '(none)'} of {what} does not allow volume "
                 f"expansion, so it cannot grow to {size}",
@@ -155,7 +153,7 @@ def _wait_grown(
             ]
             for claim in waiting:
                 why = why_not_grown(claim, events)
-                name = claim["metadata"]["name"]
+                name = name_of(claim)
                 if shown.get(name) != why:
                     report(f"{ref('PersistentVolumeClaim', name)}: {why}")
                     shown[name] = why

@@ -7,7 +7,7 @@ from typing import Any
 from pacdeploy.errors import NotReady, PermissionDenied
 from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref
+from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
 from pacdeploy.wait.polling import Deadline, rounds
 
@@ -79,7 +79,7 @@ def wait_pods_gone(
             pods = cluster.list("Pod", namespace, label_selector=selector)
             if not pods:
                 return
-            names = ", ".join(p["metadata"]["name"] for p in pods)
+            names = ", ".join(name_of(p) for p in pods)
             if names != shown:
                 report(f"still terminating: {names}")
                 shown = names

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from pacdeploy.kube.resources import labels_of, name_of
+
 Obj = dict[str, Any]
 
 # A container that has crashed this often will not come up by waiting (kubelet's back-off is
@@ -96,7 +98,7 @@ def deployment(dep: Obj) -> Readiness:
     total = status.get("replicas", 0)
     progress = f"{available}/{want} available"
     if spec.get("paused"):
-        name = dep["metadata"]["name"]
+        name = name_of(dep)
         return Readiness(
             Status.FAILED,
             progress,
@@ -127,7 +129,7 @@ def of(workload: Obj) -> Readiness:
 
 # -- pods ---------------------------------------------------------------------------
 def _name(obj: Obj) -> str:
-    return obj["metadata"]["name"]
+    return name_of(obj)
 
 
 def _latest_event(
@@ -167,7 +169,7 @@ def has_ready_condition(obj: Obj) -> bool:
 def selects(workload: Obj, pod: Obj) -> bool:
     """The workload's matchLabels select the pod."""
     match = workload["spec"]["selector"].get("matchLabels", {})
-    labels = pod["metadata"].get("labels") or {}
+    labels = labels_of(pod)
     return all(labels.get(k) == v for k, v in match.items())
 
 
