@@ -216,7 +216,8 @@ def scale(settings: Settings, replicas: int, timeout: float) -> None:
 @pass_settings
 def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
-    from pacdeploy.status import collect, outline
+    from pacdeploy.status.collect import collect
+    from pacdeploy.status.outline import outline
 
     doc = collect(settings.cluster(), settings.namespace)
     if fmt == "table":

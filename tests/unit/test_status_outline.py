@@ -1,6 +1,7 @@
 """The `status` tree: workloads hold their pods, pods their claims, claims their volumes."""
 
-from pacdeploy.status import SCHEMA_VERSION, outline
+from pacdeploy.status.outline import outline
+from pacdeploy.status.schema import SCHEMA_VERSION
 
 
 def doc():
@@ -38,6 +39,8 @@ def doc():
         ],
         "ingress": None,
         "claims": [claim, orphan],
+        "restore": None,
+        "drift": [],
     }
 
 
@@ -63,7 +66,7 @@ def test_the_tree_nests_pod_claim_and_volume_and_keeps_orphan_claims():
 
 
 def test_document_joins_claims_to_volumes_and_pods_to_workloads():
-    from pacdeploy.status import document
+    from pacdeploy.status.collect import document
 
     sts = {
         "kind": "StatefulSet",

@@ -1,8 +1,4 @@
-"""What the lesson's `kubectl get all / pv / pvc / ingress` showed, as one document.
-
-`collect` builds a stable, documented dict (the `-o json|yaml` output); `outline` turns it
-into the tree that `-o table` prints (the output layer draws it).
-"""
+"""Reading what `status` shows, only what is the app's, and building its document."""
 
 from __future__ import annotations
 
@@ -16,15 +12,20 @@ from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
-from pacdeploy.output import Outline
+from pacdeploy.status.schema import (
+    SCHEMA_VERSION,
+    DriftDoc,
+    PodDoc,
+    StatusDoc,
+    WorkloadDoc,
+)
 from pacdeploy.up.fields import drift
 from pacdeploy.wait import readiness
 
-SCHEMA_VERSION = 1
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
 
 
-def _pod(pod: dict[str, Any]) -> dict[str, Any]:
+def _pod(pod: dict[str, Any]) -> PodDoc:
     status = pod.get("status", {})
     return {
         "name": name_of(pod),
@@ -54,7 +55,7 @@ def _reach(svc: dict[str, Any], namespace: str) -> str:
     return forward
 
 
-def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> WorkloadDoc | None:
     if obj is None:
         return None
     verdict = readiness.of(obj)
@@ -72,7 +73,7 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> dict[st
     }
 
 
-def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
+def collect(cluster: Cluster, namespace: str) -> StatusDoc:
     """Everything `status` shows: the app's objects in one round of parallel reads, then
     the volumes its claims are bound to, by name (never every volume of the cluster)."""
     reads: dict[str, Callable[[], Any]] = {
@@ -93,10 +94,10 @@ def collect(cluster: Cluster, namespace: str) -> dict[str, Any]:
     return document(namespace, found)
 
 
-def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
+def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
     """The status document from what was read; absent objects are null."""
     classes, ns = found["classes"], found["namespace"]
-    doc: dict[str, Any] = {
+    doc: StatusDoc = {
         "schemaVersion": SCHEMA_VERSION,
         "namespace": {
             "name": namespace,
@@ -180,7 +181,7 @@ def document(namespace: str, found: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
+def drifted(found: dict[str, Any]) -> list[DriftDoc]:
     """Each field of the app's objects that no longer holds what the live revision applied
     (someone ran `kubectl set image` or `kubectl edit` behind pacdeploy's back)."""
     live_revision = revisions.live(found.get("revisions") or [])
@@ -192,7 +193,7 @@ def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
         ("Ingress", INGRESS): found["ingress"],
         **{("Service", name_of(s)): s for s in found["services"]},
     }
-    result = []
+    result: list[DriftDoc] = []
     for applied in live_revision.manifests:
         current = live.get((applied["kind"], name_of(applied)))
         if current is None:
@@ -209,77 +210,3 @@ def drifted(found: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return result
-
-
-def _pod_line(pod: dict[str, Any]) -> str:
-    ready = "ready" if pod["ready"] else "not ready"
-    return f"pod/{pod['name']} {pod['phase']} {ready} node={pod['node'] or '-'}"
-
-
-def _claim_line(claim: dict[str, Any]) -> Outline:
-    line = (
-        f"pvc/{claim['name']} {claim['phase']} {claim['capacity'] or '-'} "
-        f"class={claim['storageClass'] or '-'}"
-    )
-    volume = claim["volume"]
-    if volume is None:
-        return Outline(line)
-    pv = f"pv/{volume['name']} {volume['phase']} reclaim={volume['reclaimPolicy']}"
-    return Outline(line, [Outline(pv)])
-
-
-def outline(doc: dict[str, Any]) -> Outline:
-    """The status document as a tree of lines: Namespace, workloads, pods, claims, volumes."""
-    ns = doc["namespace"]
-    defaults = ", ".join(doc["defaultStorageClasses"]) or "none"
-    children = [Outline(f"default storageclass: {defaults}")]
-    claims = {c["name"]: c for c in doc["claims"]}
-    shown: set[str] = set()
-    for key in ("deployment", "statefulset"):
-        workload = doc[key]
-        if workload is None:
-            children.append(Outline(f"{key}: not deployed"))
-            continue
-        state = "ready" if workload["ready"] else f"waiting for {workload['waitingFor']}"
-        pods = []
-        for pod in workload["pods"]:
-            shown.update(pod["claims"])
-            pod_claims = [_claim_line(claims[c]) for c in pod["claims"] if c in claims]
-            pods.append(Outline(_pod_line(pod), pod_claims))
-        head = f"{key}/{workload['name']} {workload['readyReplicas']}/{workload['replicas']} ready"
-        children.append(Outline(f"{head}, {state}", pods))
-    children += [_claim_line(c) for name, c in claims.items() if name not in shown]
-    for svc in doc["services"]:
-        ports = ", ".join(f"{p['port']}->{p.get('targetPort')}" for p in svc["ports"])
-        reach = [Outline(f"reach: {svc['reach']}")] if svc["reach"] else []
-        line = f"service/{svc['name']} {svc['type']} {svc['clusterIP']} {ports}"
-        children.append(Outline(line, reach))
-    if doc["ingress"]:
-        ing = doc["ingress"]
-        address = ", ".join(a for a in ing["addresses"] if a) or "pending"
-        hosts = ",".join(ing["hosts"])
-        children.append(
-            Outline(f"ingress/{ing['name']} class={ing['class']} hosts={hosts} address={address}")
-        )
-    if doc.get("drift"):
-        revision_lines = [
-            Outline(f"{d['object']} {d['field']}: applied {d['applied']!r}, live {d['live']!r}")
-            for d in doc["drift"]
-        ]
-        children.insert(
-            0,
-            Outline(
-                "drift: changed behind pacdeploy's back (`pacdeploy up --force` puts it back)",
-                revision_lines,
-            ),
-        )
-    if doc.get("restore"):
-        under_way = doc["restore"]
-        children.insert(
-            0,
-            Outline(
-                f"restore from {under_way['source']} interrupted: finish it with "
-                f"`{under_way['finish']}`, or go back with `{under_way['undo']}`"
-            ),
-        )
-    return Outline(f"namespace/{ns['name']} {ns['phase'] or 'absent'}", children)
