@@ -282,7 +282,10 @@ def create(
         {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},
         "take a backup",
     )
-    with consistency.locked(cluster, namespace, enabled=lock and bool(wanted), out=out) as held:
+    enabled, required = lock and bool(wanted), reason is None  # automatic ones never block
+    with consistency.locked(
+        cluster, namespace, enabled=enabled, required=required, out=out
+    ) as held:
         pool.each(cluster.create, wanted)
         if held is not None:
             read = lambda: snapshot_list(cluster, namespace, name)  # noqa: E731

@@ -27,6 +27,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
+from pacdeploy.wait import readiness
 from pacdeploy.wait.polling import Deadline
 
 # The most mongo's writes stay held: the snapshots must be cut within it.
@@ -56,19 +57,25 @@ def mongo_eval(call: str) -> list[str]:
     return ["mongo", "--quiet", "--eval", f"{auth}; printjson(db.getSiblingDB('admin').{call})"]
 
 
-def running_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
+def ready_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
+    """The mongo pods whose mongod answers (Ready): a lock is asked of those only."""
     pods = cluster.list("Pod", namespace, label_selector=f"name={STATEFULSET}")
-    return sorted(name_of(p) for p in pods if (p.get("status") or {}).get("phase") == "Running")
+    return sorted(name_of(p) for p in pods if readiness.has_ready_condition(p))
 
 
 @contextmanager
 def locked(
-    cluster: Cluster, namespace: str, *, enabled: bool, out: Output
+    cluster: Cluster, namespace: str, *, enabled: bool, required: bool, out: Output
 ) -> Iterator[Deadline | None]:
-    """mongo's writes held in each running pod for the block; the Deadline by which the
-    block must be done (None: not locked, the backup is crash-consistent)."""
-    pods = running_mongo_pods(cluster, namespace) if enabled else []
-    if not enabled or not pods:
+    """mongo's writes held in each Ready pod for the block; the Deadline by which the block
+    must be done (None: not locked, the backup is crash-consistent).
+
+    ``required`` (a backup the user asked for): a lock that fails stops the backup, which
+    --no-lock would take anyway. Not required (an automatic backup before `up` or a
+    restore, often run to repair a sick mongo): a failed lock is said, and the backup goes
+    on crash-consistent rather than block the repair."""
+    pods = ready_mongo_pods(cluster, namespace) if enabled else []
+    if not pods:
         yield None
         return
     if not permissions.allowed(cluster, Need.on("create", "Pod", namespace, "exec")):
@@ -80,31 +87,41 @@ def locked(
     held: list[str] = []
     try:
         for pod in pods:
-            ran = pod_exec.run(
-                cluster, pod, namespace, CONTAINER, mongo_eval("fsyncLock()"), LOCK_SECONDS
-            )
-            if not ran.ok:
+            problem = _run(cluster, namespace, pod, "fsyncLock()")
+            if problem is None:
+                held.append(pod)
+                out.info(f"mongo locked in pod {pod} (db.fsyncLock): writes wait for the snapshot")
+                continue
+            if required:
                 raise NotReady(
-                    f"db.fsyncLock() failed in pod {pod}: {ran.reason or ran.stderr.strip()}",
+                    f"db.fsyncLock() failed in pod {pod}: {problem}",
                     f"Check mongo's root password in secret/{SECRET}, or pass --no-lock for a "
                     f"backup that is {CRASH_CONSISTENT}",
                 )
-            held.append(pod)
-            out.info(f"mongo locked in pod {pod} (db.fsyncLock): writes wait for the snapshot")
-        yield Deadline(LOCK_SECONDS)
+            out.warning(
+                f"db.fsyncLock() failed in pod {pod} ({problem}): the backup is {CRASH_CONSISTENT}"
+            )
+            for done in held:
+                _unlock(cluster, namespace, done, out)
+            held = []
+            break
+        yield Deadline(LOCK_SECONDS) if held else None
     finally:
         for pod in held:
             _unlock(cluster, namespace, pod, out)
 
 
-def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> None:
+def _run(cluster: Cluster, namespace: str, pod: str, call: str) -> str | None:
+    """``call`` in mongo's shell in ``pod``: None when it worked, else why not."""
     try:
-        ran = pod_exec.run(
-            cluster, pod, namespace, CONTAINER, mongo_eval("fsyncUnlock()"), LOCK_SECONDS
-        )
-        problem = None if ran.ok else ran.reason or ran.stderr.strip()
-    except PacdeployError as exc:  # whatever it was, the user is told how to unlock by hand
-        problem = exc.problem
+        ran = pod_exec.run(cluster, pod, namespace, CONTAINER, mongo_eval(call), LOCK_SECONDS)
+    except PacdeployError as exc:
+        return exc.problem
+    return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"
+
+
+def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> None:
+    problem = _run(cluster, namespace, pod, "fsyncUnlock()")
     if problem is None:
         out.info(f"mongo unlocked in pod {pod} (db.fsyncUnlock)")
         return
