@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from pacdeploy.app.manifests import SECRET, STATEFULSET, Options, render
 from pacdeploy.errors import NotReady, PacdeployError
@@ -40,6 +41,7 @@ CRASH_CONSISTENT = (
 )
 
 
+@cache  # the manifests do not change while a command runs
 def root_password_file() -> str:
     """Where the manifests mount the root password for the image to read (its *_FILE)."""
     mongo = next(o for o in render(Options()) if o["kind"] == "StatefulSet")

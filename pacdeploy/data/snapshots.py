@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
-from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
 from pacdeploy.output import Output, Row
 from pacdeploy.wait import gone
 from pacdeploy.wait.polling import Deadline, rounds
+from pacdeploy.wait.readiness import last_said
 
 DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
@@ -72,11 +72,8 @@ def why_not_ready(snapshot: dict[str, Any], events: list[dict[str, Any]]) -> str
     status = snapshot.get("status") or {}
     if error := (status.get("error") or {}).get("message"):
         return f"error: {error}"
-    uid = snapshot["metadata"].get("uid")
-    said = [e for e in events if e.get("involvedObject", {}).get("uid") == uid]
-    if said:
-        latest = max(said, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
+    if said := last_said(snapshot, events):
+        return said
     if not status.get("boundVolumeSnapshotContentName"):
         return "waiting for the snapshot controller to bind a snapshot content"
     return "waiting for the CSI driver to cut the snapshot"
@@ -138,7 +135,7 @@ def wait_ready(
         for elapsed in rounds(deadline):
             found = read()
             waiting = [s for s in found if not is_ready(s)]
-            events = _events_of(cluster, namespace, waiting) if elapsed >= EVENTS_AFTER else []
+            events = cluster.events_about(namespace, waiting) if elapsed >= EVENTS_AFTER else []
             rows = [
                 Row(
                     (name_of(s), "ready" if is_ready(s) else why_not_ready(s, events)),
@@ -154,18 +151,6 @@ def wait_ready(
         board.settle([(r.style == "ok", r.text) for r in rows])
     details = "; ".join(r.text for r in rows if r.style != "ok") or "none created"
     raise NotReady(f"{what} not ready after {timeout:.0f}s: {details}", fix)
-
-
-def _events_of(
-    cluster: Cluster, namespace: str, waiting: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The Events of these snapshots only, by uid: a busy namespace keeps thousands."""
-    uids = sorted({uid for s in waiting if (uid := s["metadata"].get("uid"))})
-    found = pool.each(
-        lambda uid: cluster.list("Event", namespace, field_selector=f"involvedObject.uid={uid}"),
-        uids,
-    )
-    return [event for events in found for event in events]
 
 
 def wait_deleted(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
-from pacdeploy.kube import errors, kubeconfig
+from pacdeploy.kube import errors, kubeconfig, pool
 from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
 from pacdeploy.kube.transport import Transport
 
@@ -288,6 +289,18 @@ class Cluster:
         except NotFound:
             return False
         return True
+
+    def events_about(
+        self, namespace: str, objects: Iterable[dict[str, Any]], limit: int | None = None
+    ) -> Items:
+        """The Events of these objects only, asked by uid side by side: a busy namespace
+        keeps thousands, so its Events are never listed whole. ``limit``: the first uids."""
+        uids = sorted({uid for o in objects if (uid := o["metadata"].get("uid"))})[:limit]
+        found = pool.each(
+            lambda uid: self.list("Event", namespace, field_selector=f"involvedObject.uid={uid}"),
+            uids,
+        )
+        return [event for events in found for event in events]
 
     def pod_log(
         self, pod: str, namespace: str, *, container: str | None, tail_lines: int, previous: bool

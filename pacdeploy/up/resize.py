@@ -19,11 +19,13 @@ from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
+from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
 from pacdeploy.wait import gone
 from pacdeploy.wait.polling import Deadline, rounds
+from pacdeploy.wait.readiness import last_said
 
 
 class NotExpandable(NotFound):
@@ -108,12 +110,8 @@ def why_not_grown(claim: dict[str, Any], events: list[dict[str, Any]]) -> str:
         if condition.get("status") == "True":
             message = condition.get("message") or ""
             return f"{condition.get('type')}{': ' + message if message else ''}"
-    said = [
-        e for e in events if e.get("involvedObject", {}).get("uid") == claim["metadata"].get("uid")
-    ]
-    if said:
-        latest = max(said, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
+    if said := last_said(claim, events):
+        return said
     return f"waiting for the volume's resizer (capacity {capacity(claim) or 'unknown'})"
 
 
@@ -140,17 +138,12 @@ def _wait_grown(
     with out.steps(f"growing mongo's volumes to {resize.size}") as report:
         shown: dict[str, str] = {}
         for _ in rounds(deadline):
-            claims = [cluster.get("PersistentVolumeClaim", n, namespace) for n, _ in resize.claims]
+            names = [name for name, _ in resize.claims]
+            claims = pool.each(lambda n: cluster.get("PersistentVolumeClaim", n, namespace), names)
             waiting = [c for c in claims if c is not None and not _grown(c, resize.size)]
             if not waiting:
                 return
-            events = [
-                e
-                for c in waiting
-                for e in cluster.list(
-                    "Event", namespace, field_selector=f"involvedObject.uid={c['metadata']['uid']}"
-                )
-            ]
+            events = cluster.events_about(namespace, waiting)
             for claim in waiting:
                 why = why_not_grown(claim, events)
                 name = name_of(claim)

@@ -153,6 +153,16 @@ def _latest_event(
     return max(matching, key=key) if matching else None
 
 
+def last_said(obj: Obj, events: list[Obj]) -> str | None:
+    """What the newest Event about ``obj`` (this object, by uid) says: "Reason: message"."""
+    uid = obj["metadata"].get("uid")
+    said = [e for e in events if e.get("involvedObject", {}).get("uid") == uid]
+    if not said:
+        return None
+    latest = max(said, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
+
+
 def has_condition(obj: Obj | None, kind: str) -> bool:
     """``obj`` has a condition of type ``kind`` that is True (a missing object has none)."""
     return obj is not None and any(

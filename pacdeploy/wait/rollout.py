@@ -15,7 +15,7 @@ from typing import Any
 
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import NotReady, PacdeployError, PermissionDenied
-from pacdeploy.kube import pool, watch
+from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 from pacdeploy.output import Output, Row
@@ -145,9 +145,11 @@ class Rollout:
             return
         pods = self.cluster.list("Pod", self.namespace)
         claims = self.cluster.list("PersistentVolumeClaim", self.namespace)
-        events = self._events_of(
+        events = self.cluster.events_about(
+            self.namespace,
             [p for p in pods if not readiness.has_ready_condition(p)]
-            + [c for c in claims if c.get("status", {}).get("phase") != "Bound"]
+            + [c for c in claims if c.get("status", {}).get("phase") != "Bound"],
+            limit=EVENT_READS,
         )
         found = [
             (state, readiness.diagnose(_selected(obj, pods), claims, events))
@@ -166,17 +168,6 @@ class Rollout:
             state.fatal = bool(fatal)
             if state.problem.wants_log:
                 state.log_line = self.logs.last_line(state.problem)
-
-    def _events_of(self, subjects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The Events of these objects only, by uid: a busy namespace keeps thousands."""
-        uids = sorted({uid for o in subjects if (uid := o["metadata"].get("uid"))})[:EVENT_READS]
-        found = pool.each(
-            lambda uid: self.cluster.list(
-                "Event", self.namespace, field_selector=f"involvedObject.uid={uid}"
-            ),
-            uids,
-        )
-        return [event for events in found for event in events]
 
 
 def _selected(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
