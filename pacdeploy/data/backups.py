@@ -205,14 +205,23 @@ def unfinished(taken: list[dict[str, Any]]) -> list[str]:
     return sorted(recorded - covered)
 
 
-def sources(cluster: Cluster, namespace: str, backup: str) -> tuple[list[Source], list, list]:
-    """The mongo volumes, the cluster's snapshot classes and the snapshots already called
-    ``backup``, read in one round trip."""
-    classes, claims, storage_classes, taken = pool.together(
+@dataclass(frozen=True)
+class Sources:
+    """What a backup starts from, read in one round trip."""
+
+    volumes: list[Source]  # the mongo volumes
+    classes: list[dict[str, Any]]  # the cluster's snapshot classes
+    taken: list[dict[str, Any]]  # the snapshots already called by the backup's name
+    statefulset: dict[str, Any] | None  # mongo's, for a lock an interrupted backup left
+
+
+def sources(cluster: Cluster, namespace: str, backup: str) -> Sources:
+    classes, claims, storage_classes, taken, statefulset = pool.together(
         lambda: snapshots.classes(cluster),
         lambda: mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
         lambda: cluster.list("StorageClass"),
         lambda: snapshot_list(cluster, namespace, backup),
+        lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
     )
     storage = {name_of(sc): sc for sc in storage_classes}
     found = []
@@ -220,7 +229,7 @@ def sources(cluster: Cluster, namespace: str, backup: str) -> tuple[list[Source]
         class_name = claim["spec"].get("storageClassName") or ""
         provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
         found.append(Source(name_of(claim), class_name, provisioner))
-    return found, classes, taken
+    return Sources(found, classes, taken, statefulset)
 
 
 def create(
@@ -244,7 +253,10 @@ def create(
     is taken as done (an automatic backup named ahead, as restore does) instead of a
     conflict. ``lock``: mongo's writes held while the snapshots are cut (consistency.py)."""
     validate_name(name)
-    volumes, classes, taken = sources(cluster, namespace, name)
+    read = sources(cluster, namespace, name)
+    volumes, classes, taken = read.volumes, read.classes, read.taken
+    stale = consistency.held_by(read.statefulset)
+    consistency.release_stale(cluster, namespace, stale, out)  # before any answer
     if any(t["metadata"].get("deletionTimestamp") for t in taken):
         out.info(f"backup {name} is being deleted: waiting until it is gone")
         snapshots.wait_deleted(cluster, namespace, taken, timeout, out)
@@ -288,8 +300,8 @@ def create(
     ) as held:
         pool.each(cluster.create, wanted)
         if held is not None:
-            read = lambda: snapshot_list(cluster, namespace, name)  # noqa: E731
-            snapshots.wait_cut(f"backup {name}", read, held, out)
+            cut = snapshots.wait_cut(lambda: snapshot_list(cluster, namespace, name), held.deadline)
+            consistency.cut_or_not(f"backup {name}", cut, held, out)
     ready = wait_ready(cluster, namespace, name, timeout, out)
     if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
         pruned = prune(

@@ -8,6 +8,13 @@ still a valid backup here, because MongoDB's journal lives on the same volume as
 (MongoDB's docs, "Back Up and Restore with Filesystem Snapshots"). So where exec into the
 pods is forbidden, a backup still goes on, and says which kind it is.
 
+A lock outlives the process that took it: mongod holds it until as many `fsyncUnlock`s as
+there were locks (MongoDB 4.4 manual, fsyncUnlock: "call the fsyncUnlock command until the
+lock count reaches zero"). So before its first lock a backup records the pods it locks on
+the StatefulSet (``pacdeploy.io/mongo-locked``) and clears the record once each is unlocked;
+a backup killed in between leaves the record, and the next backup (the same command run
+again, or any other) unlocks those pods first. `status` shows such a record.
+
 The shell and its credentials come from the image (tests/unit/image_contracts.py): 4.4
 ships the legacy `mongo` shell; the root password is read by the shell itself from the
 file the Secret is mounted as (`cat()`), so it never appears on a command line.
@@ -15,10 +22,13 @@ file the Secret is mounted as (`cat()`), so it never appears on a command line.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from pacdeploy.app.manifests import SECRET, STATEFULSET, Options, render
 from pacdeploy.errors import NotReady, PacdeployError
@@ -26,13 +36,14 @@ from pacdeploy.kube import exec as pod_exec
 from pacdeploy.kube import permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
-from pacdeploy.kube.resources import name_of
+from pacdeploy.kube.resources import annotations_of, name_of
 from pacdeploy.output import Output
 from pacdeploy.wait import readiness
 from pacdeploy.wait.polling import Deadline
 
 # The most mongo's writes stay held: the snapshots must be cut within it.
 LOCK_SECONDS = float(os.environ.get("PACDEPLOY_LOCK_SECONDS", "30"))
+HELD = "pacdeploy.io/mongo-locked"  # StatefulSet annotation: the pods a backup locked (JSON)
 CONTAINER = STATEFULSET  # the mongod container's name in the manifests
 ROOT_USER = "root"  # the image's MONGODB_ROOT_USER default
 CRASH_CONSISTENT = (
@@ -53,10 +64,45 @@ def root_password_file() -> str:
     )
 
 
-def mongo_eval(call: str) -> list[str]:
-    """The `mongo` shell running ``call`` as root, the password read from its file."""
-    auth = f"db.getSiblingDB('admin').auth('{ROOT_USER}', cat('{root_password_file()}').trim())"
-    return ["mongo", "--quiet", "--eval", f"{auth}; printjson(db.getSiblingDB('admin').{call})"]
+# What each call asks of mongod (its admin commands, so the result has `ok` and the shell's
+# exit code can say it), and which results count as done. The comment names who asks, in
+# mongod's log and currentOp: "who locked my database" has an answer.
+LOCK, UNLOCK, RELEASE = "lock", "unlock", "release"
+_COMMANDS = {
+    LOCK: "{fsync: 1, lock: true, comment: %s}",
+    UNLOCK: "{fsyncUnlock: 1, comment: %s}",
+    RELEASE: "{fsyncUnlock: 1, comment: %s}",
+}
+# A stale lock may be gone already (mongod restarted, or an earlier release got that far):
+# mongod's own words for it (src/mongo/db/commands/fsync.cpp) count as released.
+_DONE = {LOCK: "r.ok", UNLOCK: "r.ok", RELEASE: "r.ok || /not locked/.test(r.errmsg)"}
+
+
+def mongo_eval(call: str, who: str) -> list[str]:
+    """The `mongo` shell running ``call`` (LOCK, UNLOCK, RELEASE) as root, the password read
+    from its file; it exits 0 only when mongod did it."""
+    admin = "db.getSiblingDB('admin')"
+    auth = f"{admin}.auth('{ROOT_USER}', cat('{root_password_file()}').trim())"
+    command = _COMMANDS[call] % json.dumps(f"pacdeploy {who}")
+    run = f"var r = {admin}.runCommand({command}); printjson(r); quit({_DONE[call]} ? 0 : 2)"
+    return ["mongo", "--quiet", "--eval", f"{auth}; {run}"]
+
+
+def held_by(statefulset: dict[str, Any] | None) -> list[str]:
+    """The pods an interrupted backup left locked, as it recorded them."""
+    raw = annotations_of(statefulset).get(HELD) if statefulset else None
+    try:
+        pods = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [p for p in pods if isinstance(p, str)] if isinstance(pods, list) else []
+
+
+def _record(cluster: Cluster, namespace: str, pods: list[str]) -> None:
+    value = json.dumps(sorted(pods)) if pods else None  # None: merge patch removes it
+    cluster.merge_patch(
+        "StatefulSet", STATEFULSET, {"metadata": {"annotations": {HELD: value}}}, namespace
+    )
 
 
 def ready_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
@@ -65,12 +111,21 @@ def ready_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
     return sorted(name_of(p) for p in pods if readiness.has_ready_condition(p))
 
 
+@dataclass(frozen=True)
+class Held:
+    """mongo's writes held: the snapshots must be cut by ``deadline``. ``required``: the
+    user asked for this backup, so a lock that ends before the cut fails it."""
+
+    deadline: Deadline
+    required: bool
+
+
 @contextmanager
 def locked(
     cluster: Cluster, namespace: str, *, enabled: bool, required: bool, out: Output
-) -> Iterator[Deadline | None]:
-    """mongo's writes held in each Ready pod for the block; the Deadline by which the block
-    must be done (None: not locked, the backup is crash-consistent).
+) -> Iterator[Held | None]:
+    """mongo's writes held in each Ready pod for the block (None: not locked, the backup is
+    crash-consistent).
 
     ``required`` (a backup the user asked for): a lock that fails stops the backup, which
     --no-lock would take anyway. Not required (an automatic backup before `up` or a
@@ -86,10 +141,12 @@ def locked(
         )
         yield None
         return
+    _record(cluster, namespace, pods)  # before the first lock: a kill from here on is undone
     held: list[str] = []
+    stuck: list[str] = []
     try:
         for pod in pods:
-            problem = _run(cluster, namespace, pod, "fsyncLock()")
+            problem = _run(cluster, namespace, pod, LOCK)
             if problem is None:
                 held.append(pod)
                 out.info(f"mongo locked in pod {pod} (db.fsyncLock): writes wait for the snapshot")
@@ -103,32 +160,78 @@ def locked(
             out.warning(
                 f"db.fsyncLock() failed in pod {pod} ({problem}): the backup is {CRASH_CONSISTENT}"
             )
-            for done in held:
-                _unlock(cluster, namespace, done, out)
+            stuck += [done for done in held if not _unlock(cluster, namespace, done, out)]
             held = []
             break
-        yield Deadline(LOCK_SECONDS) if held else None
+        yield Held(Deadline(LOCK_SECONDS), required) if held else None
     finally:
-        for pod in held:
-            _unlock(cluster, namespace, pod, out)
+        stuck += [pod for pod in held if not _unlock(cluster, namespace, pod, out)]
+        _record(cluster, namespace, stuck)  # what could not be unlocked stays for the next
+
+
+def cut_or_not(what: str, cut: bool, lock: Held, out: Output) -> None:
+    """Said of the snapshots taken while mongo was locked, once the lock must end: cut in
+    time (consistent), or not. Not in time is a failure for a backup the user asked for,
+    as a failed lock is; an automatic one goes on crash-consistent (the snapshots are
+    still cut, later), rather than block the `up` or restore it protects."""
+    if cut:
+        out.info(f"{what}: cut while mongo was locked")
+        return
+    late = (
+        f"{what}: the snapshots were not cut within the {lock.deadline.seconds:.0f}s mongo may "
+        "stay locked"
+    )
+    if lock.required:
+        raise NotReady(
+            f"{late} (it is unlocked again)",
+            "Check the snapshot controller, then run the same command to finish the backup",
+        )
+    out.warning(f"{late}; it is unlocked again and the backup is {CRASH_CONSISTENT}")
 
 
 def _run(cluster: Cluster, namespace: str, pod: str, call: str) -> str | None:
-    """``call`` in mongo's shell in ``pod``: None when it worked, else why not."""
+    """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
+    command = mongo_eval(call, f"{namespace}/{pod}")
     try:
-        ran = pod_exec.run(cluster, pod, namespace, CONTAINER, mongo_eval(call), LOCK_SECONDS)
+        ran = pod_exec.run(cluster, pod, namespace, CONTAINER, command, LOCK_SECONDS)
     except PacdeployError as exc:
         return exc.problem
     return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"
 
 
-def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> None:
-    problem = _run(cluster, namespace, pod, "fsyncUnlock()")
+def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> bool:
+    problem = _run(cluster, namespace, pod, UNLOCK)
     if problem is None:
         out.info(f"mongo unlocked in pod {pod} (db.fsyncUnlock)")
-        return
-    out.error(
-        f"db.fsyncUnlock() failed in pod {pod}: {problem}. mongo's writes stay held until "
-        f"it runs: `kubectl exec -n {namespace} {pod} -c {CONTAINER} -- mongo` then "
-        "`db.fsyncUnlock()` as root"
-    )
+        return True
+    out.error(f"db.fsyncUnlock() failed in pod {pod}: {problem}. {_STILL_HELD}")
+    return False
+
+
+_STILL_HELD = "mongo's writes stay held until it runs: the next backup tries again first"
+
+
+def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> None:
+    """Unlock the ``pods`` an interrupted backup recorded as locked (:func:`held_by`), or
+    stop: a backup would only add a lock to writes already held."""
+    if pods:
+        _release(cluster, namespace, pods, out)
+        _record(cluster, namespace, [])
+
+
+def _release(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> None:
+    out.info(f"releasing the lock an interrupted backup left on mongo ({', '.join(pods)})")
+    failed = {
+        p: why
+        for p in pods
+        if (why := _run(cluster, namespace, p, RELEASE)) is not None
+        and cluster.get("Pod", p, namespace) is not None  # gone: its lock went with its mongod
+    }
+    if failed:
+        pod, problem = next(iter(failed.items()))
+        raise NotReady(
+            f"mongo's writes stay held in pod {pod} since an interrupted backup: "
+            f"db.fsyncUnlock() failed: {problem}",
+            f"Check the pod, then run the same command again (or `kubectl exec -n {namespace} "
+            f"{pod} -c {CONTAINER} -- mongo` and `db.fsyncUnlock()` as root)",
+        )

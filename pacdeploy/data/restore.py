@@ -109,6 +109,7 @@ class RestorePlan:
     resumed: bool  # the intent was found on the cluster: finishing an interrupted restore
     swaps: list[Swap] = field(default_factory=list)
     earlier: list[dict[str, Any]] = field(default_factory=list)  # kept by older restores
+    locked: list[str] = field(default_factory=list)  # mongo pods a killed backup left locked
 
     @property
     def source(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import STATEFULSET
-from pacdeploy.data import backups
+from pacdeploy.data import backups, consistency
 from pacdeploy.data.backups import Backup
 from pacdeploy.data.restore import (
     REPLACED_NAMESPACE,
@@ -94,7 +94,7 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
         # It had already let the replaced volumes go: their data is in its safety backup.
         source = f"backup {interrupted.safety} (the data the interrupted restore replaced)"
         intent = replace(intent, source=source, backup=interrupted.safety)
-    result = RestorePlan(namespace, intent, resumed)
+    result = RestorePlan(namespace, intent, resumed, locked=consistency.held_by(sts))
     template = _template(found)
     if intent.backup:
         _, taken = _ready_backup(cluster, namespace, intent.backup)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET
-from pacdeploy.data import backups, snapshots
+from pacdeploy.data import backups, consistency, snapshots
 from pacdeploy.data.restore import (
     INTENT,
     LAST,
@@ -113,6 +113,8 @@ def run(
         )
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
+        # An undo takes no backup, which would release them: mongo's writes are freed here.
+        consistency.release_stale(cluster, ns, plan.locked, out)
         if not plan.resumed:
             _record(cluster, ns, {INTENT: plan.intent.dump()})
         plan.intent = _safety(cluster, plan, timeout, out)

@@ -101,20 +101,13 @@ def is_cut(snapshot: dict[str, Any]) -> bool:
     return bool(status.get("creationTime") or status.get("readyToUse"))
 
 
-def wait_cut(
-    what: str, read: Callable[[], list[dict[str, Any]]], deadline: Deadline, out: Output
-) -> None:
-    """Until every snapshot ``read`` returns is cut, within ``deadline`` (mongo's lock)."""
+def wait_cut(read: Callable[[], list[dict[str, Any]]], deadline: Deadline) -> bool:
+    """Whether every snapshot ``read`` returns is cut within ``deadline`` (mongo's lock)."""
     for _ in rounds(deadline):
         found = read()
         if found and all(is_cut(s) for s in found):
-            out.info(f"{what}: cut while mongo was locked")
-            return
-    raise NotReady(
-        f"{what}: the snapshots were not cut within the {deadline.seconds:.0f}s mongo may stay "
-        "locked (it is unlocked again)",
-        "Check the snapshot controller, then run the same command to finish the backup",
-    )
+            return True
+    return False
 
 
 def wait_ready(

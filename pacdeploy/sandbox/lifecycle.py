@@ -139,7 +139,7 @@ def _stand_ins(cluster: Cluster) -> None:
     """What an exec into a simulated pod finds: the sandbox's `mongo` shell."""
     shell = paths.exec_bin() / "mongo"
     shell.parent.mkdir(parents=True, exist_ok=True)
-    shell.write_text(objects.MONGO_SHELL)
+    shell.write_bytes((Path(objects.__file__).parent / objects.MONGO_SHELL).read_bytes())
     shell.chmod(0o755)
     _create_missing(cluster, [objects.cluster_exec(paths.exec_log())])
 

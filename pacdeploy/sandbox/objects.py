@@ -134,11 +134,9 @@ def port_forward(name: str, namespaces: list[str], port: int, target_port: int) 
     }
 
 
-# The sandbox's `mongo` shell in every simulated pod: it records the call and answers as the
-# mongo shell does when a command succeeds (`db.fsyncLock()` and `db.fsyncUnlock()` for a
-# backup); the real one runs only where real containers do.
+# What an exec into a simulated pod finds on its PATH: the sandbox's `mongo` shell.
 EXEC_LOG_ENV = "PACDEPLOY_EXEC_LOG"
-MONGO_SHELL = f'#!/bin/sh\nprintf \'%s\\n\' "$*" >> "${EXEC_LOG_ENV}"\necho \'{{ "ok" : 1 }}\'\n'
+MONGO_SHELL = "mongo_shell.sh"  # beside this module
 
 
 def cluster_exec(log: Path) -> dict[str, Any]:
@@ -147,9 +145,7 @@ def cluster_exec(log: Path) -> dict[str, Any]:
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "ClusterExec",
         "metadata": {"name": "pacdeploy-stand-ins"},
-        "spec": {
-            "execs": [{"local": {"envs": [{"name": "PACDEPLOY_EXEC_LOG", "value": str(log)}]}}]
-        },
+        "spec": {"execs": [{"local": {"envs": [{"name": EXEC_LOG_ENV, "value": str(log)}]}}]},
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
-from pacdeploy.data import restore, revisions
+from pacdeploy.data import consistency, restore, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
@@ -119,6 +119,7 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
         "ingress": None,
         "claims": [],
         "restore": None,
+        "mongoLocked": None,
         "drift": [],
     }
     if ns is None:
@@ -129,6 +130,11 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
             "source": under_way.source,
             "finish": under_way.command(namespace),
             "undo": f"pacdeploy restore --undo --yes -n {namespace}",
+        }
+    if stale := consistency.held_by(found["statefulset"]):
+        doc["mongoLocked"] = {
+            "pods": stale,
+            "release": f"pacdeploy backup create NAME -n {namespace}",
         }
     pods = found["pods"]
     doc["deployment"] = _workload(found["deployment"], pods)

@@ -69,6 +69,15 @@ def outline(doc: StatusDoc) -> Outline:
                 revision_lines,
             ),
         )
+    if (held := doc["mongoLocked"]) is not None:
+        children.insert(
+            0,
+            Outline(
+                f"mongo's writes held (db.fsyncLock in {', '.join(held['pods'])}) by a backup "
+                f"that was interrupted: the next backup releases them first, "
+                f"`{held['release']}` or the interrupted command again"
+            ),
+        )
     if (under_way := doc["restore"]) is not None:
         children.insert(
             0,

@@ -76,6 +76,11 @@ class RestoreDoc(TypedDict):
     undo: str
 
 
+class LockDoc(TypedDict):
+    pods: list[str]  # mongo's writes held there since an interrupted backup
+    release: str
+
+
 class DriftDoc(TypedDict):
     object: str
     field: str
@@ -94,4 +99,5 @@ class StatusDoc(TypedDict):
     ingress: IngressDoc | None
     claims: list[ClaimDoc]
     restore: RestoreDoc | None
+    mongoLocked: LockDoc | None
     drift: list[DriftDoc]

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -340,6 +341,14 @@ def exec_log_size() -> int:
     return log.stat().st_size if log.exists() else 0
 
 
+def lock_count(namespace: str, pod: str) -> int:
+    """mongod's fsync lock count in ``pod``, as the sandbox's mongo shell keeps it."""
+    from pacdeploy.sandbox import paths
+
+    held = Path(f"{paths.exec_log()}.locks") / f"{namespace}_{pod}"
+    return int(held.read_text()) if held.exists() else 0
+
+
 def root_password(cluster, namespace: str) -> str:
     secret = cluster.get("Secret", "mongodb-users-secret", namespace)
     return base64.b64decode(secret["data"]["database-admin-password"]).decode()
@@ -356,10 +365,11 @@ def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_n
     ]
     assert steps == sorted(steps), out
     calls = exec_calls(since)
-    assert [("fsyncLock()" in c, "fsyncUnlock()" in c) for c in calls] == [
+    assert [("lock: true" in c, "fsyncUnlock" in c) for c in calls] == [
         (True, False),
         (False, True),
     ], calls
+    assert lock_count(app_ns, "mongo-0") == 0
     assert not any(root_password(cluster, app_ns) in c for c in calls)  # read from its file
 
 
@@ -378,7 +388,66 @@ def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster,
     assert failed.returncode == 6, failed.stderr
     assert "not cut within the 3s mongo may stay locked" in one_line(failed.stderr)
     assert "mongo unlocked in pod mongo-0" in failed.stdout
-    assert ["fsyncUnlock()" in c for c in exec_calls(since)] == [False, True]
+    assert ["fsyncUnlock" in c for c in exec_calls(since)] == [False, True]
+    assert lock_count(app_ns, "mongo-0") == 0
+
+
+@pytest.mark.sandbox_only
+def test_an_automatic_backup_not_cut_in_time_goes_on_crash_consistent(target, cluster, app_ns):
+    """The lock ends before the snapshot is cut: the `up` it protects goes on (the
+    snapshot is cut later, crash-consistent) instead of failing."""
+    target.succeeds("-n", app_ns, "up")
+    env = {**target.env(), "PACDEPLOY_LOCK_SECONDS": "2"}
+    snapshotter = sandbox_pid("provisioner")
+    os.kill(snapshotter, signal.SIGSTOP)
+    resume = threading.Timer(6, os.kill, (snapshotter, signal.SIGCONT))
+    resume.start()
+    try:
+        args = ("--context", target.context, "-n", app_ns, "up", "--volume-permissions")
+        changed = cli.run(*args, env=env)
+    finally:
+        resume.cancel()
+        os.kill(snapshotter, signal.SIGCONT)
+    assert changed.returncode == 0, changed.stderr
+    assert "the backup is crash-consistent" in one_line(changed.stderr)
+    assert "mongo unlocked in pod mongo-0" in changed.stdout
+    assert lock_count(app_ns, "mongo-0") == 0
+    listed = target.succeeds("-n", app_ns, "backup", "list").splitlines()[1:]
+    assert [row.split()[3] for row in listed] == ["true"], listed
+
+
+@pytest.mark.sandbox_only
+def test_a_backup_killed_while_mongo_is_locked_is_released_by_the_next(target, cluster, app_ns):
+    """SIGKILL between db.fsyncLock and db.fsyncUnlock: mongod keeps the lock (it is not
+    tied to the connection). `status` says so, and the same command run again releases it
+    before it locks anew."""
+    target.succeeds("-n", app_ns, "up")
+    snapshotter = sandbox_pid("provisioner")  # no snapshot is cut while the backup runs
+    os.kill(snapshotter, signal.SIGSTOP)
+    try:
+        args = ("--context", target.context, "-n", app_ns, "backup", "create", "b1")
+        proc = cli.start(*args, env=target.env(), merge_stderr=True)
+        for line in proc.stdout:
+            if "mongo locked in pod mongo-0" in line:
+                proc.kill()
+                break
+        proc.stdout.close()
+        proc.wait(timeout=60)
+    finally:
+        os.kill(snapshotter, signal.SIGCONT)
+    assert lock_count(app_ns, "mongo-0") == 1
+    document = json.loads(target.succeeds("-n", app_ns, "status", "-o", "json"))
+    assert document["mongoLocked"]["pods"] == ["mongo-0"]
+    shown = target.succeeds("-n", app_ns, "status")
+    assert "mongo's writes held (db.fsyncLock in mongo-0)" in shown
+
+    again = target.pacdeploy("-n", app_ns, "backup", "create", "b1")
+    finished = again.returncode == 0 or "already exists" in again.stderr  # the killed run's
+    assert finished, again.stderr
+    assert "releasing the lock an interrupted backup left on mongo" in again.stdout
+    assert lock_count(app_ns, "mongo-0") == 0
+    document = json.loads(target.succeeds("-n", app_ns, "status", "-o", "json"))
+    assert document["mongoLocked"] is None
 
 
 @pytest.mark.sandbox_only

@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pacdeploy.app import storage
-from pacdeploy.data import restore
+from pacdeploy.data import consistency, restore
 from tests.conftest import class_annotations, put_class_annotations_back, release_kept_volumes
-from tests.integration.test_backups import volume_dir
+from tests.integration.test_backups import lock_count, volume_dir
 from tests.support import cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
@@ -100,7 +100,7 @@ def one_default(cluster) -> list[str]:
 
 def left_over(cluster, ns: str) -> list[str]:
     """What differs from the end of an uninterrupted run: mongo's replicas, the intent,
-    volumes still held back, claims."""
+    volumes still held back, claims, mongo's writes still locked."""
     problems = []
     sts = cluster.get("StatefulSet", "mongo", ns)
     if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
@@ -112,6 +112,8 @@ def left_over(cluster, ns: str) -> list[str]:
     claims = [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)]
     if claims != ["mongo-db-mongo-0"]:
         problems.append(f"claims {claims}")
+    if lock_count(ns, "mongo-0") or consistency.HELD in (sts["metadata"].get("annotations") or {}):
+        problems.append(f"mongo still locked ({lock_count(ns, 'mongo-0')})")
     return problems
 
 

@@ -138,6 +138,12 @@ class MongoContract:
         'shell_utils_extended.cpp: scope.injectNative("cat", cat) (the legacy shell\'s '
         "cat(filename), new in 4.0.5 as mongodb.com/docs/v4.0/reference/method/cat/ says)",
     )
+    # How a backup learns whether mongod locked or unlocked: the shell's exit code.
+    shell_exits_with = Fact(
+        "quit",
+        "mongodb/mongo@4e62cebd32bfc6b5f3283b111a9a79b25ca3d791:jstests/noPassthrough/"
+        "shell_quit.js: `mongo --nodb --eval 'quit(5)'` exits with 5",
+    )
     has_chown = Fact(
         "chown",
         BITNAMI + "Dockerfile: FROM docker.io/bitnami/minideb:buster (Debian coreutils); "

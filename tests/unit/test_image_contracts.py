@@ -252,7 +252,7 @@ def test_a_backups_lock_authenticates_as_the_images_root_without_a_password_in_a
     rendered, _ = objs
     pod = _pod(rendered, "StatefulSet")
     mongo = next(c for c in pod["containers"] if c["name"] == consistency.CONTAINER)
-    command = consistency.mongo_eval("fsyncLock()")
+    command = consistency.mongo_eval(consistency.LOCK, "ns/mongo-0")
     assert command[0] == MongoContract.shell_on_path.value
     assert MongoContract.root_user.value == consistency.ROOT_USER
     password_file = _env(mongo)["MONGODB_ROOT_PASSWORD_FILE"]["value"]
@@ -261,3 +261,14 @@ def test_a_backups_lock_authenticates_as_the_images_root_without_a_password_in_a
     mounts = [m["mountPath"] for m in mongo["volumeMounts"]]
     assert any(password_file.startswith(path + "/") for path in mounts)
     assert not any("PASSWORD=" in part or "$" in part for part in command)
+
+
+def test_lock_and_unlock_say_by_the_shells_exit_code_whether_mongod_did_them():
+    """The shell exits non-zero when mongod refused (wrong password, not locked), so a
+    failed lock is never taken for a held one."""
+    from pacdeploy.data import consistency
+
+    for call in (consistency.LOCK, consistency.UNLOCK, consistency.RELEASE):
+        script = consistency.mongo_eval(call, "ns/mongo-0")[-1]
+        assert f"{MongoContract.shell_exits_with.value}(" in script
+        assert "? 0 : 2)" in script and "pacdeploy ns/mongo-0" in script

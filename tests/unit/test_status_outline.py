@@ -40,6 +40,7 @@ def doc():
         "ingress": None,
         "claims": [claim, orphan],
         "restore": None,
+        "mongoLocked": None,
         "drift": [],
     }
 
@@ -63,6 +64,13 @@ def test_the_tree_nests_pod_claim_and_volume_and_keeps_orphan_claims():
         "  service/pacman ClusterIP 10.0.0.1 80->http-server",
         "    reach: pacdeploy forward 9090 -n pacman, then http://127.0.0.1:9090",
     ]
+
+
+def test_a_lock_an_interrupted_backup_left_comes_first_with_how_to_release_it():
+    held = {"pods": ["mongo-0"], "release": "pacdeploy backup create NAME -n pacman"}
+    shown = list(lines(outline({**doc(), "mongoLocked": held})))
+    assert shown[1].startswith("  mongo's writes held (db.fsyncLock in mongo-0)")
+    assert "`pacdeploy backup create NAME -n pacman`" in shown[1]
 
 
 def test_document_joins_claims_to_volumes_and_pods_to_workloads():
