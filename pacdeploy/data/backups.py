@@ -205,17 +205,11 @@ def unfinished(taken: list[dict[str, Any]]) -> list[str]:
     return sorted(recorded - covered)
 
 
-@dataclass(frozen=True)
-class Sources:
-    """What a backup starts from, read in one round trip."""
-
-    volumes: list[Source]  # the mongo volumes
-    classes: list[dict[str, Any]]  # the cluster's snapshot classes
-    taken: list[dict[str, Any]]  # the snapshots already called by the backup's name
-    statefulset: dict[str, Any] | None  # mongo's, for a lock an interrupted backup left
-
-
-def sources(cluster: Cluster, namespace: str, backup: str) -> Sources:
+def sources(
+    cluster: Cluster, namespace: str, backup: str
+) -> tuple[list[Source], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The mongo volumes, the cluster's snapshot classes, the snapshots already called
+    ``backup`` and the mongo pods an interrupted backup left locked, in one round trip."""
     classes, claims, storage_classes, taken, statefulset = pool.together(
         lambda: snapshots.classes(cluster),
         lambda: mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
@@ -229,7 +223,7 @@ def sources(cluster: Cluster, namespace: str, backup: str) -> Sources:
         class_name = claim["spec"].get("storageClassName") or ""
         provisioner = (storage.get(class_name) or {}).get("provisioner", "unknown")
         found.append(Source(name_of(claim), class_name, provisioner))
-    return Sources(found, classes, taken, statefulset)
+    return found, classes, taken, consistency.held_by(statefulset)
 
 
 def create(
@@ -253,10 +247,8 @@ def create(
     is taken as done (an automatic backup named ahead, as restore does) instead of a
     conflict. ``lock``: mongo's writes held while the snapshots are cut (consistency.py)."""
     validate_name(name)
-    read = sources(cluster, namespace, name)
-    volumes, classes, taken = read.volumes, read.classes, read.taken
-    stale = consistency.held_by(read.statefulset)
-    consistency.release_stale(cluster, namespace, stale, out)  # before any answer
+    volumes, classes, taken, locked = sources(cluster, namespace, name)
+    consistency.release_stale(cluster, namespace, locked, out)  # before any answer
     if any(t["metadata"].get("deletionTimestamp") for t in taken):
         out.info(f"backup {name} is being deleted: waiting until it is gone")
         snapshots.wait_deleted(cluster, namespace, taken, timeout, out)
