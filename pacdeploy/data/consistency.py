@@ -65,17 +65,17 @@ def root_password_file() -> str:
 
 
 # What each call asks of mongod (its admin commands, so the result has `ok` and the shell's
-# exit code can say it), and which results count as done. The comment names who asks, in
+# exit code can say it), and which results count as done. A stale lock may be gone already
+# (mongod restarted, or an earlier release got that far): for a release mongod's own words
+# for it (src/mongo/db/commands/fsync.cpp) count as done. The comment names who asks, in
 # mongod's log and currentOp: "who locked my database" has an answer.
 LOCK, UNLOCK, RELEASE = "lock", "unlock", "release"
-_COMMANDS = {
-    LOCK: "{fsync: 1, lock: true, comment: %s}",
-    UNLOCK: "{fsyncUnlock: 1, comment: %s}",
-    RELEASE: "{fsyncUnlock: 1, comment: %s}",
+_UNLOCK = "{fsyncUnlock: 1, comment: %s}"
+_CALLS = {
+    LOCK: ("{fsync: 1, lock: true, comment: %s}", "r.ok"),
+    UNLOCK: (_UNLOCK, "r.ok"),
+    RELEASE: (_UNLOCK, "r.ok || /not locked/.test(r.errmsg)"),
 }
-# A stale lock may be gone already (mongod restarted, or an earlier release got that far):
-# mongod's own words for it (src/mongo/db/commands/fsync.cpp) count as released.
-_DONE = {LOCK: "r.ok", UNLOCK: "r.ok", RELEASE: "r.ok || /not locked/.test(r.errmsg)"}
 
 
 def mongo_eval(call: str, who: str) -> list[str]:
@@ -83,8 +83,9 @@ def mongo_eval(call: str, who: str) -> list[str]:
     from its file; it exits 0 only when mongod did it."""
     admin = "db.getSiblingDB('admin')"
     auth = f"{admin}.auth('{ROOT_USER}', cat('{root_password_file()}').trim())"
-    command = _COMMANDS[call] % json.dumps(f"pacdeploy {who}")
-    run = f"var r = {admin}.runCommand({command}); printjson(r); quit({_DONE[call]} ? 0 : 2)"
+    command, done = _CALLS[call]
+    command %= json.dumps(f"pacdeploy {who}")
+    run = f"var r = {admin}.runCommand({command}); printjson(r); quit({done} ? 0 : 2)"
     return ["mongo", "--quiet", "--eval", f"{auth}; {run}"]
 
 
@@ -204,22 +205,18 @@ def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> bool:
     if problem is None:
         out.info(f"mongo unlocked in pod {pod} (db.fsyncUnlock)")
         return True
-    out.error(f"db.fsyncUnlock() failed in pod {pod}: {problem}. {_STILL_HELD}")
+    out.error(
+        f"db.fsyncUnlock() failed in pod {pod}: {problem}. mongo's writes stay held until it "
+        "runs: the next backup tries again first"
+    )
     return False
-
-
-_STILL_HELD = "mongo's writes stay held until it runs: the next backup tries again first"
 
 
 def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> None:
     """Unlock the ``pods`` an interrupted backup recorded as locked (:func:`held_by`), or
     stop: a backup would only add a lock to writes already held."""
-    if pods:
-        _release(cluster, namespace, pods, out)
-        _record(cluster, namespace, [])
-
-
-def _release(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> None:
+    if not pods:
+        return
     out.info(f"releasing the lock an interrupted backup left on mongo ({', '.join(pods)})")
     failed = {
         p: why
@@ -235,3 +232,4 @@ def _release(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> 
             f"Check the pod, then run the same command again (or `kubectl exec -n {namespace} "
             f"{pod} -c {CONTAINER} -- mongo` and `db.fsyncUnlock()` as root)",
         )
+    _record(cluster, namespace, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
@@ -43,6 +44,18 @@ def sandbox_pid(name: str) -> int:
     pid = lifecycle.status(check_api=False).processes[name]
     assert pid, f"{name} is not running"
     return pid
+
+
+@contextlib.contextmanager
+def snapshotter_stopped():
+    """The sandbox's provisioner, which also cuts its snapshots, stopped for the block (its
+    pid yielded); it runs again after, whatever happened."""
+    pid = sandbox_pid("provisioner")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from pacdeploy.data.revisions import SELECTOR
 from pacdeploy.kube import watch
-from tests.integration.conftest import sandbox_pid
+from tests.integration.conftest import snapshotter_stopped
 from tests.support import cli, one_line
 
 pytestmark = pytest.mark.integration
@@ -378,13 +378,9 @@ def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster,
     target.succeeds("-n", app_ns, "up")
     since = exec_log_size()
     env = {**target.env(), "PACDEPLOY_LOCK_SECONDS": "3"}
-    snapshotter = sandbox_pid("provisioner")  # it cuts the sandbox's snapshots: stopped
-    os.kill(snapshotter, signal.SIGSTOP)
-    try:
+    with snapshotter_stopped():
         args = ("--context", target.context, "-n", app_ns, "backup", "create", "b1")
         failed = cli.run(*args, env=env)
-    finally:
-        os.kill(snapshotter, signal.SIGCONT)
     assert failed.returncode == 6, failed.stderr
     assert "not cut within the 3s mongo may stay locked" in one_line(failed.stderr)
     assert "mongo unlocked in pod mongo-0" in failed.stdout
@@ -398,16 +394,12 @@ def test_an_automatic_backup_not_cut_in_time_goes_on_crash_consistent(target, cl
     snapshot is cut later, crash-consistent) instead of failing."""
     target.succeeds("-n", app_ns, "up")
     env = {**target.env(), "PACDEPLOY_LOCK_SECONDS": "2"}
-    snapshotter = sandbox_pid("provisioner")
-    os.kill(snapshotter, signal.SIGSTOP)
-    resume = threading.Timer(6, os.kill, (snapshotter, signal.SIGCONT))
-    resume.start()
-    try:
+    with snapshotter_stopped() as snapshotter:
+        resume = threading.Timer(6, os.kill, (snapshotter, signal.SIGCONT))
+        resume.start()
         args = ("--context", target.context, "-n", app_ns, "up", "--volume-permissions")
         changed = cli.run(*args, env=env)
-    finally:
         resume.cancel()
-        os.kill(snapshotter, signal.SIGCONT)
     assert changed.returncode == 0, changed.stderr
     assert "the backup is crash-consistent" in one_line(changed.stderr)
     assert "mongo unlocked in pod mongo-0" in changed.stdout
@@ -422,9 +414,7 @@ def test_a_backup_killed_while_mongo_is_locked_is_released_by_the_next(target, c
     tied to the connection). `status` says so, and the same command run again releases it
     before it locks anew."""
     target.succeeds("-n", app_ns, "up")
-    snapshotter = sandbox_pid("provisioner")  # no snapshot is cut while the backup runs
-    os.kill(snapshotter, signal.SIGSTOP)
-    try:
+    with snapshotter_stopped():  # no snapshot is cut while the backup runs
         args = ("--context", target.context, "-n", app_ns, "backup", "create", "b1")
         proc = cli.start(*args, env=target.env(), merge_stderr=True)
         for line in proc.stdout:
@@ -433,8 +423,6 @@ def test_a_backup_killed_while_mongo_is_locked_is_released_by_the_next(target, c
                 break
         proc.stdout.close()
         proc.wait(timeout=60)
-    finally:
-        os.kill(snapshotter, signal.SIGCONT)
     assert lock_count(app_ns, "mongo-0") == 1
     document = json.loads(target.succeeds("-n", app_ns, "status", "-o", "json"))
     assert document["mongoLocked"]["pods"] == ["mongo-0"]

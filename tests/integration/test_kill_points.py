@@ -112,8 +112,9 @@ def left_over(cluster, ns: str) -> list[str]:
     claims = [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)]
     if claims != ["mongo-db-mongo-0"]:
         problems.append(f"claims {claims}")
-    if lock_count(ns, "mongo-0") or consistency.HELD in (sts["metadata"].get("annotations") or {}):
-        problems.append(f"mongo still locked ({lock_count(ns, 'mongo-0')})")
+    locks = lock_count(ns, "mongo-0")
+    if locks or consistency.HELD in (sts["metadata"].get("annotations") or {}):
+        problems.append(f"mongo still locked ({locks})")
     return problems
 
 
