@@ -204,10 +204,11 @@ def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> No
 def scale(settings: Settings, replicas: int, timeout: float) -> None:
     """Scale the web Deployment and wait for the rollout."""
     from pacdeploy.app.manifests import validate_replicas
-    from pacdeploy.up.scale import scale as scale_web
+    from pacdeploy.up import scale as scaling
 
     validate_replicas(replicas)
-    change = scale_web(settings.cluster(), settings.namespace, replicas, timeout, settings.out)
+    cluster = settings.cluster(warm=scaling.FIRST_ROUND)
+    change = scaling.scale(cluster, settings.namespace, replicas, timeout, settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
 
@@ -216,10 +217,10 @@ def scale(settings: Settings, replicas: int, timeout: float) -> None:
 @pass_settings
 def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
-    from pacdeploy.status.collect import collect
+    from pacdeploy.status.collect import FIRST_ROUND, collect
     from pacdeploy.status.outline import outline
 
-    doc = collect(settings.cluster(), settings.namespace)
+    doc = collect(settings.cluster(warm=FIRST_ROUND), settings.namespace)
     if fmt == "table":
         settings.out.tree(outline(doc))
     else:

@@ -19,13 +19,13 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, kubeconfig, pool
 from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
-from pacdeploy.kube.transport import Transport
+from pacdeploy.kube.transport import CONNECT_SECONDS, Transport
 
 log = logging.getLogger(__name__)
 
 # Bounded so that a dead API server is reported in seconds, not minutes.
 RETRY_SECONDS = float(os.environ.get("PACDEPLOY_API_RETRY_SECONDS", "20"))
-REQUEST_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+REQUEST_TIMEOUT = (CONNECT_SECONDS, 30.0)  # (connect, read) seconds
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # What the API server allocates on a Service and a PUT must carry over.
@@ -93,6 +93,7 @@ class Cluster:
         timeout = options.pop("timeout")
         for attempt in (1, 2):
             url, headers, body = self.prepare(method, path, query, **options)
+            self.transport.await_connection()
             self.api.rest_client.pool_manager = self.transport.pool_manager()
             response = self.api.call_api(
                 method, url, header_params=headers, body=body, _request_timeout=timeout
@@ -324,14 +325,21 @@ def connect(
     context: str | None = None,
     *,
     retry_seconds: float = RETRY_SECONDS,
+    warm: int = 1,
 ) -> Cluster:
     """The cluster kubectl would reach with these flags, as the user kubectl would be.
-    Credentials are obtained here, so a failing plugin stops the command before any request."""
-    from kubernetes.client import ApiClient, Configuration
+    Credentials are obtained here, so a failing plugin stops the command before any request.
 
+    ``warm``: connections to open ahead (`Transport.warm`). They open as soon as the
+    credentials are known and the official client is imported after: its package import
+    is the slowest part of a command's start, and the TCP and TLS handshakes run beside it.
+    """
     endpoint = kubeconfig.load(kubeconfig_file, context)
     transport = Transport(endpoint)
     transport.prepare()
+    transport.warm(warm)
+    from kubernetes.client import ApiClient, Configuration
+
     api = ApiClient(Configuration(host=endpoint.server))
     api.rest_client.pool_manager = transport.pool_manager()
     return Cluster(api, transport, endpoint.context, endpoint.server, retry_seconds)

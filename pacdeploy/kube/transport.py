@@ -40,12 +40,31 @@ from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
 from pacdeploy.kube.pool import WIDTH
 
 TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
+CONNECT_SECONDS = 5.0  # to open a connection (TCP, proxy, TLS), every request's too
 TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
 # Connections kept per host: as many as the official client's own pool (cpu count x 5),
 # and never fewer than the widest parallel round (pool.WIDTH) needs.
 POOL_SIZE = max((os.cpu_count() or 1) * 5, WIDTH)
 
 log = logging.getLogger(__name__)
+
+
+def keepalive_socket_options() -> list[tuple[int, int, int]]:
+    """urllib3's defaults (no Nagle) plus TCP keepalive as client-go dials: 30 s idle
+    (``transport/cache.go``), Go's 15 s probe interval and 9 probes (``net/tcpsock.go``).
+
+    The same options as the official client's ``tcp_keepalive_socket_options``, written
+    here because the pool is made before that client is imported: its package import is
+    the slowest part of a command's start, and the first connections open while it runs.
+    """
+    options = list(urllib3.connection.HTTPConnection.default_socket_options)
+    options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
+    idle = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))  # macOS
+    probes = (getattr(socket, "TCP_KEEPINTVL", None), 15), (getattr(socket, "TCP_KEEPCNT", None), 9)
+    for option, value in ((idle, 30), *probes):
+        if option is not None:
+            options.append((socket.IPPROTO_TCP, option, value))
+    return options
 
 
 def _pem(data: bytes) -> str:
@@ -132,6 +151,8 @@ class Transport:
         self._context: ssl.SSLContext | None = None
         self._context_pair: tuple[bytes | None, bytes | None] | None = None
         self._pool: urllib3.PoolManager | None = None
+        self._ahead = 0  # connections being opened ahead that no request has claimed yet
+        self._opened = threading.Semaphore(0)  # one release per connection opened ahead
         if endpoint.insecure:  # kubectl says nothing per request either
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
 
@@ -210,12 +231,12 @@ class Transport:
             return self._pool
 
     def _new_pool(self, context: ssl.SSLContext) -> urllib3.PoolManager:
-        from kubernetes.utils.keepalive import tcp_keepalive_socket_options
-
         options: dict[str, Any] = {
             "ssl_context": context,
             "maxsize": POOL_SIZE,
-            "socket_options": tcp_keepalive_socket_options(),
+            "socket_options": keepalive_socket_options(),
+            # Requests give their own; this bounds the connections opened ahead.
+            "timeout": urllib3.Timeout(connect=CONNECT_SECONDS),
         }
         if self.endpoint.tls_server_name:
             options["server_hostname"] = self.endpoint.tls_server_name
@@ -262,11 +283,25 @@ class Transport:
         at the start, takes them off every later round. Best effort: a connection that
         cannot be opened is simply not there, and requests open their own as before."""
         pool = self.pool_manager().connection_from_url(self.endpoint.server)
+        with self._lock:
+            self._ahead += connections
         for _ in range(connections):
-            threading.Thread(target=_open_idle, args=(pool,), daemon=True, name="warm").start()
+            args = (pool, self._opened.release)
+            threading.Thread(target=_open_idle, args=args, daemon=True, name="warm").start()
+
+    def await_connection(self, timeout: float = CONNECT_SECONDS) -> None:
+        """Before a request: wait for a connection being opened ahead, if one is left that
+        no other request waits for. It started before this request and is ready sooner than
+        one the request would open itself (on a distant cluster the connections opened
+        while the client loads are still in their handshakes when the first reads leave)."""
+        with self._lock:
+            if self._ahead == 0:
+                return
+            self._ahead -= 1
+        self._opened.acquire(timeout=timeout)  # one was opened (or failed): go either way
 
 
-def _open_idle(pool: Any) -> None:
+def _open_idle(pool: Any, done: Callable[[], None]) -> None:
     """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
 
     A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
@@ -298,3 +333,5 @@ def _open_idle(pool: Any) -> None:
         log.debug("could not open a connection ahead: %s", exc)
         if conn is not None:
             conn.close()
+    finally:
+        done()

@@ -23,6 +23,7 @@ from pacdeploy.up.fields import drift
 from pacdeploy.wait import readiness
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
+FIRST_ROUND = 9  # the reads collect() makes at once: connections worth opening ahead
 
 
 def _pod(pod: dict[str, Any]) -> PodDoc:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pacdeploy.kube import execplugin, proxy
+from pacdeploy.kube import execplugin, proxy, transport
 from pacdeploy.kube.execplugin import CredentialError
 from pacdeploy.kube.kubeconfig import ExecSpec, KubeconfigError
 
@@ -119,3 +119,9 @@ def test_exec_info_names_the_cluster_only_when_asked():
     cluster = {"server": "https://a", "tls-server-name": "n"}
     info = json.loads(execplugin.exec_info(spec, cluster, True))
     assert info["spec"] == {"interactive": True, "cluster": cluster}
+
+
+def test_connections_are_kept_alive_as_the_official_client_keeps_them():
+    from kubernetes.utils.keepalive import tcp_keepalive_socket_options
+
+    assert transport.keepalive_socket_options() == tcp_keepalive_socket_options()
