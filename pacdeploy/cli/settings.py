@@ -61,14 +61,13 @@ class Settings:
     namespace: str
     out: output.Output
 
-    def cluster(self, warm: int = 0) -> Any:
-        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come."""
+    def cluster(self, warm: int = 1) -> Any:
+        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come
+        (one at least: the first request needs it, and it opens while the client loads)."""
         from pacdeploy.kube.client import connect
 
-        cluster = connect(self.kubeconfig, self.context)
+        cluster = connect(self.kubeconfig, self.context, warm=warm)
         collector.resume()
-        if warm:
-            cluster.transport.warm(warm)
         return cluster
 
 
