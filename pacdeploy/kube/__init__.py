@@ -6,7 +6,7 @@ transport.py   the credentials layer: TLS trust, who we are, the proxy; every co
 execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)
 client.py      Cluster: builds every request, one retrying call path, the object verbs on top
-watch.py       watching, and following one object (list, then watch; again after 410)
+watch.py       watching, and following a selection (list, then watch; again after 410)
 exec.py        running a command in a container (pods/exec over a websocket)
 pool.py        the one policy for requests side by side
 permissions.py what the caller may do: rules reviews, then access reviews

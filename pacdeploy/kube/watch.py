@@ -1,11 +1,13 @@
-"""Watching the API server: each change after a version, and one object followed for a
-while (list, then watch from there, listing again after 410 Gone or a broken stream).
+"""Watching the API server: each change after a version, and a selection of objects (or
+one) followed for a while: list, then watch from there, listing again after 410 Gone or a
+broken stream. A watch blocked on its stream is ended from another thread by its Cancel.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,10 +17,38 @@ import urllib3
 from pacdeploy.errors import PacdeployError, WatchExpired
 from pacdeploy.kube import errors
 from pacdeploy.kube.client import REQUEST_TIMEOUT, Cluster
-from pacdeploy.kube.resources import resource
+from pacdeploy.kube.resources import name_of, resource
 
 # A watch is closed by the server after this long and re-established from the last version.
 WATCH_SECONDS = 300
+
+
+class Cancel:
+    """Ends watches from another thread. A read blocked on the stream cannot notice a flag,
+    so the stream is shut down (urllib3's HTTPResponse.shutdown, made for this): the waiter
+    that no longer needs a watch frees its connection now, not when the server ends it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: list[Any] = []
+        self.cancelled = False
+
+    def attach(self, stream: Any) -> None:
+        with self._lock:
+            self._streams.append(stream)
+            if not self.cancelled:
+                return
+        stream.shutdown()
+
+    def detach(self, stream: Any) -> None:
+        with self._lock:
+            self._streams.remove(stream)
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.cancelled, streams = True, list(self._streams)
+        for stream in streams:
+            stream.shutdown()
 
 
 def watch(
@@ -30,9 +60,11 @@ def watch(
     label_selector: str | None = None,
     field_selector: str | None = None,
     timeout_seconds: int = WATCH_SECONDS,
+    cancel: Cancel | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(type, object) for each change after ``resource_version``, until the server ends
-    the watch. Bookmarks are asked for and skipped; WatchExpired (410) means: list again.
+    the watch or ``cancel`` is called. Bookmarks are asked for and skipped; WatchExpired
+    (410) means: list again.
     """
     query = {
         "watch": "true",
@@ -52,6 +84,9 @@ def watch(
             raise WatchExpired(f"watch of {path} could not start: {exc}") from exc
         raise errors.translate(exc, cluster.where("WATCH", path, 0)) from exc
     stream = response.response
+    cancel = cancel or Cancel()
+    cancel.attach(stream)
+    ended = False  # the server ended the stream: its connection can carry the next request
     try:
         if response.status != 200:
             where = cluster.where("WATCH", path, 0)
@@ -65,10 +100,66 @@ def watch(
                 raise PacdeployError(f"watch of {path} failed: {obj.get('message')}")
             if kind_of_event != "BOOKMARK":
                 yield kind_of_event, obj
+        ended = True
     except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:  # the stream broke
+        if cancel.cancelled:
+            return
         raise WatchExpired(f"watch of {path} broke: {exc}") from exc
     finally:
+        cancel.detach(stream)
+        if not ended:  # left mid-stream (cancelled, or the caller stopped reading): the
+            stream.close()  # server may still send on it, so it must not be reused
         stream.release_conn()
+
+
+def follow_selection(
+    cluster: Cluster,
+    kind: str,
+    namespace: str | None = None,
+    *,
+    seconds: float,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    known: dict[str, Any] | None = None,
+    cancel: Cancel | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """The selected objects for ``seconds`` (or until ``cancel``): as they are now, then
+    after every change. List, then watch from the list's resourceVersion; 410 Gone or a
+    broken stream: list again. ``known``: the selection is this one object, as a write just
+    returned it, watched from its own resourceVersion without listing first.
+    """
+    cancel = cancel or Cancel()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and not cancel.cancelled:
+        if known is not None:
+            version = known["metadata"]["resourceVersion"]
+            found, known = {name_of(known): known}, None
+        else:
+            items, version = cluster.list_with_version(
+                kind, namespace, label_selector=label_selector, field_selector=field_selector
+            )
+            # List items carry no kind or apiVersion; watch events do.
+            api_version = resource(kind).api_version
+            found = {name_of(i): {"apiVersion": api_version, "kind": kind, **i} for i in items}
+        yield list(found.values())
+        try:
+            for event, obj in watch(
+                cluster,
+                kind,
+                namespace,
+                resource_version=version,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                timeout_seconds=max(1, math.ceil(left)),
+                cancel=cancel,
+            ):
+                if event == "DELETED":
+                    found.pop(name_of(obj), None)
+                else:
+                    found[name_of(obj)] = obj
+                yield list(found.values())
+        except WatchExpired:
+            continue
 
 
 def follow(
@@ -79,33 +170,16 @@ def follow(
     *,
     seconds: float,
     known: dict[str, Any] | None = None,
+    cancel: Cancel | None = None,
 ) -> Iterator[dict[str, Any] | None]:
-    """Each version of one object for ``seconds``: as it is now, then every change
-    (None: absent or deleted). List, then watch from the list's resourceVersion; 410
-    Gone or a broken stream: list again. ``known``: the object as a write just returned
-    it, watched from its own resourceVersion without listing first (a round trip less).
-    """
-    selector = f"metadata.name={name}"
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        found: dict[str, Any] | None
-        if known is not None:
-            found, version, known = known, known["metadata"]["resourceVersion"], None
-        else:
-            items, version = cluster.list_with_version(kind, namespace, field_selector=selector)
-            # List items carry no kind or apiVersion; watch events do.
-            api_version = resource(kind).api_version
-            found = {"apiVersion": api_version, "kind": kind, **items[0]} if items else None
-        yield found
-        try:
-            for event, obj in watch(
-                cluster,
-                kind,
-                namespace,
-                resource_version=version,
-                field_selector=selector,
-                timeout_seconds=max(1, math.ceil(left)),
-            ):
-                yield None if event == "DELETED" else obj
-        except WatchExpired:
-            continue
+    """Each version of one object for ``seconds`` (None: absent or deleted)."""
+    for found in follow_selection(
+        cluster,
+        kind,
+        namespace,
+        seconds=seconds,
+        field_selector=f"metadata.name={name}",
+        known=known,
+        cancel=cancel,
+    ):
+        yield found[0] if found else None

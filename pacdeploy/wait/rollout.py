@@ -20,6 +20,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 from pacdeploy.output import Output, Row
 from pacdeploy.wait import readiness
+from pacdeploy.wait.changes import TICK
 from pacdeploy.wait.logs import CrashLogs
 from pacdeploy.wait.polling import intervals
 
@@ -72,7 +73,6 @@ class WorkloadState:
 # A rollout that is not done this soon is worth a look at its pods, and again this often.
 DIAGNOSE_AFTER = 1.0
 DIAGNOSE_EVERY = 1.0
-REDRAW = 0.25  # seconds between redraws of the board while waiting for events
 EVENT_READS = 8  # unready objects whose Events are read each round (the first are shown)
 
 
@@ -104,6 +104,7 @@ class Rollout:
             queue.SimpleQueue()
         )
         self.failure: PacdeployError | None = None  # a watch that cannot go on
+        self.cancel = watch.Cancel()  # the watches end with the wait
 
     @property
     def done(self) -> bool:
@@ -127,7 +128,13 @@ class Rollout:
         """Feed ``updates`` with every version of one workload for ``seconds`` (a thread)."""
         try:
             for obj in watch.follow(
-                self.cluster, state.kind, state.name, self.namespace, seconds=seconds, known=known
+                self.cluster,
+                state.kind,
+                state.name,
+                self.namespace,
+                seconds=seconds,
+                known=known,
+                cancel=self.cancel,
             ):
                 self.updates.put((state, obj))
         except PacdeployError as exc:
@@ -211,11 +218,29 @@ def wait_ready(
     """
     rollout = Rollout(cluster, namespace, workloads)
     states = rollout.states
+    try:
+        _watch(rollout, timeout, out, known or {})
+    finally:
+        rollout.cancel()
+
+    laggards = [s for s in states if not s.ready]
+    if laggards:
+        failed = [s for s in laggards if s.failed]
+        cause = "failed" if failed else f"not ready after {timeout:.0f}s"
+        details = "; ".join(f"{s.ref} {s.progress}: {s.why}" for s in failed or laggards)
+        first = (failed or laggards)[0]
+        raise NotReady(f"{cause}: {details}", fix_for(first.problem, namespace))
+    return states
+
+
+def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[str, Any]]) -> None:
+    """Follow every workload until all are ready, one fails, or ``timeout`` passes."""
+    states = rollout.states
     started = time.monotonic()
     for state in states:
         threading.Thread(
             target=rollout.follow,
-            args=(state, timeout, (known or {}).get(state.ref)),
+            args=(state, timeout, known.get(state.ref)),
             daemon=True,
             name="watch",
         ).start()
@@ -228,7 +253,7 @@ def wait_ready(
             if polling:
                 rollout.poll()
             else:
-                _drain(rollout, wait=min(REDRAW, max(0.0, timeout - elapsed)))
+                _drain(rollout, wait=min(TICK, max(0.0, timeout - elapsed)))
                 if rollout.failure is not None:
                     if not isinstance(rollout.failure, PermissionDenied):
                         raise rollout.failure
@@ -251,15 +276,6 @@ def wait_ready(
             if polling:
                 time.sleep(next(polls))
         board.settle([(s.ready, s.line()) for s in states])
-
-    laggards = [s for s in states if not s.ready]
-    if laggards:
-        failed = [s for s in laggards if s.failed]
-        cause = "failed" if failed else f"not ready after {timeout:.0f}s"
-        details = "; ".join(f"{s.ref} {s.progress}: {s.why}" for s in failed or laggards)
-        first = (failed or laggards)[0]
-        raise NotReady(f"{cause}: {details}", fix_for(first.problem, namespace))
-    return states
 
 
 def _drain(rollout: Rollout, wait: float) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 
 from pacdeploy.app import storage
+from pacdeploy.kube import watch
+from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import objects
 from tests.support import eventually, free_port
 from tests.support.standin import StandIn
@@ -259,3 +263,37 @@ def test_kubectl_runs_pacdeploy_as_its_plugin(target):
     )
     assert done.returncode == 0, done.stderr
     assert version("pacdeploy") in done.stdout and "kubectl pacdeploy" in done.stdout
+
+
+def test_a_followed_selection_sees_each_change_and_ends_when_cancelled(cluster, namespace):
+    def config_map(name: str, selected: bool) -> dict[str, Any]:
+        labels = {"followed": "yes"} if selected else {}
+        meta = {"name": name, "namespace": namespace, "labels": labels}
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+
+    cluster.create(config_map("one", True))
+    cluster.create(config_map("other", False))
+    seen: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
+    cancel = watch.Cancel()
+
+    def follow() -> None:
+        for found in watch.follow_selection(
+            cluster,
+            "ConfigMap",
+            namespace,
+            seconds=120,
+            label_selector="followed=yes",
+            cancel=cancel,
+        ):
+            seen.put(sorted(name_of(o) for o in found))
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    assert seen.get(timeout=10) == ["one"]
+    cluster.create(config_map("two", True))
+    assert seen.get(timeout=10) == ["one", "two"]
+    cluster.delete("ConfigMap", "one", namespace)
+    assert seen.get(timeout=10) == ["two"]
+    cancel()
+    follower.join(timeout=10)  # the server would hold the watch for 120 s
+    assert not follower.is_alive()

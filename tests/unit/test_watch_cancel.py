@@ -1,0 +1,36 @@
+"""Cancelling watches from another thread: every stream a watch reads is shut down, one
+attached after the cancel at once, so no waiter keeps a connection it no longer needs."""
+
+from __future__ import annotations
+
+from pacdeploy.kube.watch import Cancel
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.shut = False
+
+    def shutdown(self) -> None:
+        self.shut = True
+
+
+def test_cancel_shuts_every_attached_stream_and_none_detached():
+    cancel, kept, left = Cancel(), Stream(), Stream()
+    cancel.attach(kept)
+    cancel.attach(left)
+    cancel.detach(left)
+    cancel()
+    assert cancel.cancelled and kept.shut and not left.shut
+
+
+def test_a_stream_attached_after_the_cancel_is_shut_at_once():
+    cancel, late = Cancel(), Stream()
+    cancel()
+    cancel.attach(late)
+    assert late.shut
+
+
+def test_a_stream_is_left_open_until_the_cancel():
+    cancel, stream = Cancel(), Stream()
+    cancel.attach(stream)
+    assert not stream.shut and not cancel.cancelled
