@@ -147,11 +147,15 @@ def summarize(found: Iterable[dict[str, Any]]) -> list[Backup]:
 
 
 # -- the cluster ---------------------------------------------------------------------
+def selector(backup: str | None = None) -> str:
+    """The label selector of one backup's snapshots, or of every backup's."""
+    return f"{BACKUP_LABEL}={backup}" if backup else BACKUP_LABEL
+
+
 def snapshot_list(
     cluster: Cluster, namespace: str, backup: str | None = None
 ) -> list[dict[str, Any]]:
-    selector = f"{BACKUP_LABEL}={backup}" if backup else BACKUP_LABEL
-    return snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector)
+    return snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector(backup))
 
 
 def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
@@ -292,7 +296,7 @@ def create(
     ) as held:
         pool.each(cluster.create, wanted)
         if held is not None:
-            cut = snapshots.wait_cut(lambda: snapshot_list(cluster, namespace, name), held.deadline)
+            cut = snapshots.wait_cut(cluster, namespace, selector(name), held.deadline)
             consistency.cut_or_not(f"backup {name}", cut, held, out)
     ready = wait_ready(cluster, namespace, name, timeout, out)
     if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
@@ -316,7 +320,7 @@ def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out:
         cluster,
         namespace,
         f"backup {name}",
-        lambda: snapshot_list(cluster, namespace, name),
+        selector(name),
         timeout,
         out,
         fix=f"Check the snapshot controller and driver, then `pacdeploy backup delete {name} "

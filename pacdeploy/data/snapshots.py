@@ -7,19 +7,20 @@ line saying how to enable it (NoSnapshots, exit 7).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
 from pacdeploy.output import Output, Row
-from pacdeploy.wait import gone
-from pacdeploy.wait.polling import Deadline, rounds
+from pacdeploy.wait import changes, gone
+from pacdeploy.wait.polling import Deadline
 from pacdeploy.wait.readiness import last_said
 
 DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
+EVENTS_EVERY = 1.0  # and then at most this often
 
 ENABLE = (
     "Install the VolumeSnapshot CRDs and snapshot-controller "
@@ -101,10 +102,23 @@ def is_cut(snapshot: dict[str, Any]) -> bool:
     return bool(status.get("creationTime") or status.get("readyToUse"))
 
 
-def wait_cut(read: Callable[[], list[dict[str, Any]]], deadline: Deadline) -> bool:
-    """Whether every snapshot ``read`` returns is cut within ``deadline`` (mongo's lock)."""
-    for _ in rounds(deadline):
-        found = read()
+def watched(
+    cluster: Cluster, namespace: str, selector: str, deadline: Deadline
+) -> Iterator[tuple[float, list[dict[str, Any]]]]:
+    """The selected snapshots at each change (changes.py), until ``deadline``."""
+    return changes.selection(
+        cluster,
+        "VolumeSnapshot",
+        namespace,
+        selector,
+        deadline,
+        read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector),
+    )
+
+
+def wait_cut(cluster: Cluster, namespace: str, selector: str, deadline: Deadline) -> bool:
+    """Whether every selected snapshot is cut within ``deadline`` (mongo's lock)."""
+    for _, found in watched(cluster, namespace, selector, deadline):
         if found and all(is_cut(s) for s in found):
             return True
     return False
@@ -114,21 +128,23 @@ def wait_ready(
     cluster: Cluster,
     namespace: str,
     what: str,
-    read: Callable[[], list[dict[str, Any]]],
+    selector: str,
     timeout: float,
     out: Output,
     *,
     fix: str,
 ) -> list[dict[str, Any]]:
-    """Until every snapshot ``read`` returns is readyToUse, saying what each waits on (in
-    the controller's words, from the Events of the slow ones)."""
+    """Until every selected snapshot is readyToUse, saying what each waits on (in the
+    controller's words, from the Events of the slow ones, read once a second at most)."""
     deadline = Deadline(timeout)
     rows: list[Row] = []
+    events: list[dict[str, Any]] = []
+    events_read = -EVENTS_EVERY
     with out.board(("snapshot", "status")) as board:
-        for elapsed in rounds(deadline):
-            found = read()
+        for elapsed, found in watched(cluster, namespace, selector, deadline):
             waiting = [s for s in found if not is_ready(s)]
-            events = cluster.events_about(namespace, waiting) if elapsed >= EVENTS_AFTER else []
+            if waiting and elapsed >= EVENTS_AFTER and elapsed - events_read >= EVENTS_EVERY:
+                events, events_read = cluster.events_about(namespace, waiting), elapsed
             rows = [
                 Row(
                     (name_of(s), "ready" if is_ready(s) else why_not_ready(s, events)),
