@@ -5,7 +5,9 @@ Each watch event updates the cache and queues that one object; a list runs only 
 and when a watch cannot resume (410 Gone, a broken stream), and then queues only what the
 list shows changed or gone. A burst of changes elsewhere on the cluster therefore costs one
 queue entry each, never a re-list each (the sandbox's provisioner once fell minutes behind
-a burst of 15,000 PersistentVolume deletions that way).
+a burst of 15,000 PersistentVolume deletions that way). What the controller can owe nothing
+(``keep`` says no: another driver's volume) is neither cached nor queued, so a crowded
+cluster's objects cost a glance each, and never a place in the queue ahead of ours.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from pacdeploy.errors import PacdeployError, WatchExpired
@@ -58,10 +61,17 @@ class WorkQueue:
 class Informer:
     """The cache of one kind, fed by its own thread; changes go to ``queue``."""
 
-    def __init__(self, cluster: Cluster, kind: str, queue: WorkQueue) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        kind: str,
+        queue: WorkQueue,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
         self.cluster = cluster
         self.kind = kind
         self.queue = queue
+        self.keep = keep or (lambda _: True)
         self.synced = threading.Event()
         self._cache: dict[Key, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -90,7 +100,7 @@ class Informer:
 
     def _relist(self) -> str:
         items, version = self.cluster.list_with_version(self.kind)
-        fresh = {key_of(self.kind, o): o for o in items}
+        fresh = {key_of(self.kind, o): o for o in items if self.keep(o)}
         with self._lock:
             old, self._cache = self._cache, fresh
         changed = [k for k, o in fresh.items() if _version(old.get(k)) != _version(o)]
@@ -102,10 +112,10 @@ class Informer:
     def _apply(self, event: str, obj: dict[str, Any]) -> None:
         key = key_of(self.kind, obj)
         with self._lock:
-            if event == "DELETED":
-                self._cache.pop(key, None)
-            else:
+            if event != "DELETED" and self.keep(obj):
                 self._cache[key] = obj
+            elif self._cache.pop(key, None) is None:
+                return  # never ours: nothing to tell
         self.queue.add(key)
 
 

@@ -15,7 +15,8 @@ told on the claim as a ProvisioningFailed event, the way real provisioners tell 
 
 It works as a controller does (informer.py): a cache per kind kept by list and watch, and a
 work queue of the objects that changed, each handled by itself and idempotently. An idle
-cluster costs it no requests, and a burst of changes elsewhere costs one queue entry each.
+cluster costs it no requests; a burst of changes to other drivers' volumes costs a glance
+each and no place in the queue, and one elsewhere a queue entry each.
 """
 
 from __future__ import annotations
@@ -126,13 +127,23 @@ def to_resize(claim: dict[str, Any], classes: dict[str, dict[str, Any]]) -> str 
     return wanted if quantity(wanted) > quantity(have) else None
 
 
+def is_ours(pv: dict[str, Any]) -> bool:
+    """A volume this provisioner made: the only volumes it can owe anything."""
+    return pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
+
+
 def is_released(pv: dict[str, Any]) -> bool:
     """One of our volumes whose claim is gone and whose class says Delete."""
     return (
-        pv["metadata"].get("annotations", {}).get(PROVISIONED_BY) in STORAGE_CLASSES.values()
+        is_ours(pv)
         and pv.get("status", {}).get("phase") == "Released"
         and pv["spec"].get("persistentVolumeReclaimPolicy") == "Delete"
     )
+
+
+# What each informer caches: of the volumes, only ours (a shared cluster's thousands of
+# others would fill the queue ahead of our own claims' and snapshots' changes).
+KEEP: dict[str, Callable[[dict[str, Any]], bool]] = {"PersistentVolume": is_ours}
 
 
 class Provisioner:
@@ -283,7 +294,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cluster = connect(args.kubeconfig)
     queue = WorkQueue()
-    caches = {kind: Informer(cluster, kind, queue) for kind in WATCHED}
+    caches = {kind: Informer(cluster, kind, queue, keep=KEEP.get(kind)) for kind in WATCHED}
     for informer in caches.values():
         threading.Thread(target=informer.run, args=(stop,), daemon=True).start()
     provisioner = Provisioner(cluster, args.volumes, args.snapshots, caches)

@@ -3,7 +3,14 @@
 from pathlib import Path
 
 from pacdeploy.sandbox import objects
-from pacdeploy.sandbox.provisioner import is_released, to_provision, volume_for, volume_path
+from pacdeploy.sandbox.informer import Informer, WorkQueue, key_of
+from pacdeploy.sandbox.provisioner import (
+    KEEP,
+    is_released,
+    to_provision,
+    volume_for,
+    volume_path,
+)
 from pacdeploy.sandbox.snapshots import (
     BEING_DELETED,
     CONTENT_FINALIZER,
@@ -106,3 +113,17 @@ def test_a_released_volume_of_ours_with_delete_goes() -> None:
     assert is_released({**pv, "status": {"phase": "Released"}})
     kept = {**pv, "spec": {**pv["spec"], "persistentVolumeReclaimPolicy": "Retain"}}
     assert not is_released({**kept, "status": {"phase": "Released"}})
+
+
+def test_other_drivers_volumes_take_no_place_in_the_queue() -> None:
+    queue = WorkQueue()
+    volumes = Informer(None, "PersistentVolume", queue, keep=KEEP["PersistentVolume"])  # type: ignore[arg-type]
+    ours = volume_for(CLAIM, _class("csi-hostpath-sc"), Path("/v"))
+    foreign = {"metadata": {"name": "foreign-00001"}, "spec": {"hostPath": {"path": "/x"}}}
+    volumes._apply("ADDED", foreign)
+    volumes._apply("DELETED", foreign)
+    assert len(queue) == 0 and volumes.items() == []
+    volumes._apply("ADDED", ours)
+    volumes._apply("DELETED", ours)
+    assert queue.get(timeout=0) == key_of("PersistentVolume", ours)
+    assert len(queue) == 0 and volumes.items() == []
