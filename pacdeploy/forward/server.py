@@ -23,6 +23,7 @@ from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
 from pacdeploy.forward.pool import WarmPool
 from pacdeploy.forward.service import ServicePort, ready_backends, resolve_service_port
 from pacdeploy.forward.stream import PodStream, Stats, StreamError, open_stream
+from pacdeploy.forward.workers import Workers
 from pacdeploy.kube.client import Cluster
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Forwarder:
         self.changed = threading.Condition()
         self.stopping = threading.Event()
         self.pool = WarmPool()
+        self.workers = Workers(name="connection")
         self._turn = itertools.count()
         self._clients: set[socket.socket] = set()
         self._clients_lock = threading.Lock()
@@ -211,7 +213,7 @@ class Forwarder:
                 client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with self._clients_lock:
                     self._clients.add(client)
-                threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+                self.workers.run(self._handle, client)
         finally:
             listener.close()  # this thread alone used it
 
@@ -221,7 +223,7 @@ class Forwarder:
         try:
             stream = self._open_stream()
             if stream is not None:
-                stream.pump(client, self.stats, self.notices.put)
+                stream.pump(client, self.stats, self.notices.put, self.workers.run)
         finally:
             self.stats.add(open=-1, served=1)
             with self._clients_lock:

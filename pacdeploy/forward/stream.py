@@ -31,6 +31,7 @@ OPCODE_CLOSE = 8
 CLOSE_GRACE = 0.5
 
 Notify = Callable[[str], None]
+Spawn = Callable[..., None]  # runs fn(*args) on another thread (workers.Workers.run)
 
 
 class StreamError(Exception):
@@ -82,16 +83,15 @@ class PodStream:
         with contextlib.suppress(Exception):
             self.ws.shutdown()
 
-    def pump(self, client: socket.socket, stats: Stats, notify: Notify) -> None:
-        """Copy client -> pod here and pod -> client in a thread, until either side ends.
+    def pump(self, client: socket.socket, stats: Stats, notify: Notify, spawn: Spawn) -> None:
+        """Copy client -> pod here and pod -> client on a thread from ``spawn``, until
+        either side ends.
 
         Returns once both directions have stopped and the stream is closed. The client
         socket is left to its owner (shut down, not closed).
         """
-        down = threading.Thread(
-            target=self._downstream, args=(client, stats, notify), daemon=True, name="down"
-        )
-        down.start()
+        down = threading.Event()  # set when pod -> client has stopped
+        spawn(self._downstream, client, stats, notify, down)
         buf = bytearray(CHUNK + 1)  # byte 0 is the channel, so data lands behind it: no copy
         view = memoryview(buf)
         buf[0] = DATA
@@ -101,16 +101,18 @@ class PodStream:
                 stats.add(bytes_in=n)
             # The client hung up: close politely and give the pod's side a moment to agree.
             self.ws.send_close()
-            down.join(CLOSE_GRACE)
+            down.wait(CLOSE_GRACE)
         except Exception:  # a broken stream or client ends just this connection
             pass
         finally:
             _shutdown(self.ws.sock)
             _shutdown(client)
-            down.join()
+            down.wait()
             self.close()
 
-    def _downstream(self, client: socket.socket, stats: Stats, notify: Notify) -> None:
+    def _downstream(
+        self, client: socket.socket, stats: Stats, notify: Notify, done: threading.Event
+    ) -> None:
         try:
             while True:
                 opcode, data = self.ws.recv_data()
@@ -129,6 +131,7 @@ class PodStream:
             pass
         finally:
             _shutdown(client)  # wakes the upstream read: this connection is over
+            done.set()
 
 
 def open_stream(cluster: Cluster, namespace: str, pod: str, port: int) -> PodStream:
