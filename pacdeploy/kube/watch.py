@@ -5,6 +5,7 @@ broken stream. A watch blocked on its stream is ended from another thread by its
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -38,7 +39,7 @@ class Cancel:
             self._streams.append(stream)
             if not self.cancelled:
                 return
-        stream.shutdown()
+        _shutdown(stream)
 
     def detach(self, stream: Any) -> None:
         with self._lock:
@@ -48,7 +49,14 @@ class Cancel:
         with self._lock:
             self.cancelled, streams = True, list(self._streams)
         for stream in streams:
-            stream.shutdown()
+            _shutdown(stream)
+
+
+def _shutdown(stream: Any) -> None:
+    """Wake the read blocked on ``stream``. Its socket may be closed already (the server
+    ended the watch, and its thread is on its way out): then nothing is left to wake."""
+    with contextlib.suppress(OSError):
+        stream.shutdown()
 
 
 def watch(

@@ -34,3 +34,18 @@ def test_a_stream_is_left_open_until_the_cancel():
     cancel, stream = Cancel(), Stream()
     cancel.attach(stream)
     assert not stream.shut and not cancel.cancelled
+
+
+class ClosedStream(Stream):
+    def shutdown(self) -> None:
+        raise OSError(9, "Bad file descriptor")  # the server ended it; urllib3 closed it
+
+
+def test_a_stream_closed_meanwhile_does_not_fail_the_cancel():
+    """Seen in `make demo`: `up` ended in a traceback as its wait cancelled its watches."""
+    cancel, closed, open_ = Cancel(), ClosedStream(), Stream()
+    cancel.attach(closed)
+    cancel.attach(open_)
+    cancel()
+    assert open_.shut
+    cancel.attach(ClosedStream())  # attached after the cancel: shut at once, quietly
