@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+KILL_WAIT = 5.0  # seconds SIGKILL may take to end the process
 
 
 def read_pid(path: Path) -> int | None:
@@ -59,14 +60,25 @@ def stop(pidfile: Path, marker: str, grace: float = STOP_GRACE) -> bool:
     if pid is not None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        while ours(pid, marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if ours(pid, marker):
+        if not _gone(pid, marker, grace):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+            # SIGKILL cannot be refused, but it takes effect when the kernel gets to it:
+            # stopped means stopped when this returns (seen: still alive right after it
+            # on a loaded machine).
+            _gone(pid, marker, KILL_WAIT)
     pidfile.unlink(missing_ok=True)
     return pid is not None
+
+
+def _gone(pid: int, marker: str, seconds: float) -> bool:
+    """Whether ``pid`` is no longer ours (ended, or a zombie) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while ours(pid, marker):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def start_detached(command: list[str], log: Path, pidfile: Path) -> int:
