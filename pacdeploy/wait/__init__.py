@@ -1,7 +1,7 @@
 """Waiting, and saying why it is not over yet.
 
 polling.py    the one poll loop: rounds to a deadline, fast first, then backing off
-changes.py    waiting on a selection by watching it: a round per change and per tick
+changes.py    watches feeding one waiter, in rounds: one per change and per tick
 readiness.py  pure rules: is a workload ready, why is a pod not (kubectl's and Helm's)
 rollout.py    waiting for workloads: watches, diagnosis, the live board
 logs.py       a crashed container's last log line, redacted

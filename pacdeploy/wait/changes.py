@@ -1,5 +1,6 @@
-"""Waiting on a selection of objects by watching it: a round at each change, as it
-happens, and one every ``tick`` in between, so a display can say how long it has waited.
+"""Waiting by watching: watches run in threads and their updates are taken in rounds, one
+at each change as it happens and one every ``tick`` in between, so a display can say how
+long it has waited.
 
 A poll loop backs off (polling.py), so on average it sees a change a third of the elapsed
 time late; a watch sees it at once, for one request however long the wait. Where watching
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 from pacdeploy.errors import PacdeployError, PermissionDenied
 from pacdeploy.kube import watch
@@ -20,7 +23,64 @@ from pacdeploy.wait.polling import Deadline, rounds
 
 TICK = 0.25  # seconds between rounds while nothing changes
 
+T = TypeVar("T")
 Objects = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Ended:
+    error: PacdeployError
+
+
+class Watches(Generic[T]):
+    """Watches feeding one waiter, each in a thread; all of them end with the ``with``
+    block, so none holds a connection after its waiter has stopped waiting."""
+
+    def __init__(self) -> None:
+        self._updates: queue.SimpleQueue[T | _Ended] = queue.SimpleQueue()
+        self._cancel = watch.Cancel()
+
+    def start(self, updates: Callable[[watch.Cancel], Iterable[T]]) -> None:
+        """Run ``updates(cancel)`` in a thread; each update it yields is taken by take()."""
+
+        def feed() -> None:
+            try:
+                for update in updates(self._cancel):
+                    self._updates.put(update)
+            except PacdeployError as exc:
+                self._updates.put(_Ended(exc))
+
+        threading.Thread(target=feed, daemon=True, name="watch").start()
+
+    def take(self, wait: float) -> list[T]:
+        """The updates that arrive within ``wait`` seconds: at least the first (none if
+        nothing came), and then all that are queued, oldest first. Raises the error that
+        ended a watch: PermissionDenied says watching is forbidden (poll instead).
+        """
+        taken: list[T | _Ended] = []
+        try:
+            taken.append(self._updates.get(timeout=max(0.0, wait)))
+            while True:
+                taken.append(self._updates.get_nowait())
+        except queue.Empty:
+            pass
+        updates: list[T] = []
+        for update in taken:
+            if isinstance(update, _Ended):
+                raise update.error
+            updates.append(update)
+        return updates
+
+    def __enter__(self) -> Watches[T]:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._cancel()
 
 
 def selection(
@@ -37,45 +97,31 @@ def selection(
     deadline, then once more past it, so the caller looks a last time before giving up.
     ``read``: the same selection read once (for polling where watching is forbidden).
 
-    The watch runs in a thread; it is cancelled when the caller stops iterating.
+    The watch is cancelled when the caller stops iterating.
     """
-    updates: queue.SimpleQueue[Objects | PacdeployError] = queue.SimpleQueue()
-    cancel = watch.Cancel()
-
-    def feed() -> None:
-        try:
-            for found in watch.follow_selection(
+    with Watches[Objects]() as watches:
+        watches.start(
+            lambda cancel: watch.follow_selection(
                 cluster,
                 kind,
                 namespace,
                 seconds=deadline.left + 1,
                 label_selector=label_selector,
                 cancel=cancel,
-            ):
-                updates.put(found)
-        except PacdeployError as exc:
-            updates.put(exc)
-
-    threading.Thread(target=feed, daemon=True, name="watch").start()
-    try:
-        latest = updates.get(timeout=deadline.left + 1)
-        while True:
-            if isinstance(latest, PermissionDenied):
-                for elapsed in rounds(deadline):
-                    yield elapsed, read()
+            )
+        )
+        try:
+            first = watches.take(deadline.left + 1)
+            if not first:  # not even the first list came back in time
+                yield deadline.elapsed, read()
                 return
-            if isinstance(latest, PacdeployError):
-                raise latest
-            yield deadline.elapsed, latest
-            if deadline.passed:
-                return
-            try:
-                latest = updates.get(timeout=min(tick, deadline.left))
-                while True:  # a burst of changes: only the newest matters
-                    latest = updates.get_nowait()
-            except queue.Empty:
-                pass
-    except queue.Empty:  # not even the first list came back in time
-        yield deadline.elapsed, read()
-    finally:
-        cancel()
+            latest = first[-1]
+            while True:
+                yield deadline.elapsed, latest
+                if deadline.passed:
+                    return
+                # A burst of changes: only the newest matters.
+                latest = (watches.take(min(tick, deadline.left)) or [latest])[-1]
+        except PermissionDenied:
+            for elapsed in rounds(deadline):
+                yield elapsed, read()

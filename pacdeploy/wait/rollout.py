@@ -7,20 +7,20 @@ and a wait fails early when that cause will not go away by waiting.
 
 from __future__ import annotations
 
-import queue
-import threading
+import functools
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.app.manifests import SECRET
-from pacdeploy.errors import NotReady, PacdeployError, PermissionDenied
+from pacdeploy.errors import NotReady, PermissionDenied
 from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 from pacdeploy.output import Output, Row
 from pacdeploy.wait import readiness
-from pacdeploy.wait.changes import TICK
+from pacdeploy.wait.changes import TICK, Watches
 from pacdeploy.wait.logs import CrashLogs
 from pacdeploy.wait.polling import intervals
 
@@ -70,6 +70,8 @@ class WorkloadState:
         return self.row().text
 
 
+Update = tuple[WorkloadState, dict[str, Any] | None]  # a workload's new version
+
 # A rollout that is not done this soon is worth a look at its pods, and again this often.
 DIAGNOSE_AFTER = 1.0
 DIAGNOSE_EVERY = 1.0
@@ -79,7 +81,7 @@ EVENT_READS = 8  # unready objects whose Events are read each round (the first a
 class Rollout:
     """What a set of workloads waits for.
 
-    Workload objects arrive from watches (:meth:`follow`), or from polling (:meth:`poll`)
+    Workload objects arrive from watches (:meth:`versions`), or from polling (:meth:`poll`)
     where watching is forbidden. Pods, claims and Events are only read (:meth:`diagnose`)
     for a workload that has not become ready quickly: a fast rollout costs no more than
     its watches. Remembers when each pod problem was first seen (a pull error is fatal
@@ -100,11 +102,6 @@ class Rollout:
         self.logs = CrashLogs(cluster, namespace)
 
         self.objects: dict[str, dict[str, Any] | None] = {}
-        self.updates: queue.SimpleQueue[tuple[WorkloadState, dict[str, Any] | None]] = (
-            queue.SimpleQueue()
-        )
-        self.failure: PacdeployError | None = None  # a watch that cannot go on
-        self.cancel = watch.Cancel()  # the watches end with the wait
 
     @property
     def done(self) -> bool:
@@ -122,24 +119,24 @@ class Rollout:
             self.update(state, self.cluster.get(state.kind, state.name, self.namespace))
         self.diagnose()
 
-    def follow(
-        self, state: WorkloadState, seconds: float, known: dict[str, Any] | None = None
-    ) -> None:
-        """Feed ``updates`` with every version of one workload for ``seconds`` (a thread)."""
-        try:
-            for obj in watch.follow(
-                self.cluster,
-                state.kind,
-                state.name,
-                self.namespace,
-                seconds=seconds,
-                known=known,
-                cancel=self.cancel,
-            ):
-                self.updates.put((state, obj))
-        except PacdeployError as exc:
-            self.failure = exc
-            self.updates.put((state, self.objects.get(state.ref)))
+    def versions(
+        self,
+        state: WorkloadState,
+        seconds: float,
+        known: dict[str, Any] | None,
+        cancel: watch.Cancel,
+    ) -> Iterator[Update]:
+        """Every version of one workload for ``seconds``, watched (a thread's job)."""
+        for obj in watch.follow(
+            self.cluster,
+            state.kind,
+            state.name,
+            self.namespace,
+            seconds=seconds,
+            known=known,
+            cancel=cancel,
+        ):
+            yield state, obj
 
     def diagnose(self) -> None:
         """Name each unready workload's root cause from its pods, claims and Events."""
@@ -218,10 +215,7 @@ def wait_ready(
     """
     rollout = Rollout(cluster, namespace, workloads)
     states = rollout.states
-    try:
-        _watch(rollout, timeout, out, known or {})
-    finally:
-        rollout.cancel()
+    _watch(rollout, timeout, out, known or {})
 
     laggards = [s for s in states if not s.ready]
     if laggards:
@@ -237,26 +231,21 @@ def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[
     """Follow every workload until all are ready, one fails, or ``timeout`` passes."""
     states = rollout.states
     started = time.monotonic()
-    for state in states:
-        threading.Thread(
-            target=rollout.follow,
-            args=(state, timeout, known.get(state.ref)),
-            daemon=True,
-            name="watch",
-        ).start()
     polls = intervals()
     polling = False
     last_diagnosis = started
-    with out.board(("workload", "progress", "status")) as board:
+    with Watches[Update]() as watches, out.board(("workload", "progress", "status")) as board:
+        for state in states:
+            watches.start(functools.partial(rollout.versions, state, timeout, known.get(state.ref)))
         while True:
             elapsed = time.monotonic() - started
             if polling:
                 rollout.poll()
             else:
-                _drain(rollout, wait=min(TICK, max(0.0, timeout - elapsed)))
-                if rollout.failure is not None:
-                    if not isinstance(rollout.failure, PermissionDenied):
-                        raise rollout.failure
+                try:
+                    for update in watches.take(min(TICK, max(0.0, timeout - elapsed))):
+                        rollout.update(*update)
+                except PermissionDenied:
                     polling = True  # watching is forbidden: poll like before watches existed
                     continue
                 slow = time.monotonic() - started >= DIAGNOSE_AFTER
@@ -276,16 +265,3 @@ def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[
             if polling:
                 time.sleep(next(polls))
         board.settle([(s.ready, s.line()) for s in states])
-
-
-def _drain(rollout: Rollout, wait: float) -> None:
-    """Apply the workload updates that arrive within ``wait`` seconds (at least the first)."""
-    try:
-        rollout.update(*rollout.updates.get(timeout=wait))
-    except queue.Empty:
-        return
-    while True:
-        try:
-            rollout.update(*rollout.updates.get_nowait())
-        except queue.Empty:
-            return

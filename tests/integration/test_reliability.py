@@ -253,12 +253,23 @@ def test_missing_permissions_are_named_before_any_change(
     assert class_versions(cluster) == classes
 
 
+def without_watch(rules):
+    return [{**r, "verbs": [v for v in r["verbs"] if v != "watch"]} for r in rules]
+
+
+@pytest.mark.parametrize(
+    ("account", "rules"),
+    [
+        ("operator", accounts.operator_rules),
+        ("operator-polling", lambda: without_watch(accounts.operator_rules())),
+    ],
+    ids=["documented", "documented-without-watch"],
+)
 def test_the_documented_role_is_enough_for_every_command(
-    target, cluster, app_ns, tmp_path, rbac_cleanup
+    account, rules, target, cluster, app_ns, tmp_path, rbac_cleanup
 ):
-    kubeconfig, cleanup = service_account_kubeconfig(
-        cluster, target, accounts.operator_rules(), tmp_path, "operator"
-    )
+    """Without watch, every wait (rollout, snapshots, deletions) polls instead."""
+    kubeconfig, cleanup = service_account_kubeconfig(cluster, target, rules(), tmp_path, account)
     rbac_cleanup += cleanup
     snapshots = target.kind == "sandbox"  # kind's standard class has no snapshot class
     for args, code in (
