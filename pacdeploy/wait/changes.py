@@ -53,9 +53,10 @@ class Watches(Generic[T]):
         threading.Thread(target=feed, daemon=True, name="watch").start()
 
     def take(self, wait: float) -> list[T]:
-        """The updates that arrive within ``wait`` seconds: at least the first (none if
-        nothing came), and then all that are queued, oldest first. Raises the error that
-        ended a watch: PermissionDenied says watching is forbidden (poll instead).
+        """The updates that arrive within ``wait`` seconds (none past 0): at least the
+        first (none if nothing came), and then all that are queued, oldest first. Raises
+        the error that ended a watch: PermissionDenied says watching is forbidden (poll
+        instead).
         """
         taken: list[T | _Ended] = []
         try:

@@ -243,7 +243,7 @@ def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[
                 rollout.poll()
             else:
                 try:
-                    for update in watches.take(min(TICK, max(0.0, timeout - elapsed))):
+                    for update in watches.take(min(TICK, timeout - elapsed)):
                         rollout.update(*update)
                 except PermissionDenied:
                     polling = True  # watching is forbidden: poll like before watches existed
