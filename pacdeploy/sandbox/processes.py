@@ -71,10 +71,18 @@ def stop(pidfile: Path, marker: str, grace: float = STOP_GRACE) -> bool:
     return pid is not None
 
 
+def _exiting_or_ours(pid: int, marker: str) -> bool:
+    """Still ours to wait for. An exiting process loses its command line (the kernel frees
+    its memory) before it becomes a zombie, and meanwhile still holds its ports and files:
+    an empty command line is it still exiting, never a stranger (whose has its name)."""
+    cmdline = _cmdline(pid)
+    return alive(pid) and (not cmdline or any(marker in part for part in cmdline))
+
+
 def _gone(pid: int, marker: str, seconds: float) -> bool:
-    """Whether ``pid`` is no longer ours (ended, or a zombie) within ``seconds``."""
+    """Whether ``pid`` has ended (or is a zombie, or is no longer ours) within ``seconds``."""
     deadline = time.monotonic() + seconds
-    while ours(pid, marker):
+    while _exiting_or_ours(pid, marker):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
