@@ -27,6 +27,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # Node's listen backlog, as the app's server has. socketserver's 5 drops the SYNs of a
+    # burst of connections, and each dropped one waits a second for its retransmission.
+    request_queue_size = 511
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client hanging up mid-response is not the server's problem here
