@@ -1,88 +1,77 @@
-"""Port-forward streams opened ahead of need.
+"""The tunnels of a forward: one per ready pod, opened before the first connection needs it.
 
-A new connection costs a TLS handshake and an upgrade through the API server to the
-kubelet (~10 ms). A couple of streams opened ahead of time make it free, like kubectl's
-multiplexed SPDY streams. A stream in the pool belongs to the pool alone: it is checked and
-closed only under the pool's lock, and :meth:`WarmPool.take` hands it over whole.
+A pod's tunnel is opened once, by whichever thread first wants it (the others wait for
+that one rather than open their own), and replaced only when it has ended. A tunnel to a
+pod that is no longer ready is retired: it takes no new connection and closes when its
+last one is done.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections import deque
+from collections.abc import Callable
 
-from pacdeploy.forward.stream import PodStream
+from pacdeploy.forward.stream import TunnelClosed
+from pacdeploy.forward.tunnel import Tunnel
 
-WARM_STREAMS = 2
-# Recycled before an app or a proxy on the way would time out an idle socket.
-WARM_MAX_AGE = 10.0
+Dial = Callable[[str], Tunnel]  # pod -> a new tunnel to it (StreamError if it cannot open)
 
 
-class WarmPool:
-    def __init__(self, size: int = WARM_STREAMS, max_age: float = WARM_MAX_AGE) -> None:
-        self.size = size
-        self.max_age = max_age
-        self.wanted = threading.Event()  # set when a stream was taken or dropped
-        self._streams: deque[PodStream] = deque()
-        self._opening = 0
-        self._closed = False
+class Tunnels:
+    def __init__(self, dial: Dial) -> None:
+        self._dial = dial
+        self._tunnels: dict[str, Tunnel] = {}
+        self._opening: dict[str, threading.Lock] = {}  # one opener per pod at a time
         self._lock = threading.Lock()
+        self._closed = False
 
-    def _usable(self, stream: PodStream, ready_pods: set[str]) -> bool:
-        young = time.monotonic() - stream.born <= self.max_age
-        return young and stream.pod in ready_pods and stream.idle()
-
-    def take(self, ready_pods: set[str]) -> PodStream | None:
-        """A usable stream, now owned by the caller; stale ones met on the way are closed."""
-        stale, taken = [], None
+    def get(self, pod: str) -> Tunnel:
+        """The pod's usable tunnel, opened now if it has none; StreamError if it cannot be,
+        TunnelClosed once the forward is stopping."""
         with self._lock:
-            while self._streams:
-                stream = self._streams.popleft()
-                if self._usable(stream, ready_pods):
-                    taken = stream
-                    break
-                stale.append(stream)
-        for stream in stale:
-            stream.close()
-        self.wanted.set()
-        return taken
+            opening = self._opening.setdefault(pod, threading.Lock())
+        with opening:
+            with self._lock:
+                tunnel = self._tunnels.get(pod)
+            if tunnel is not None and tunnel.usable():
+                return tunnel
+            tunnel = self._dial(pod)
+            with self._lock:
+                closed, old = self._closed, self._tunnels.get(pod)
+                if not closed:
+                    self._tunnels[pod] = tunnel
+        if old is not None:
+            old.retire()
+        if closed:
+            tunnel.close()
+            raise TunnelClosed("the forward is stopping")
+        return tunnel
 
-    def prune(self, ready_pods: set[str]) -> None:
-        """Close streams that are too old, to pods no longer ready, or closed by the other end."""
+    def missing(self, ready_pods: set[str]) -> list[str]:
+        """Ready pods without a usable tunnel, to open ahead of need."""
         with self._lock:
-            keep = [s for s in self._streams if self._usable(s, ready_pods)]
-            stale = [s for s in self._streams if s not in keep]
-            self._streams = deque(keep)
-        for stream in stale:
-            stream.close()
+            return [p for p in sorted(ready_pods) if not self._usable(p)]
 
-    def reserve(self) -> bool:
-        """Claim the right to open one more stream, if the pool is short of one."""
+    def keep(self, ready_pods: set[str]) -> None:
+        """Retire the tunnels of pods no longer ready; ping the others if they are idle."""
         with self._lock:
-            if self._closed or len(self._streams) + self._opening >= self.size:
-                return False
-            self._opening += 1
-            return True
-
-    def add(self, stream: PodStream) -> None:
-        """Hand a reserved stream to the pool (closed at once if the pool is)."""
-        with self._lock:
-            self._opening -= 1
-            if not self._closed:
-                self._streams.append(stream)
-                return
-        stream.close()
-
-    def release(self) -> None:
-        """Give back a reservation whose stream could not be opened."""
-        with self._lock:
-            self._opening -= 1
+            gone = [p for p in self._tunnels if p not in ready_pods]
+            retired = [self._tunnels.pop(p) for p in gone]
+            for pod in gone:
+                self._opening.pop(pod, None)
+            kept = list(self._tunnels.values())
+        for tunnel in retired:
+            tunnel.retire()
+        for tunnel in kept:
+            tunnel.ping_if_idle()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            streams, self._streams = list(self._streams), deque()
-        for stream in streams:
-            stream.close()
-        self.wanted.set()
+            tunnels, self._tunnels = list(self._tunnels.values()), {}
+        for tunnel in tunnels:
+            tunnel.close()
+
+    def _usable(self, pod: str) -> bool:
+        tunnel = self._tunnels.get(pod)
+        return tunnel is not None and tunnel.usable()

@@ -1,9 +1,9 @@
 """The local end of `pacdeploy forward`: a stream per accepted connection, to a ready pod.
 
 `kubectl port-forward svc/x` resolves the Service to one pod once and dies with it. Here
-every accepted connection gets its own port-forward stream to a *currently* ready pod,
-chosen round-robin. A pod that goes away only affects the connections it was serving; the
-next connection goes to another ready pod, or waits until there is one.
+every accepted connection gets its own streams to a *currently* ready pod, chosen
+round-robin, on that pod's tunnel. A pod that goes away only affects the connections it was
+serving; the next connection goes to another ready pod, or waits until there is one.
 
 Each accepted client socket is owned by the thread that handles it, which alone closes it.
 """
@@ -20,9 +20,10 @@ import threading
 import time
 
 from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
-from pacdeploy.forward.pool import WarmPool
+from pacdeploy.forward.pool import Tunnels
 from pacdeploy.forward.service import ServicePort, ready_backends, resolve_service_port
-from pacdeploy.forward.stream import PodStream, Stats, StreamError, open_stream
+from pacdeploy.forward.stream import Stats, Stream, StreamError, TunnelClosed
+from pacdeploy.forward.tunnel import open_tunnel
 from pacdeploy.forward.workers import Workers
 from pacdeploy.kube.client import Cluster
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0  # how often the ready pods are listed again
 QUARANTINE_SECONDS = 5.0  # a pod whose stream just failed is skipped this long
 OPEN_ATTEMPTS = 5  # pods tried for one connection before it is given up
-RETRY_PAUSE = 0.5  # between attempts of the warm-stream openers
+RETRY_PAUSE = 0.5  # before a tunnel that could not open is tried again ahead of need
 NO_BACKEND_POLL = 0.5  # how often a connection waiting for a ready pod looks again
 ACCEPT_POLL = 0.2  # how quickly the accept loop notices stop()
 LISTEN_BACKLOG = 128
@@ -64,8 +65,10 @@ class Forwarder:
         self.bad: dict[str, float] = {}  # pod -> when a stream to it failed
         self.changed = threading.Condition()
         self.stopping = threading.Event()
-        self.pool = WarmPool()
         self.workers = Workers(name="connection")
+        self.tunnels = Tunnels(
+            lambda pod: open_tunnel(cluster, namespace, pod, self.notices.put, self.workers.run)
+        )
         self._turn = itertools.count()
         self._clients: set[socket.socket] = set()
         self._clients_lock = threading.Lock()
@@ -155,36 +158,33 @@ class Forwarder:
 
     # -- streams ----------------------------------------------------------------
     def _keep_warm(self) -> None:
-        """Keep the pool full: one of its openers (it runs pool.size of them)."""
+        """Keep a tunnel open to every ready pod, before a connection needs one."""
         while not self.stopping.is_set():
-            self.pool.prune(self._ready_pods())
-            backend = self.pick() if self.pool.reserve() else None
-            if backend is None:
-                self.pool.wanted.wait(1.0)
-                self.pool.wanted.clear()
-                continue
-            try:
-                self.pool.add(open_stream(self.cluster, self.namespace, *backend))
-            except StreamError as exc:
-                self.pool.release()
-                self.report(backend[0], exc)
-                self.mark_bad(backend[0])
-                self.stopping.wait(RETRY_PAUSE)
-            except BaseException:
-                self.pool.release()
-                raise
+            ready = self._ready_pods()
+            self.tunnels.keep(ready)
+            for pod in self.tunnels.missing(ready):
+                try:
+                    self.tunnels.get(pod)
+                except TunnelClosed:
+                    return  # the forward is stopping
+                except StreamError as exc:
+                    self.report(pod, exc)
+                    self.mark_bad(pod)
+                    self.stopping.wait(RETRY_PAUSE)
+            with self.changed:
+                self.changed.wait(REFRESH_SECONDS)
 
-    def _open_stream(self) -> PodStream | None:
-        """A port-forward stream to some ready pod: a warm one, else a new one (retried)."""
-        if (warm := self.pool.take(self._ready_pods())) is not None:
-            return warm
+    def _open_stream(self, client: socket.socket) -> Stream | None:
+        """Streams to some ready pod for ``client``, retried on other pods."""
         for _attempt in range(OPEN_ATTEMPTS):
             backend = self.wait_for_backend()
             if backend is None:
                 return None
             pod, port = backend
             try:
-                return open_stream(self.cluster, self.namespace, pod, port)
+                return self.tunnels.get(pod).open(port, client, self.stats)
+            except TunnelClosed:
+                continue  # it ended just now; the next try opens a new one
             except StreamError as exc:
                 self.report(pod, exc)
                 self.mark_bad(pod)
@@ -196,8 +196,7 @@ class Forwarder:
         listener = self.listener
         assert listener is not None, "open() first"
         threading.Thread(target=self._watch_pods, daemon=True, name="pods").start()
-        for _ in range(self.pool.size):
-            threading.Thread(target=self._keep_warm, daemon=True, name="warm").start()
+        threading.Thread(target=self._keep_warm, daemon=True, name="tunnels").start()
         listener.settimeout(ACCEPT_POLL)
         try:
             while not self.stopping.is_set():
@@ -221,9 +220,9 @@ class Forwarder:
         """Serve one client connection; the only place that closes its socket."""
         self.stats.add(open=1)
         try:
-            stream = self._open_stream()
+            stream = self._open_stream(client)
             if stream is not None:
-                stream.pump(client, self.stats, self.notices.put, self.workers.run)
+                stream.pump()
         finally:
             self.stats.add(open=-1, served=1)
             with self._clients_lock:
@@ -236,7 +235,7 @@ class Forwarder:
         self.stopping.set()
         with self.changed:
             self.changed.notify_all()
-        self.pool.close()
+        self.tunnels.close()
         with self._clients_lock:
             clients = list(self._clients)
         for client in clients:

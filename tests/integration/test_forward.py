@@ -48,6 +48,25 @@ def test_request_reaches_the_pod_port_through_named_target_port(forward, cluster
     assert "connections served" in out
 
 
+def portforward_upgrades(cluster) -> int:
+    """Port-forward upgrades the API server has finished serving, by its own metric."""
+    total = 0
+    for line in cluster.send("GET", "/metrics").decode().splitlines():
+        if line.startswith("apiserver_request_total{") and 'subresource="portforward"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def test_new_connections_ride_the_pods_tunnel_not_an_upgrade_each(forward, cluster):
+    """Like kubectl's: a connection is two SPDY streams on the pod's one websocket, so the
+    API server serves no upgrade (TLS handshake, proxying to the kubelet) per connection."""
+    assert forward.get("/") == (200, b"pacman\n")
+    before = portforward_upgrades(cluster)
+    answers = [forward.get("/") for _ in range(30)]
+    assert answers == [(200, b"pacman\n")] * 30
+    assert portforward_upgrades(cluster) == before
+
+
 def test_twenty_concurrent_clients_get_intact_bodies(forward):
     def fetch(_):
         status, body = forward.get("/big", timeout=60)
@@ -58,22 +77,15 @@ def test_twenty_concurrent_clients_get_intact_bodies(forward):
     assert results == [(200, DIGEST)] * 20
 
 
-def serving(forward):
-    for line in reversed(forward.lines):
-        if line.startswith("serving from "):
-            return line.removeprefix("serving from ").split(", ")
-    return []
-
-
 def test_deleting_the_serving_pods_does_not_stop_the_forward(forward, cluster, app):
     assert forward.get("/")[0] == 200
-    before = eventually(lambda: serving(forward))
+    before = eventually(forward.serving)
     for pod in before:
         cluster.delete("Pod", pod, app)
 
     def replaced():
         """the forward serves only from new pods"""
-        now = serving(forward)
+        now = forward.serving()
         return now and not set(now) & set(before)
 
     eventually(replaced)
@@ -137,7 +149,7 @@ def test_a_pod_refusing_the_port_is_one_line_and_the_forward_keeps_serving(
     assert code == 0
     lines = [line for line in err.splitlines() if line.startswith("warning: error forwarding")]
     assert lines, err
-    assert re.fullmatch(r"warning: error forwarding to pod pacman-\S+ port 8080: .+", lines[0])
+    assert re.fullmatch(r"warning: error forwarding to pod pacman-\S+ port 8080: .+", lines[0]), err
     assert "Traceback" not in err
 
 
@@ -157,7 +169,7 @@ def test_soak_every_connection_intact_while_pods_come_and_go(
     def disrupt():
         """Delete a serving pod, scale up, scale back, while the clients run."""
         for at, action in (
-            (0.2, lambda: cluster.delete("Pod", serving(forward)[0], app)),
+            (0.2, lambda: cluster.delete("Pod", forward.serving()[0], app)),
             (
                 0.4,
                 lambda: target.kubectl_run("-n", app, "scale", "deployment/pacman", "--replicas=5"),

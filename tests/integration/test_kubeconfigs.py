@@ -291,9 +291,16 @@ def test_forward_keeps_serving_across_a_token_revocation(
         plugin.secret_file.write_text("bound-2")
         revoke(cluster, account, first)
         wait_until_rejected(admin[0], old_token)
-        # Every new connection still gets through, the plugin having been run again.
+        # The pod's tunnel was upgraded before the revocation and stays open, as kubectl's
+        # one connection does: new connections on it still get through.
         answers = [forward.get("/") for _ in range(10)]
         assert answers == [(200, b"pacman\n")] * 10
+        # A new pod needs a new tunnel, and so the plugin's new token.
+        before = eventually(forward.serving)
+        for pod in before:
+            cluster.delete("Pod", pod, app)
+        eventually(lambda: forward.serving() and not set(forward.serving()) & set(before))
+        assert forward.get("/") == (200, b"pacman\n")
         assert plugin.runs() >= 2
     finally:
         code, _, err = forward.stop()

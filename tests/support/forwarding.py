@@ -34,6 +34,13 @@ class Forward:
         finally:
             conn.close()
 
+    def serving(self) -> list[str]:
+        """The pods its status line last said it serves from."""
+        for line in reversed(self.lines):
+            if line.startswith("serving from "):
+                return line.removeprefix("serving from ").split(", ")
+        return []
+
     def stop(self):
         self.proc.send_signal(2)  # Ctrl-C
         code = self.proc.wait(timeout=10)
