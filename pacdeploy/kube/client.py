@@ -18,7 +18,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, kubeconfig, pool
-from pacdeploy.kube.resources import FIELD_MANAGER, path_of, resource
+from pacdeploy.kube.resources import FIELD_MANAGER, holds, name_of, path_of, resource
 from pacdeploy.kube.transport import CONNECT_SECONDS, Transport
 
 log = logging.getLogger(__name__)
@@ -244,12 +244,27 @@ class Cluster:
         )
 
     def create(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        return self.request(
-            "POST",
-            resource(obj["kind"]).path(namespace=obj["metadata"].get("namespace")),
-            query={"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None},
-            body=obj,
-        )
+        """POST ``obj``; an object of its name that holds all of it counts as created.
+
+        :meth:`send` retries a POST whose answer was lost (an API server restarting), and
+        the first attempt may have landed: its retry then meets AlreadyExists for the very
+        object it made. client-go never retries a write for this reason; pacdeploy does, so
+        it recognises its own. Anything else under that name is still a Conflict.
+        """
+        namespace = obj["metadata"].get("namespace")
+        try:
+            return self.request(
+                "POST",
+                resource(obj["kind"]).path(namespace=namespace),
+                query={"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None},
+                body=obj,
+            )
+        except Conflict:
+            live = None if dry_run else self.get(obj["kind"], name_of(obj), namespace)
+            if live is None or not holds(live, obj):
+                raise
+            log.info("%s/%s already holds what was sent: created", obj["kind"], name_of(obj))
+            return live
 
     def replace(self, obj: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         """PUT ``obj`` over ``current``, keeping what the API server allocated (Service IPs)."""

@@ -131,3 +131,30 @@ def path_of(obj: dict[str, Any], subresource: str = "") -> str:
     """The URL of an object given whole (kind, name and, if namespaced, namespace)."""
     meta = obj["metadata"]
     return resource(obj["kind"]).path(meta["name"], meta.get("namespace"), subresource)
+
+
+def holds(live: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """``live`` carries everything of ``sent`` (its labels, annotations and every other
+    field, the server's additions aside): the object a create of ``sent`` would have made."""
+    meta = sent.get("metadata", {})
+    return (
+        _contains(labels_of(live), meta.get("labels") or {})
+        and _contains(annotations_of(live), meta.get("annotations") or {})
+        and all(
+            _contains(live.get(key), value)
+            for key, value in sent.items()
+            if key not in ("metadata", "status")
+        )
+    )
+
+
+def _contains(live: Any, sent: Any) -> bool:
+    if isinstance(sent, dict):
+        return isinstance(live, dict) and all(_contains(live.get(k), v) for k, v in sent.items())
+    if isinstance(sent, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(sent)
+            and all(_contains(a, b) for a, b in zip(live, sent, strict=True))
+        )
+    return bool(live == sent)

@@ -218,7 +218,7 @@ class Provisioner:
         try:
             self.cluster.create(pv)
         except Conflict:
-            return  # created by an earlier, retried request
+            return  # made by an earlier pass, not yet in the cache
         restored = f" from snapshot {snapshots.snapshot_source(claim)}" if origin else ""
         log.info(
             "provisioned %s for %s/%s%s",

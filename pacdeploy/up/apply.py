@@ -15,7 +15,6 @@ from typing import Any
 
 from pacdeploy.app import credentials, storage
 from pacdeploy.app.manifests import MANAGED_BY, SECRET, is_managed
-from pacdeploy.errors import Conflict
 from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
@@ -102,13 +101,7 @@ def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
             )
         return Change(ref("Secret", SECRET), "adopted" if adopt else "unchanged")
     if not dry_run:
-        try:
-            cluster.create(credentials.new_secret(plan.options.namespace))
-        except Conflict:
-            # A retried create whose first attempt landed: ours already, keep it as it is.
-            existing = cluster.get("Secret", SECRET, plan.options.namespace)
-            if existing is None or not is_managed(existing):
-                raise
+        cluster.create(credentials.new_secret(plan.options.namespace))
     return Change(ref("Secret", SECRET), "created")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pacdeploy.app import storage
+from pacdeploy.errors import Conflict
 from pacdeploy.kube import watch
 from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import objects
@@ -173,6 +174,24 @@ def test_namespace_deletion_completes(cluster):
         return cluster.get("Namespace", name) is None
 
     eventually(gone, timeout=120)
+
+
+def test_a_retried_create_meeting_its_own_object_succeeds_and_a_stranger_conflicts(
+    cluster, namespace
+):
+    """What a POST retried after a lost answer meets: the object its first attempt made."""
+    sent = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "pacdeploy.v1", "namespace": namespace, "labels": {"a": "1"}},
+        "data": {"status": "pending"},
+    }
+    first = cluster.create(sent)
+    again = cluster.create(sent)
+    assert again["metadata"]["uid"] == first["metadata"]["uid"]
+    with pytest.raises(Conflict):
+        cluster.create({**sent, "data": {"status": "deployed"}})
+    assert cluster.get("ConfigMap", "pacdeploy.v1", namespace)["data"] == {"status": "pending"}
 
 
 def test_default_class_patched_by_up_is_what_kubectl_sees(target, cluster, app_ns):

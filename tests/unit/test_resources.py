@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pacdeploy.app.manifests import Options, manifests_dir, render
-from pacdeploy.kube.resources import REGISTRY, resource
+from pacdeploy.kube.resources import REGISTRY, holds, resource
 
 
 def every_rendering():
@@ -46,3 +46,34 @@ def test_an_unknown_kind_is_a_bug_not_bad_input():
     """Not InvalidInput (exit 2, "fix your input"): no input of a user's can name a kind."""
     with pytest.raises(LookupError, match="kind Widget is not in pacdeploy's resource registry"):
         resource("Widget")
+
+
+REVISION = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "pacdeploy.v1", "namespace": "pacman", "labels": {"a": "1"}},
+    "data": {"status": "pending", "options": "{}"},
+}
+
+
+def as_stored(sent, **changes):
+    """What the API server returns for ``sent``: its own metadata added."""
+    meta = {**sent["metadata"], "uid": "u", "resourceVersion": "7", "managedFields": []}
+    return {**sent, "metadata": meta, **changes}
+
+
+def test_a_stored_object_holds_what_was_sent_despite_the_servers_additions():
+    assert holds(as_stored(REVISION), REVISION)
+
+
+def test_different_data_under_the_same_name_is_not_what_was_sent():
+    other = as_stored(REVISION, data={"status": "deployed", "options": "{}"})
+    assert not holds(other, REVISION)
+
+
+def test_a_missing_label_or_list_item_is_not_what_was_sent():
+    unlabelled = as_stored(REVISION)
+    unlabelled["metadata"] = {**unlabelled["metadata"], "labels": {}}
+    assert not holds(unlabelled, REVISION)
+    claim = {"kind": "PersistentVolumeClaim", "metadata": {}, "spec": {"accessModes": ["A", "B"]}}
+    assert not holds({**claim, "spec": {"accessModes": ["A"]}}, claim)
