@@ -13,10 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 R = TypeVar("R")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
+E = TypeVar("E")
 
 WIDTH = 10  # requests in flight at once, at most, per parallel call
 
@@ -30,6 +35,27 @@ def each(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return list(pool.map(fn, work))
 
 
+# Typed up to five calls, the widest fixed round a command makes (`up`'s plan), so each
+# result keeps its own type where it is unpacked.
+@overload
+def together(a: Callable[[], A], b: Callable[[], B], /) -> tuple[A, B]: ...
+@overload
+def together(a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], /) -> tuple[A, B, C]: ...
+@overload
+def together(
+    a: Callable[[], A], b: Callable[[], B], c: Callable[[], C], d: Callable[[], D], /
+) -> tuple[A, B, C, D]: ...
+@overload
+def together(
+    a: Callable[[], A],
+    b: Callable[[], B],
+    c: Callable[[], C],
+    d: Callable[[], D],
+    e: Callable[[], E],
+    /,
+) -> tuple[A, B, C, D, E]: ...
+@overload
+def together(*calls: Callable[[], R]) -> tuple[R, ...]: ...
 def together(*calls: Callable[[], Any]) -> tuple[Any, ...]:
     """Each call's result, in order, the calls side by side."""
     return tuple(each(lambda call: call(), calls))
