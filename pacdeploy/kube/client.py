@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
+from urllib3 import HTTPHeaderDict
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, kubeconfig, pool
@@ -66,15 +67,13 @@ class Cluster:
         *,
         body: Any = None,
         content_type: str | None = None,
-    ) -> tuple[str, dict[str, str], Any]:
+    ) -> tuple[str, HTTPHeaderDict, Any]:
         """The one place a request is built: (url, headers, body), credentials included."""
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
         elif body is not None:
             headers["Content-Type"] = "application/json"
-        if authorization := self.transport.authorization():
-            headers["Authorization"] = authorization
         # A list is a repeated parameter (exec's `command=mongo&command=--eval&...`).
         params = [
             (k, item)
@@ -82,10 +81,13 @@ class Cluster:
             for item in (v if isinstance(v, list) else [v])
             if item is not None
         ]
-        _, url, headers, body, _ = self.api.param_serialize(
+        _, url, plain, body, _ = self.api.param_serialize(
             method=method, resource_path=path, query_params=params, header_params=headers, body=body
         )
-        return url, headers, body
+        sent = HTTPHeaderDict(plain)  # Impersonate-Group and -Extra-* may repeat
+        for name, value in self.transport.headers():
+            sent.add(name, value)
+        return url, sent, body
 
     def exchange(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
         """One HTTP exchange; a 401 that fresh credentials may cure is tried once more
@@ -162,8 +164,8 @@ class Cluster:
             scheme, rest = url.split("://", 1)
             target = ("wss" if scheme == "https" else "ws") + "://" + rest
             header = [f"sec-websocket-protocol: {protocol}"]
-            if authorization := headers.get("Authorization"):
-                header.append(f"authorization: {authorization}")
+            header += [f"{k}: {v}" for k, v in headers.items() if k not in ("Accept",)]
+            authorization = headers.get("Authorization")
             ws = WebSocket(skip_utf8_validation=True, enable_multithread=True)
             try:
                 ws.connect(target, socket=self.transport.dial(REQUEST_TIMEOUT[0]), header=header)
@@ -355,6 +357,8 @@ def connect(
     transport.warm(warm)
     from kubernetes.client import ApiClient, Configuration
 
-    api = ApiClient(Configuration(host=endpoint.server))
+    configuration = Configuration(host=endpoint.server)
+    configuration.proxy = None  # it reads HTTPS_PROXY itself; the transport chose (proxy.py)
+    api = ApiClient(configuration)
     api.rest_client.pool_manager = transport.pool_manager()
     return Cluster(api, transport, endpoint.context, endpoint.server, retry_seconds)

@@ -19,15 +19,13 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pacdeploy.kube.kubeconfig import ExecSpec, KubeconfigError
-
-# The one cluster extension an exec plugin is given with provideClusterInfo (exec.go).
-EXEC_EXTENSION = "client.authentication.k8s.io/exec"
 
 
 class CredentialError(KubeconfigError):
@@ -104,30 +102,23 @@ def parse(stdout: bytes, api_version: str) -> ExecCredential:
     )
 
 
-def cluster_info(cluster: dict[str, Any]) -> dict[str, Any]:
-    """The cluster as ExecCredential.spec.cluster names it (the kubeconfig's own keys,
-    ``pkg/apis/clientauthentication/v1/types.go``), its exec extension as ``config``."""
-    keys = (
-        "server",
-        "tls-server-name",
-        "insecure-skip-tls-verify",
-        "certificate-authority-data",
-        "proxy-url",
-        "disable-compression",
-    )
-    info = {key: cluster[key] for key in keys if cluster.get(key)}
-    for extension in cluster.get("extensions") or []:
-        if isinstance(extension, dict) and extension.get("name") == EXEC_EXTENSION:
-            info["config"] = extension.get("extension")
-    return info
-
-
 def exec_info(spec: ExecSpec, cluster: dict[str, Any], is_interactive: bool) -> str:
-    """KUBERNETES_EXEC_INFO: what the plugin is told about this call."""
+    """KUBERNETES_EXEC_INFO: what the plugin is told about this call (``cluster``:
+    credentials.cluster_info, given with provideClusterInfo only)."""
     request: dict[str, Any] = {"interactive": is_interactive}
     if spec.provide_cluster_info:
-        request["cluster"] = cluster_info(cluster)
+        request["cluster"] = cluster
     return json.dumps({"apiVersion": spec.api_version, "kind": "ExecCredential", "spec": request})
+
+
+def clean_ansi(text: str) -> str:
+    """The install hint as kubectl prints it (client_config.go ``cleanANSIEscapeCodes``):
+    letters, marks, numbers, punctuation, symbols, spaces and tab to CR kept, any other
+    character (ESC first) written as its code point, ``U+001B``."""
+    return "".join(
+        c if unicodedata.category(c)[0] in "LMNPSZ" or "\t" <= c <= "\r" else f"U+{ord(c):04X}"
+        for c in text
+    )
 
 
 def _stdin_is_terminal() -> bool:
@@ -185,7 +176,7 @@ class ExecPlugin:
                 check=False,
             )
         except (FileNotFoundError, PermissionError) as exc:
-            hint = spec.install_hint.strip() or "Install it, or fix the command in the kubeconfig"
+            hint = clean_ansi(spec.install_hint).strip() or "Install it, or fix the command"
             raise CredentialError(
                 f"getting credentials: exec: executable {spec.command} not found"
                 if isinstance(exc, FileNotFoundError)

@@ -1,66 +1,63 @@
-"""Kubeconfig files, read as kubectl reads them, and the sandbox's context written into one.
+"""Kubeconfig files, read as kubectl reads them, into the one Endpoint a context names.
 
 Every rule here is client-go's (k8s.io/client-go v0.36, the version the sandbox builds):
 
-- which files: ``--kubeconfig`` alone, else each entry of KUBECONFIG (missing ones skipped),
-  else ~/.kube/config (``tools/clientcmd/loader.go``, ``ClientConfigLoadingRules.Load``);
-- merging: the first file to name a cluster, user or context wins that entry whole, and the
-  first file that sets current-context wins it (``Load``: maps merged forwards, the rest in
-  reverse order);
-- relative paths are resolved against the directory of the file that names them, the exec
-  command only when it contains a path separator (``GetAuthInfoFileReferences``);
-- what a context must name and what a user may combine (``tools/clientcmd/validation.go``).
+- which files (``tools/clientcmd/loader.go``, ``ClientConfigLoadingRules.Load``):
+  ``--kubeconfig`` alone, else each entry of KUBECONFIG once (missing ones skipped, any
+  other read error fatal: a directory too), else ~/.kube/config; ``~`` is never expanded;
+- each file decoded whole (decode.py); merged: the first file to name a cluster, user or
+  context wins that entry whole, the first non-empty current-context wins;
+- relative paths resolved against the folder of the file that names them, lexically
+  (``ResolveLocalPaths``, validation.resolved);
+- ``DirectClientConfig.ClientConfig`` (``client_config.go``): what the context's cluster and
+  user must satisfy (validation.py), and **only for a TLS server** (``rest.IsConfigTransportTLS``:
+  an ``https://`` URL) any credential or CA at all; impersonation in either case;
+- which credential wins (``getUserIdentificationPartialConfig``, exec.go
+  ``UpdateTransportConfig``): a token (its tokenFile re-read, the token when the file is
+  missing), basic auth, a client certificate; the exec plugin only when none of them is
+  set; no credential at all is refused (kubectl would prompt, which needs a terminal).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-import yaml
+from pacdeploy.kube import identity, validation
+from pacdeploy.kube.decode import Decoded, KubeconfigError, decode
+from pacdeploy.kube.identity import ExecSpec, Impersonation
+from pacdeploy.kube.validation import EXEC_VERSIONS, INTERACTIVE_MODES, raise_first, resolved
 
-from pacdeploy import yamlio
-from pacdeploy.errors import ClusterUnreachable
-
-EXEC_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
-INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
-
-
-class KubeconfigError(ClusterUnreachable):
-    """A kubeconfig kubectl would refuse too: one line naming the file and the key."""
-
-
-@dataclass(frozen=True)
-class ExecSpec:
-    """A user's ``exec`` credential plugin (EKS, GKE, AKS, OIDC helpers)."""
-
-    command: str
-    args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    api_version: str = EXEC_VERSIONS[0]
-    interactive_mode: str = "IfAvailable"
-    provide_cluster_info: bool = False
-    install_hint: str = ""
+__all__ = [
+    "EXEC_VERSIONS",
+    "INTERACTIVE_MODES",
+    "Endpoint",
+    "ExecSpec",
+    "Impersonation",
+    "KubeconfigError",
+]
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Everything one context says about reaching its cluster and who to be there."""
+    """Everything one context says about reaching its cluster and who to be there.
+    Without TLS (``secure`` false) it holds no credential and no CA, as kubectl's config."""
 
     context: str
     server: str
     cluster: str = ""
     user: str = ""
     namespace: str | None = None
+    secure: bool = True
     ca_file: str | None = None
     ca_data: bytes | None = None
     insecure: bool = False
     tls_server_name: str | None = None
     proxy_url: str | None = None
+    disable_compression: bool = False
     cert_file: str | None = None
     cert_data: bytes | None = None
     key_file: str | None = None
@@ -70,8 +67,9 @@ class Endpoint:
     username: str | None = None
     password: str | None = None
     exec: ExecSpec | None = None
-    # The kubeconfig's cluster entry, for an exec plugin's KUBERNETES_EXEC_INFO.
-    cluster_entry: dict[str, Any] = field(default_factory=dict)
+    oidc: dict[str, str] | None = None  # an auth-provider "oidc" entry's config
+    impersonate: Impersonation | None = None
+    exec_extension: Any = None  # the cluster's client.authentication.k8s.io/exec extension
     origin: str = ""  # the file the user entry came from, for messages
 
 
@@ -93,10 +91,10 @@ class Merged:
 def paths(explicit: str | None) -> list[Path]:
     """The files kubectl reads: --kubeconfig, else each entry of KUBECONFIG, else ~/.kube/config."""
     if explicit:
-        return [Path(explicit).expanduser()]
+        return [Path(explicit)]
     env = os.environ.get("KUBECONFIG")
     if env:
-        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+        return [Path(p) for p in dict.fromkeys(env.split(os.pathsep)) if p]
     return [Path.home() / ".kube" / "config"]
 
 
@@ -105,141 +103,91 @@ def user_file() -> Path:
     return paths(None)[0]
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """One kubeconfig file as a mapping, or one line saying why it is not one."""
+def read_document(path: Path) -> Decoded | None:
+    """One kubeconfig file decoded, None if it does not exist (``os.IsNotExist``)."""
     try:
-        document = yamlio.load(path.read_text())
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise KubeconfigError(
-            f"kubeconfig {path} cannot be read: {exc.strerror}", "Fix its permissions (chmod 600)"
+            f"kubeconfig {path} cannot be read: {exc.strerror}",
+            "Point KUBECONFIG at files only, readable by you (chmod 600)",
         ) from exc
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise KubeconfigError(
-            f"kubeconfig {path} is not valid YAML{line}", "Fix or regenerate the file"
-        ) from exc
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise KubeconfigError(
-            f"{path} is not a kubeconfig (no clusters, users or contexts in it)",
-            "Pass --kubeconfig with a kubeconfig file",
-        )
-    return document
+    return decode(text, path)
 
 
-def _entries(document: dict[str, Any], section: str, key: str, path: Path) -> list[tuple]:
-    entries = document.get(section) or []
-    if not isinstance(entries, list):
-        raise KubeconfigError(f"kubeconfig {path}: {section} is not a list", "Fix the file")
-    found = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise KubeconfigError(
-                f"kubeconfig {path}: {section}[{index}] has no name", "Fix the file"
-            )
-        body = entry.get(key) or {}
-        if not isinstance(body, dict):
-            raise KubeconfigError(
-                f"kubeconfig {path}: {section}[{entry['name']}].{key} is not a mapping",
-                "Fix the file",
-            )
-        found.append((str(entry["name"]), body))
-    return found
+def _resolve_cluster(body: dict[str, Any], origin: Path) -> dict[str, Any]:
+    ca = resolved(body.get("certificate-authority"), origin)
+    return {**body, "certificate-authority": ca} if ca else body
 
 
-def merge(documents: list[tuple[Path, dict[str, Any]]]) -> Merged:
+def _resolve_user(body: dict[str, Any], origin: Path) -> dict[str, Any]:
+    body = dict(body)
+    for key in ("client-certificate", "client-key", "tokenFile"):
+        if body.get(key):
+            body[key] = resolved(body[key], origin)
+    spec = body.get("exec")
+    if spec and os.sep in (spec.get("command") or ""):  # GetAuthInfoFileReferences
+        body["exec"] = {**spec, "command": resolved(spec["command"], origin)}
+    return body
+
+
+def merge(documents: list[tuple[Path, Decoded]]) -> Merged:
     """client-go's merge: the first file wins each named entry, and current-context."""
     merged = Merged(files=[p for p, _ in documents])
-    sections = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
     for path, document in documents:
-        for section, key in sections:
-            table = getattr(merged, section)
-            for name, body in _entries(document, section, key, path):
-                table.setdefault(name, (body, path))
-        if not merged.current_context:
-            merged.current_context = str(document.get("current-context") or "")
+        for name, body in document.clusters.items():
+            merged.clusters.setdefault(name, (_resolve_cluster(body, path), path))
+        for name, body in document.users.items():
+            merged.users.setdefault(name, (_resolve_user(body, path), path))
+        for name, body in document.contexts.items():
+            merged.contexts.setdefault(name, (body, path))
+        merged.current_context = merged.current_context or document.current_context
     return merged
 
 
 def load_merged(explicit: str | None) -> Merged:
     """Read the files kubectl would read; a missing --kubeconfig is an error, like kubectl."""
     candidates = paths(explicit)
-    if explicit and not candidates[0].is_file():
-        raise KubeconfigError(
-            f"kubeconfig {candidates[0]} does not exist", "Check the --kubeconfig path"
-        )
-    existing = [p for p in candidates if p.is_file()]
-    if not existing:
+    if explicit and not os.path.lexists(explicit):
+        raise KubeconfigError(f"kubeconfig {explicit} does not exist", "Check --kubeconfig")
+    found = [(p, d) for p in candidates if (d := read_document(p)) is not None]
+    if not found:
         where = ", ".join(str(p) for p in candidates)
         raise KubeconfigError(
             f"no kubeconfig found at {where}",
             "Pass --kubeconfig, set KUBECONFIG, or run `pacdeploy sandbox up` for a local cluster",
         )
-    return merge([(p, read_document(p)) for p in existing])
+    return merge(found)
 
 
 # -- one context -------------------------------------------------------------------------
-def _resolve(value: Any, origin: Path) -> str | None:
-    if not value:
-        return None
-    path = Path(str(value)).expanduser()
-    return str(path if path.is_absolute() else origin.parent / path)
-
-
-def _data(body: dict[str, Any], key: str, where: str) -> bytes | None:
-    value = body.get(key)
-    if not value:
-        return None
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise KubeconfigError(f"{where}.{key} is not base64", "Fix or regenerate it") from exc
-
-
-def _exec_spec(raw: Any, where: str, origin: Path) -> ExecSpec:
-    if not isinstance(raw, dict) or not raw.get("command"):
-        raise KubeconfigError(f"{where}.exec has no command", "Fix the user entry")
-    api_version = str(raw.get("apiVersion") or "")
-    if api_version not in EXEC_VERSIONS:
+def server_url(server: str, where: str) -> tuple[str, bool]:
+    """The API server's URL and whether it is TLS (``rest.DefaultServerURL`` without a CA:
+    a URL without a scheme is plain http; ``ClientConfig`` drops a query or fragment)."""
+    parts = urlsplit(server)
+    if not parts.scheme or not parts.netloc:
+        parts = urlsplit("http://" + server)
+        if parts.path not in ("", "/"):
+            raise KubeconfigError(
+                f"{where}: server {server!r} is not a URL or a host:port pair", "Fix the server"
+            )
+    if parts.scheme not in ("https", "http") or not parts.hostname:
         raise KubeconfigError(
-            f"{where}.exec.apiVersion {api_version!r} is not one kubectl supports",
-            f"Use {' or '.join(EXEC_VERSIONS)}",
+            f"{where}: server {server!r} is not an http(s) URL", "Fix the cluster's server"
         )
-    # client-go defaults the mode for v1beta1 only; v1 must say (api/v1/defaults.go).
-    mode = str(raw.get("interactiveMode") or "")
-    if not mode and api_version.endswith("v1beta1"):
-        mode = "IfAvailable"
-    if mode not in INTERACTIVE_MODES:
-        raise KubeconfigError(
-            f"{where}.exec.interactiveMode {mode!r} is not valid",
-            f"Use one of {', '.join(INTERACTIVE_MODES)}",
-        )
-    env = []
-    for item in raw.get("env") or []:
-        if not isinstance(item, dict) or not item.get("name"):
-            raise KubeconfigError(f"{where}.exec.env has an entry without a name", "Fix it")
-        env.append((str(item["name"]), str(item.get("value") or "")))
-    command = str(raw["command"])
-    if os.sep in command:
-        command = _resolve(command, origin) or command
-    return ExecSpec(
-        command=command,
-        args=tuple(str(a) for a in raw.get("args") or []),
-        env=tuple(env),
-        api_version=api_version,
-        interactive_mode=mode,
-        provide_cluster_info=bool(raw.get("provideClusterInfo")),
-        install_hint=str(raw.get("installHint") or ""),
-    )
+    if len(parts.path) > 1:
+        parts = parts._replace(query="", fragment="")
+    return urlunsplit(parts).rstrip("/"), parts.scheme == "https"
 
 
-def select(merged: Merged, context: str | None) -> Endpoint:
-    """The endpoint of ``context`` (default: current-context), checked as client-go does."""
+def _pick(merged: Merged, context: str | None) -> tuple[str, dict[str, Any], Path]:
     names = sorted(merged.contexts)
     chosen = context or merged.current_context
     if not chosen:
+        # kubectl would go to http://localhost:8080 (clientcmd.ClusterDefaults): not a guess
+        # a deploy tool makes (README, the parity suite's allow-list).
         raise KubeconfigError(
             f"kubeconfig {merged.where()} has no current context",
             f"Pass --context (one of: {', '.join(names) or 'none'})",
@@ -249,85 +197,87 @@ def select(merged: Merged, context: str | None) -> Endpoint:
             f"context {chosen!r} is not in kubeconfig {merged.where()}",
             f"Use one of: {', '.join(names) or 'none'}",
         )
-    ctx, ctx_origin = merged.contexts[chosen]
+    body, origin = merged.contexts[chosen]
+    return chosen, body, origin
+
+
+def select(merged: Merged, context: str | None) -> Endpoint:
+    """The endpoint of ``context`` (default: current-context), checked as client-go does."""
+    chosen, ctx, ctx_origin = _pick(merged, context)
     where = f"kubeconfig {ctx_origin}: contexts[{chosen}]"
-    cluster_name, user_name = str(ctx.get("cluster") or ""), str(ctx.get("user") or "")
-    if not cluster_name:
-        raise KubeconfigError(f"{where} names no cluster", "Add a cluster to the context")
+    cluster_name, user_name = ctx.get("cluster") or "", ctx.get("user") or ""
     if cluster_name not in merged.clusters:
         raise KubeconfigError(
             f"{where} names cluster {cluster_name!r}, which no kubeconfig file defines",
             f"Add it to one of {merged.where()}",
         )
-    if user_name and user_name not in merged.users:
-        raise KubeconfigError(
-            f"{where} names user {user_name!r}, which no kubeconfig file defines",
-            f"Add it to one of {merged.where()}",
-        )
     cluster, cluster_origin = merged.clusters[cluster_name]
-    user, user_origin = merged.users.get(user_name, ({}, ctx_origin))
+    user, user_origin = merged.users.get(user_name, ({}, ctx_origin))  # none: no credentials
     cwhere = f"kubeconfig {cluster_origin}: clusters[{cluster_name}]"
     uwhere = f"kubeconfig {user_origin}: users[{user_name}]"
-    server = str(cluster.get("server") or "")
-    if not server:
-        raise KubeconfigError(f"{cwhere} has no server", "Add the API server's URL")
-    ca_file = _resolve(cluster.get("certificate-authority"), cluster_origin)
-    ca_data = _data(cluster, "certificate-authority-data", cwhere)
-    insecure = bool(cluster.get("insecure-skip-tls-verify"))
-    if insecure and (ca_file or ca_data):  # transport.TLSConfigFor refuses the pair
-        raise KubeconfigError(
-            f"{cwhere} sets both a certificate authority and insecure-skip-tls-verify",
-            "Remove one of them, as kubectl requires",
-        )
-    methods = [m for m, v in (("token", user.get("token")), ("basic", user.get("username"))) if v]
-    if len(methods) > 1:
-        raise KubeconfigError(
-            f"{uwhere} has more than one authentication method ({', '.join(methods)})",
-            "Keep only one, as kubectl requires",
-        )
-    if user.get("auth-provider"):
-        name = (user["auth-provider"] or {}).get("name", "?")
-        raise KubeconfigError(
-            f"{uwhere} uses auth-provider {name!r}, which kubectl no longer ships",
-            "Use the provider's exec plugin (kubelogin, gke-gcloud-auth-plugin, aws eks get-token)",
-        )
-    cert_file = _resolve(user.get("client-certificate"), user_origin)
-    cert_data = _data(user, "client-certificate-data", uwhere)
-    key_file = _resolve(user.get("client-key"), user_origin)
-    key_data = _data(user, "client-key-data", uwhere)
-    if (cert_file or cert_data) and not (key_file or key_data):
-        raise KubeconfigError(f"{uwhere} has a client certificate but no key", "Add client-key")
-    for key, value in (
-        ("certificate-authority", ca_file),
-        ("client-certificate", cert_file),
-        ("client-key", key_file),
-    ):
-        if value and not Path(value).is_file():
-            owner = cwhere if key == "certificate-authority" else uwhere
-            raise KubeconfigError(f"{owner}.{key}: {value} does not exist", "Fix the path")
-    namespace = ctx.get("namespace")
-    return Endpoint(
+    problems = validation.cluster_problems(cluster, cwhere)
+    raise_first(problems + validation.user_problems(user, uwhere))
+    server, secure = server_url(cluster["server"], cwhere)
+    endpoint = Endpoint(
         context=chosen,
-        server=server.rstrip("/"),
+        server=server,
         cluster=cluster_name,
         user=user_name,
-        namespace=str(namespace) if namespace else None,
-        ca_file=None if ca_data else ca_file,
-        ca_data=ca_data,
-        insecure=insecure,
-        tls_server_name=str(cluster.get("tls-server-name") or "") or None,
-        proxy_url=str(cluster.get("proxy-url") or "") or None,
-        cert_file=None if cert_data else cert_file,
-        cert_data=cert_data,
-        key_file=None if key_data else key_file,
-        key_data=key_data,
-        token=str(user.get("token") or "") or None,
-        token_file=_resolve(user.get("tokenFile"), user_origin),
-        username=str(user.get("username") or "") or None,
-        password=str(user.get("password") or "") or None,
-        exec=_exec_spec(user["exec"], uwhere, user_origin) if user.get("exec") else None,
-        cluster_entry=dict(cluster),
+        namespace=ctx.get("namespace") or None,
+        secure=secure,
+        proxy_url=cluster.get("proxy-url") or None,
+        disable_compression=bool(cluster.get("disable-compression")),
+        impersonate=identity.impersonation(user),
+        exec_extension=identity.exec_extension(cluster),
         origin=str(user_origin),
+    )
+    if not secure:
+        return endpoint  # "only try to read the auth information if we are secure"
+    return with_credentials(endpoint, cluster, user, where=uwhere)
+
+
+def with_credentials(
+    endpoint: Endpoint, cluster: dict[str, Any], user: dict[str, Any], *, where: str
+) -> Endpoint:
+    """``endpoint`` with the TLS settings and the one credential kubectl would use."""
+    bearer = identity.bearer(user, where)
+    has_cert = bool(user.get("client-certificate") or user.get("client-certificate-data"))
+    provider = user.get("auth-provider")
+    if not (user.get("username") or has_cert or bearer or provider or user.get("exec")):
+        raise KubeconfigError(
+            f"{where} holds no credential for {endpoint.server}: kubectl would ask for a "
+            "username and password, which needs a terminal",
+            "Give the context a user with a token, certificate or exec plugin",
+        )
+    ca_data = cluster.get("certificate-authority-data")
+    raise_first(
+        validation.transport_problems(
+            user,
+            insecure=bool(cluster.get("insecure-skip-tls-verify")),
+            has_ca=bool(ca_data or cluster.get("certificate-authority")),
+            where=where,
+        )
+    )
+    # exec.go UpdateTransportConfig: with a token, basic auth or a certificate, never the plugin.
+    other = bearer or user.get("tokenFile") or user.get("username") or has_cert
+    return Endpoint(
+        **{
+            **endpoint.__dict__,
+            "ca_file": None if ca_data else cluster.get("certificate-authority"),
+            "ca_data": ca_data,
+            "insecure": bool(cluster.get("insecure-skip-tls-verify")),
+            "tls_server_name": cluster.get("tls-server-name") or None,
+            "cert_file": user.get("client-certificate"),
+            "cert_data": user.get("client-certificate-data"),
+            "key_file": user.get("client-key"),
+            "key_data": user.get("client-key-data"),
+            "token": bearer or None,
+            "token_file": user.get("tokenFile"),
+            "username": user.get("username") or None,
+            "password": user.get("password") or None,
+            "exec": identity.exec_spec(user["exec"]) if user.get("exec") and not other else None,
+            "oidc": identity.auth_provider(provider, where),
+        }
     )
 
 

@@ -78,28 +78,48 @@ def _env(environ: Mapping[str, str], name: str) -> str:
     return environ.get(name.upper()) or environ.get(name.lower()) or ""
 
 
+def _no_proxy_entry(entry: str) -> tuple[str, str, bool]:
+    """One NO_PROXY entry as Go's ``httpproxy`` reads it: (host or address, port, whether
+    the name itself matches): ``example.com`` matches it and its subdomains, ``.example.com``
+    and ``*.example.com`` only the subdomains."""
+    host, port = entry, ""
+    if entry.count(":") == 1 or entry.startswith("["):
+        host, _, port = entry.rpartition(":")
+        host = host.strip("[]")
+    if host.startswith("*."):
+        host = host[1:]
+    if host.startswith("."):
+        return host, port, False
+    return "." + host, port, True
+
+
 def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         ip = None
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if not entry:
-            continue
         if entry == "*":
             return True
-        if ip is not None:
-            try:
-                if ip in ipaddress.ip_network(entry, strict=False):
+        try:
+            network = ipaddress.ip_network(entry, strict=False) if "/" in entry else None
+        except ValueError:
+            network = None
+        if network is not None:
+            if ip is not None and ip in network:
+                return True
+            continue
+        name, entry_port, itself = _no_proxy_entry(entry)
+        if name in (".", "") or (entry_port and entry_port != str(port)):
+            continue
+        try:
+            if ipaddress.ip_address(name[1:]) is not None:  # an address matches only itself
+                if ip is not None and ip == ipaddress.ip_address(name[1:]):
                     return True
-            except ValueError:
-                pass
-            continue
-        name, _, entry_port = entry.partition(":")
-        if entry_port and entry_port != str(port):
-            continue
-        name = name.lstrip("*").lstrip(".")
-        if host == name or host.endswith("." + name):
+                continue
+        except ValueError:
+            pass
+        if host.endswith(name) or (itself and host == name[1:]):
             return True
     return False
 

@@ -35,6 +35,7 @@ import urllib3
 from urllib3.util.proxy import connection_requires_http_tunnel
 
 from pacdeploy.kube import proxy as proxies
+from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
 from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
 from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
 from pacdeploy.kube.pool import WIDTH
@@ -67,23 +68,16 @@ def keepalive_socket_options() -> list[tuple[int, int, int]]:
     return options
 
 
-def _pem(data: bytes) -> str:
-    text = data.decode(errors="replace")
-    if "-----BEGIN" in text:
-        return text
-    return ssl.DER_cert_to_PEM_cert(data)  # a DER certificate is valid CA data too
-
-
 def tls_context(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:
     """The TLS context for ``endpoint``; ``cert``: an exec plugin's (certificate, key)."""
     try:
-        if endpoint.ca_data:
-            context = ssl.create_default_context(cadata=_pem(endpoint.ca_data))
+        if endpoint.ca_data:  # PEM only (transport.go rootCertPool: AppendCertsFromPEM)
+            context = ssl.create_default_context(cadata=endpoint.ca_data.decode(errors="replace"))
         elif endpoint.ca_file:
             context = ssl.create_default_context(cafile=endpoint.ca_file)
         else:
             context = ssl.create_default_context()
-    except (ssl.SSLError, ValueError, OSError) as exc:
+    except (ssl.SSLError, ValueError, OSError, TypeError) as exc:  # TypeError: not ASCII
         raise KubeconfigError(
             f"the certificate authority of cluster {endpoint.cluster!r} cannot be loaded: {exc}",
             "Fix certificate-authority(-data) in the kubeconfig",
@@ -133,17 +127,14 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         parts = urlsplit(endpoint.server)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise KubeconfigError(
-                f"server {endpoint.server!r} of cluster {endpoint.cluster!r} is not an http(s) URL",
-                "Fix the cluster's server in the kubeconfig",
-            )
         self.endpoint = endpoint
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.secure = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if endpoint.secure else 80)
+        self.secure = endpoint.secure
         self.proxy = proxies.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
-        self.plugin = ExecPlugin(endpoint.exec, endpoint.cluster_entry) if endpoint.exec else None
+        self.plugin = None
+        if endpoint.exec:
+            self.plugin = ExecPlugin(endpoint.exec, cluster_info(endpoint, self.proxy))
         self.clock = clock
         self._lock = threading.Lock()
         self._exec: ExecCredential | None = None
@@ -158,11 +149,10 @@ class Transport:
 
     # -- who --------------------------------------------------------------------------
     def authorization(self) -> str | None:
-        """The Authorization header for the next request (running the plugin if due)."""
+        """The Authorization header for the next request (running the plugin if due), in
+        client-go's order: a bearer token or basic auth (``HTTPWrappersForConfig``), else
+        the exec plugin, else an oidc id-token. None without TLS: the endpoint holds none."""
         endpoint = self.endpoint
-        if self.plugin is not None:
-            self._use(self.plugin.credential())
-            return f"Bearer {self._exec.token}" if self._exec and self._exec.token else None
         if endpoint.token_file:
             return f"Bearer {self._token_from_file(force=False)}"
         if endpoint.token:
@@ -170,7 +160,19 @@ class Transport:
         if endpoint.username:
             pair = f"{endpoint.username}:{endpoint.password or ''}".encode()
             return "Basic " + base64.b64encode(pair).decode()
+        if self.plugin is not None:
+            self._use(self.plugin.credential())
+            return f"Bearer {self._exec.token}" if self._exec and self._exec.token else None
+        if endpoint.oidc is not None:
+            return f"Bearer {oidc_id_token(endpoint.oidc, endpoint.user)}"
         return None
+
+    def headers(self) -> list[tuple[str, str]]:
+        """Every header that says who the request is from: Authorization, then the
+        Impersonate-* headers as ``NewImpersonatingRoundTripper`` adds them (sent without
+        TLS too: they are no credential)."""
+        found = [("Authorization", auth)] if (auth := self.authorization()) else []
+        return found + impersonation_headers(self.endpoint.impersonate)
 
     def unauthorized(self, sent: str | None) -> bool:
         """A request with ``sent`` got 401: refresh what can be; True if worth one retry."""
@@ -183,17 +185,25 @@ class Transport:
         return False
 
     def _token_from_file(self, *, force: bool) -> str:
+        """The file's token, re-read when due; when it cannot be read, the last one read,
+        else the kubeconfig's ``token`` (``bearerAuthRoundTripper``, ``cachingTokenSource``)."""
         now = self.clock()
         with self._lock:
             cached = self._file_token
             if force or cached is None or now - cached[1] >= TOKEN_FILE_PERIOD:
-                token = _read(self.endpoint.token_file).decode().strip()
-                if not token:
-                    raise KubeconfigError(
-                        f"tokenFile {self.endpoint.token_file} is empty", "Write a token to it"
-                    )
-                self._file_token = cached = (token, now)
-            return cached[0]
+                try:
+                    token = _read(self.endpoint.token_file).decode().strip()
+                except KubeconfigError:
+                    token = ""
+                if token:
+                    self._file_token = cached = (token, now)
+            if cached is not None:
+                return cached[0]
+            if self.endpoint.token:
+                return self.endpoint.token
+            raise KubeconfigError(
+                f"tokenFile {self.endpoint.token_file} is missing or empty", "Write a token to it"
+            )
 
     def _use(self, credential: ExecCredential) -> None:
         with self._lock:

@@ -125,3 +125,78 @@ def test_connections_are_kept_alive_as_the_official_client_keeps_them():
     from kubernetes.utils.keepalive import tcp_keepalive_socket_options
 
     assert transport.keepalive_socket_options() == tcp_keepalive_socket_options()
+
+
+# -- issue 32 ------------------------------------------------------------------------------------
+def test_impersonation_headers_as_client_go_sends_them():
+    from pacdeploy.kube.credentials import impersonation_headers
+    from pacdeploy.kube.kubeconfig import Impersonation
+
+    who = Impersonation(
+        "jane", "42", ("dev", "ops"), (("scopes", ("a", "b")), ("ex/am%ple", ("c",)))
+    )
+    assert impersonation_headers(who) == [
+        ("Impersonate-User", "jane"),
+        ("Impersonate-Uid", "42"),
+        ("Impersonate-Group", "dev"),
+        ("Impersonate-Group", "ops"),
+        ("Impersonate-Extra-Scopes", "a"),
+        ("Impersonate-Extra-Scopes", "b"),
+        ("Impersonate-Extra-Ex%2fam%25ple", "c"),  # headerKeyEscape, then canonical case
+    ]
+    assert impersonation_headers(None) == []
+
+
+def test_a_transport_without_tls_sends_no_authorization_but_impersonates():
+    from pacdeploy.kube.kubeconfig import Endpoint, Impersonation
+
+    plain = transport.Transport(
+        Endpoint(context="c", server="http://a", secure=False, impersonate=Impersonation("jane"))
+    )
+    assert plain.headers() == [("Impersonate-User", "jane")]
+
+
+def test_a_token_file_that_disappears_falls_back_to_the_token(tmp_path):
+    from pacdeploy.kube.kubeconfig import Endpoint
+
+    path = tmp_path / "token"
+    endpoint = Endpoint(context="c", server="https://a", token="t", token_file=str(path))
+    assert transport.Transport(endpoint).authorization() == "Bearer t"
+    path.write_text("from-file\n")
+    assert transport.Transport(endpoint).authorization() == "Bearer from-file"
+
+
+def test_a_der_ca_is_refused_pem_only():
+    from pacdeploy.kube.kubeconfig import Endpoint
+
+    with pytest.raises(KubeconfigError, match="cannot be loaded"):
+        transport.tls_context(Endpoint(context="c", server="https://a", ca_data=b"\x30\x82\x01"))
+
+
+def test_the_exec_plugin_is_told_the_ca_of_a_file(tmp_path):
+    from pacdeploy.kube.credentials import cluster_info
+    from pacdeploy.kube.kubeconfig import Endpoint
+
+    (tmp_path / "ca.crt").write_bytes(b"PEM")
+    endpoint = Endpoint(context="c", server="https://a", ca_file=str(tmp_path / "ca.crt"))
+    assert cluster_info(endpoint, None) == {
+        "server": "https://a",
+        "certificate-authority-data": "UEVN",
+        "config": None,
+    }
+
+
+def test_the_install_hint_loses_its_terminal_escapes():
+    assert execplugin.clean_ansi("\x1b[1mbrew install x\x1b[0m\n\tok") == (
+        "U+001B[1mbrew install xU+001B[0m\n\tok"
+    )
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "bypassed"),
+    [(".example.com", False), ("*.example.com", False), ("example.com", True)],
+)
+def test_a_leading_dot_or_star_exempts_only_subdomains(no_proxy, bypassed):
+    env = {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": no_proxy}
+    assert (proxy.choose("https://example.com", None, env) is None) is bypassed
+    assert proxy.choose("https://api.example.com", None, env) is None
