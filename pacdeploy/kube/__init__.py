@@ -1,7 +1,11 @@
 """The Kubernetes layer: what pacdeploy knows of the API, and the one way it talks to it.
 
 resources.py   the registry of kinds (group, version, plural, scope) and every URL path
-kubeconfig.py  which files, merged and checked by client-go's rules, into one context's Endpoint
+kubeconfig.py  which files, merged by client-go's rules, into one context's Endpoint
+decode.py      one kubeconfig file decoded as client-go decodes it (types, names, base64)
+validation.py  what client-go refuses in a context's cluster and user, before any request
+identity.py    who a user entry says we are: token, exec plugin, oidc, impersonation
+credentials.py impersonation headers, oidc id-tokens, the cluster an exec plugin is told
 transport.py   the credentials layer: TLS trust, who we are, the proxy; every connection's origin
 execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)

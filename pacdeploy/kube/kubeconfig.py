@@ -95,7 +95,11 @@ def paths(explicit: str | None) -> list[Path]:
     env = os.environ.get("KUBECONFIG")
     if env:
         return [Path(p) for p in dict.fromkeys(env.split(os.pathsep)) if p]
-    return [Path.home() / ".kube" / "config"]
+    home = Path.home() / ".kube" / "config"
+    old = Path(os.environ.get("HOME", "")) / ".kube" / ".kubeconfig"
+    # loader.go currentMigrationRules: kubectl copies the old file to ~/.kube/config when
+    # that is missing, and reads the copy; pacdeploy reads it where it is, writing nothing.
+    return [old if not os.path.lexists(home) and old.is_file() else home]
 
 
 def user_file() -> Path:
