@@ -7,7 +7,6 @@ import base64
 import json
 import time
 
-from tests.parity.conftest import Scenario
 from tests.parity.kubeconfigs import (
     TOKEN,
     cert_user,
@@ -18,6 +17,7 @@ from tests.parity.kubeconfigs import (
     single,
     tls,
 )
+from tests.parity.runner import Scenario
 from tests.parity.world import Case
 
 CLIENT = "tools/clientcmd/client_config_test.go"

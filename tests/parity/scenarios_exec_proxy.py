@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from tests.parity.conftest import Scenario
 from tests.parity.kubeconfigs import (
     TOKEN,
     V1BETA1,
@@ -14,6 +13,7 @@ from tests.parity.kubeconfigs import (
     single,
     tls,
 )
+from tests.parity.runner import Scenario
 from tests.parity.world import Case
 from tests.support.apiserver import PROXIED, PROXIED_SUB
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.parity.conftest import Scenario
 from tests.parity.kubeconfigs import TOKEN, config, home_config, other, single, text_config, tls
+from tests.parity.runner import Scenario
 from tests.parity.world import Case
 
 LOADER = "tools/clientcmd/loader_test.go"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tests.parity.conftest import Scenario
 from tests.parity.kubeconfigs import (
     TOKEN,
     config,
@@ -13,6 +12,7 @@ from tests.parity.kubeconfigs import (
     text_config,
     tls,
 )
+from tests.parity.runner import Scenario
 from tests.parity.world import Case
 from tests.support.apiserver import SERVER_NAME
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.parity.conftest import summary
+from tests.parity.runner import summary
 from tests.parity.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.integration
