@@ -31,6 +31,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
+WHO = ("Authorization", "Impersonate-")  # the headers a stream's upgrade carries too
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -85,8 +86,7 @@ class Cluster:
             method=method, resource_path=path, query_params=params, header_params=headers, body=body
         )
         sent = HTTPHeaderDict(plain)  # Impersonate-Group and -Extra-* may repeat
-        for name, value in self.transport.headers():
-            sent.add(name, value)
+        sent.extend(self.transport.headers())  # extend adds, never replaces
         return url, sent, body
 
     def exchange(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
@@ -164,15 +164,14 @@ class Cluster:
             scheme, rest = url.split("://", 1)
             target = ("wss" if scheme == "https" else "ws") + "://" + rest
             header = [f"sec-websocket-protocol: {protocol}"]
-            header += [f"{k}: {v}" for k, v in headers.items() if k not in ("Accept",)]
-            authorization = headers.get("Authorization")
+            header += [f"{k}: {v}" for k, v in headers.items() if k.startswith(WHO)]
             ws = WebSocket(skip_utf8_validation=True, enable_multithread=True)
             try:
                 ws.connect(target, socket=self.transport.dial(REQUEST_TIMEOUT[0]), header=header)
             except WebSocketBadStatusException as exc:
                 ws.shutdown()
                 retry = exc.status_code == 401 and attempt == 1
-                if retry and self.transport.unauthorized(authorization):
+                if retry and self.transport.unauthorized(headers.get("Authorization")):
                     continue
                 raise
             except BaseException:

@@ -160,8 +160,9 @@ def _at(where: str, key: object) -> str:
 def _require(value: Any, spec: Any, where: str) -> None:
     wanted, what = _go_type(spec)
     if not isinstance(value, wanted):
+        shown = f" ({value!r})" if spec is bool else ""  # a string field may be a secret
         raise KubeconfigError(
-            f"{where} must be {what}, not {_kind_of(value)} ({value!r})",
+            f"{where} must be {what}, not {_kind_of(value)}{shown}",
             "Fix the file (kubectl refuses it too)",
         )
 

@@ -263,3 +263,9 @@ def test_a_token_with_a_missing_token_file_is_the_token(tmp_path):
 def test_mixed_or_half_basic_auth_is_refused(user, message):
     with pytest.raises(KubeconfigError, match=message):
         endpoint_of(user)
+
+
+def test_a_mistyped_credential_is_refused_without_printing_it():
+    with pytest.raises(KubeconfigError, match="token must be a string, not a number") as caught:
+        endpoint_of({"token": 987654321})
+    assert "987654321" not in str(caught.value)
