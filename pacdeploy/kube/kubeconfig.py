@@ -29,11 +29,10 @@ from urllib.parse import urlsplit, urlunsplit
 from pacdeploy.kube import identity, validation
 from pacdeploy.kube.decode import Decoded, KubeconfigError, decode
 from pacdeploy.kube.identity import ExecSpec, Impersonation
-from pacdeploy.kube.validation import EXEC_VERSIONS, INTERACTIVE_MODES, raise_first, resolved
+from pacdeploy.kube.validation import EXEC_VERSIONS, raise_first, resolved
 
 __all__ = [
     "EXEC_VERSIONS",
-    "INTERACTIVE_MODES",
     "Endpoint",
     "ExecSpec",
     "Impersonation",

@@ -51,7 +51,7 @@ def parity(
     def one(scenario: Scenario) -> tuple[Observation, Observation]:
         world = worlds.get()
         try:
-            return run_scenario(scenario, world, kubectl, forks)
+            return run_scenario(scenario, world, kubectl, forks=forks)
         finally:
             worlds.put(world)
 

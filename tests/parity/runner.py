@@ -88,7 +88,7 @@ def _run(command: list[str], case: Case) -> subprocess.CompletedProcess[str]:
 
 
 def run_scenario(
-    scenario: Scenario, world: World, kubectl: str, forks: Forkserver
+    scenario: Scenario, world: World, kubectl: str, *, forks: Forkserver
 ) -> tuple[Observation, Observation]:
     case = Case(world, Path(tempfile.mkdtemp(prefix=f"{scenario.name[:40]}-", dir=world.folder)))
     scenario.build(case)

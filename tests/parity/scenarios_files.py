@@ -11,7 +11,6 @@ from tests.parity.world import Case
 LOADER = "tools/clientcmd/loader_test.go"
 CLIENT = "tools/clientcmd/client_config_test.go"
 VALID = "tools/clientcmd/validation_test.go"
-MERGED = "tools/clientcmd/merged_client_builder_test.go"
 HAND = "hand-written"
 
 
