@@ -1,8 +1,10 @@
-"""One authenticated connection to one API server, and every request pacdeploy makes.
+"""One authenticated connection to one API server, and the calls pacdeploy makes on it.
 
-Every request goes through :meth:`Cluster.send`, which retries what is worth retrying for a
-bounded time (logged at -v) and turns everything else into a PacdeployError with one line
-a user can act on, the original exception chained as its cause.
+Every request leaves through `wire.Wire.exchange`. REST calls go there by
+:meth:`Cluster.send`, which retries what is worth retrying for a bounded time (logged at -v)
+and turns everything else into a PacdeployError with one line a user can act on, the
+original exception chained as its cause; watches (`watch.py`) and websockets (exec,
+port-forward) go there directly, as their retries differ.
 """
 
 from __future__ import annotations
@@ -15,23 +17,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
-from urllib3 import HTTPHeaderDict
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, kubeconfig, pool
 from pacdeploy.kube.resources import FIELD_MANAGER, holds, name_of, path_of, resource
-from pacdeploy.kube.transport import CONNECT_SECONDS, Transport
+from pacdeploy.kube.transport import Transport
+from pacdeploy.kube.wire import REQUEST_TIMEOUT, Request, Wire
 
 log = logging.getLogger(__name__)
 
 # Bounded so that a dead API server is reported in seconds, not minutes.
 RETRY_SECONDS = float(os.environ.get("PACDEPLOY_API_RETRY_SECONDS", "20"))
-REQUEST_TIMEOUT = (CONNECT_SECONDS, 30.0)  # (connect, read) seconds
 APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
-WHO = ("Authorization", "Impersonate-")  # the headers a stream's upgrade carries too
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -53,61 +53,16 @@ Items = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class Cluster:
-    api: Any  # kubernetes.client.ApiClient, its urllib3 pools the transport's
-    transport: Transport
+    wire: Wire
     context: str
     server: str
     retry_seconds: float = RETRY_SECONDS
 
-    # -- transport ------------------------------------------------------------------
-    def prepare(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, Any] | None = None,
-        *,
-        body: Any = None,
-        content_type: str | None = None,
-    ) -> tuple[str, HTTPHeaderDict, Any]:
-        """The one place a request is built: (url, headers, body), credentials included."""
-        headers = {"Accept": "application/json"}
-        if content_type:
-            headers["Content-Type"] = content_type
-        elif body is not None:
-            headers["Content-Type"] = "application/json"
-        # A list is a repeated parameter (exec's `command=mongo&command=--eval&...`).
-        params = [
-            (k, item)
-            for k, v in (query or {}).items()
-            for item in (v if isinstance(v, list) else [v])
-            if item is not None
-        ]
-        _, url, plain, body, _ = self.api.param_serialize(
-            method=method, resource_path=path, query_params=params, header_params=headers, body=body
-        )
-        sent = HTTPHeaderDict(plain)  # Impersonate-Group and -Extra-* may repeat
-        sent.extend(self.transport.headers())  # extend adds, never replaces
-        return url, sent, body
+    @property
+    def transport(self) -> Transport:
+        return self.wire.transport
 
-    def exchange(self, method: str, path: str, query: dict[str, Any] | None, **options: Any) -> Any:
-        """One HTTP exchange; a 401 that fresh credentials may cure is tried once more
-        with them (client-go refreshes an exec plugin's or a token file's credential)."""
-        timeout = options.pop("timeout")
-        for attempt in (1, 2):
-            url, headers, body = self.prepare(method, path, query, **options)
-            self.transport.await_connection()
-            self.api.rest_client.pool_manager = self.transport.pool_manager()
-            response = self.api.call_api(
-                method, url, header_params=headers, body=body, _request_timeout=timeout
-            )
-            if response.status != 401 or attempt == 2:
-                return response
-            if not self.transport.unauthorized(headers.get("Authorization")):
-                return response
-            response.read()
-            log.info("401 for %s %s: credentials refreshed, trying once more", method, path)
-        raise AssertionError("unreachable")  # pragma: no cover
-
+    # -- requests -------------------------------------------------------------------
     def request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
         """:meth:`send`, decoding the JSON body."""
         data = self.send(method, path, **options)
@@ -124,15 +79,13 @@ class Cluster:
         timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> bytes:
         """One API call with bounded retries; returns the raw body."""
-        from kubernetes.client.exceptions import ApiException
+        request = Request(method, path, query, body, content_type, timeout)
 
         def once(_method: str, _path: str) -> bytes:
-            response = self.exchange(
-                method, path, query, body=body, content_type=content_type, timeout=timeout
-            )
+            response = self.wire.rest(request)
             data = response.read()
             if not 200 <= response.status <= 299:
-                raise ApiException(http_resp=response, body=data.decode(errors="replace"))
+                raise errors.api_error(response.status, data)
             return data
 
         retrying = Retrying(
@@ -155,31 +108,8 @@ class Cluster:
         return errors.Where(method, path, self.server, self.context, seconds, proxy)
 
     def open_websocket(self, path: str, query: dict[str, Any], protocol: str) -> Any:
-        """A websocket to ``path`` (port-forward, exec), over the same TLS, proxy and
-        credentials as every request; a 401 is retried once with refreshed credentials."""
-        from websocket import WebSocket, WebSocketBadStatusException
-
-        for attempt in (1, 2):
-            url, headers, _ = self.prepare("GET", path, query)
-            scheme, rest = url.split("://", 1)
-            target = ("wss" if scheme == "https" else "ws") + "://" + rest
-            header = [f"sec-websocket-protocol: {protocol}"]
-            header += [f"{k}: {v}" for k, v in headers.items() if k.startswith(WHO)]
-            ws = WebSocket(skip_utf8_validation=True, enable_multithread=True)
-            try:
-                ws.connect(target, socket=self.transport.dial(REQUEST_TIMEOUT[0]), header=header)
-            except WebSocketBadStatusException as exc:
-                ws.shutdown()
-                retry = exc.status_code == 401 and attempt == 1
-                if retry and self.transport.unauthorized(headers.get("Authorization")):
-                    continue
-                raise
-            except BaseException:
-                ws.shutdown()
-                raise
-            ws.settimeout(None)
-            return ws
-        raise AssertionError("unreachable")  # pragma: no cover
+        """A websocket to ``path`` (port-forward, exec): `Wire.exchange`, as every request."""
+        return self.wire.upgrade(Request("GET", path, query), protocol)
 
     # -- objects ----------------------------------------------------------------------
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
@@ -333,7 +263,7 @@ class Cluster:
 
     def with_retry_budget(self, seconds: float) -> Cluster:
         """The same connection with another retry budget (0: fail on the first error)."""
-        return Cluster(self.api, self.transport, self.context, self.server, seconds)
+        return Cluster(self.wire, self.context, self.server, seconds)
 
 
 def connect(
@@ -354,10 +284,6 @@ def connect(
     transport = Transport(endpoint)
     transport.prepare()
     transport.warm(warm)
-    from kubernetes.client import ApiClient, Configuration
-
-    configuration = Configuration(host=endpoint.server)
-    configuration.proxy = None  # it reads HTTPS_PROXY itself; the transport chose (proxy.py)
-    api = ApiClient(configuration)
-    api.rest_client.pool_manager = transport.pool_manager()
-    return Cluster(api, transport, endpoint.context, endpoint.server, retry_seconds)
+    return Cluster(
+        Wire(transport, endpoint.server), endpoint.context, endpoint.server, retry_seconds
+    )

@@ -22,6 +22,7 @@ from pacdeploy.errors import (
     PacdeployError,
     PermissionDenied,
 )
+from pacdeploy.kube import official
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as down
@@ -41,18 +42,14 @@ class Where:
 
 
 def api_error(status: int, body: bytes) -> Exception:
-    """The client's ApiException for a response read outside its own call path."""
-    from kubernetes.client.exceptions import ApiException
-
-    exc = ApiException(status=status, reason=body.decode(errors="replace")[:200])
-    exc.body = body.decode(errors="replace")
-    return exc
+    """The client's ApiException for an answer that was not a success."""
+    return official.api_error(status, body.decode(errors="replace"))
 
 
 def _status(exc: BaseException) -> int | None:
-    from kubernetes.client.exceptions import ApiException
-
-    return exc.status if isinstance(exc, ApiException) else None
+    if isinstance(exc, official.api_exception()):
+        return int(getattr(exc, "status", 0) or 0)
+    return None
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -17,8 +17,9 @@ import urllib3
 
 from pacdeploy.errors import PacdeployError, WatchExpired
 from pacdeploy.kube import errors
-from pacdeploy.kube.client import REQUEST_TIMEOUT, Cluster
+from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, resource
+from pacdeploy.kube.wire import REQUEST_TIMEOUT, Request
 
 # A watch is closed by the server after this long and re-established from the last version.
 WATCH_SECONDS = 300
@@ -84,9 +85,8 @@ def watch(
     }
     path = resource(kind).path(namespace=namespace)
     try:
-        response = cluster.exchange(
-            "GET", path, query, timeout=(REQUEST_TIMEOUT[0], timeout_seconds + 30)
-        )
+        timeout = (REQUEST_TIMEOUT[0], timeout_seconds + 30.0)
+        response = cluster.wire.rest(Request("GET", path, query, timeout=timeout))
     except Exception as exc:
         if errors.is_transient(exc):  # the server may be restarting: list (with retries)
             raise WatchExpired(f"watch of {path} could not start: {exc}") from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pacdeploy.errors import Conflict
+from pacdeploy.kube import official
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox.objects import CSI_DRIVER
@@ -102,14 +103,12 @@ def cut(
     target = snapshots / snapshot_handle
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target, symlinks=True)
-    from kubernetes.utils import parse_quantity
-
     status = {
         "snapshotHandle": snapshot_handle,
         "readyToUse": True,
         "creationTime": time.time_ns(),
         # As the hostpath driver reports it: the source volume's capacity.
-        "restoreSize": int(parse_quantity(size)),
+        "restoreSize": int(official.parse_quantity(size)),
     }
     cluster.merge_patch(
         "VolumeSnapshotContent",

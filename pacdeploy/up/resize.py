@@ -19,7 +19,7 @@ from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
-from pacdeploy.kube import pool
+from pacdeploy.kube import official, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
@@ -42,9 +42,7 @@ class Resize:
 
 def quantity(text: str) -> Decimal:
     """A Kubernetes quantity in bytes (the official client's parser: 1Gi, 500M, 1.5Ti)."""
-    from kubernetes.utils.quantity import parse_quantity
-
-    return Decimal(parse_quantity(text))
+    return official.parse_quantity(text)
 
 
 def requested(claim: dict[str, Any]) -> str:
