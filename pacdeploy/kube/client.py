@@ -277,8 +277,8 @@ def connect(
     Credentials are obtained here, so a failing plugin stops the command before any request.
 
     ``warm``: connections to open ahead (`Transport.warm`). They open as soon as the
-    credentials are known and the official client is imported after: its package import
-    is the slowest part of a command's start, and the TCP and TLS handshakes run beside it.
+    credentials are known, so the TCP and TLS handshakes run beside what the command still
+    loads (the official REST layer, with the first request: `official.py`).
     """
     endpoint = kubeconfig.load(kubeconfig_file, context)
     transport = Transport(endpoint)
