@@ -16,7 +16,7 @@ from pacdeploy.errors import InvalidInput
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType[float]):
     """kubectl-style durations: 90s, 5m, 1h, 1m30s, or bare seconds."""
 
     name = "duration"
@@ -39,7 +39,7 @@ class Duration(click.ParamType):
         return total
 
 
-class Port(click.ParamType):
+class Port(click.ParamType[int]):
     name = "port"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int:

@@ -45,7 +45,7 @@ def container_port(pod: dict[str, Any], target: int | str) -> int | None:
     for container in pod["spec"].get("containers", []):
         for entry in container.get("ports", []):
             if entry.get("name") == target:
-                return entry["containerPort"]
+                return int(entry["containerPort"])
     return None
 
 

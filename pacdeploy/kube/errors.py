@@ -85,7 +85,7 @@ def retry_after(state: RetryCallState) -> float:
 
 def status_message(exc: Any) -> str:
     try:
-        return json.loads(exc.body).get("message") or exc.reason
+        return str(json.loads(exc.body).get("message") or exc.reason)
     except (TypeError, ValueError, AttributeError):
         return str(getattr(exc, "reason", exc))
 

@@ -124,5 +124,5 @@ def parse_quantity(quantity: str) -> Decimal:
     stand_in_for_package()
     from kubernetes.utils.quantity import parse_quantity as parse
 
-    value: Decimal = parse(quantity)
+    value: Decimal = parse(quantity)  # type: ignore[no-untyped-call]
     return value

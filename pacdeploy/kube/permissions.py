@@ -64,7 +64,10 @@ def rules_allow(rules: list[dict[str, Any]], need: Need) -> bool:
 def _review(cluster: Cluster, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Ask the authorizer about ourselves; the review's status."""
     body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
-    return cluster.request("POST", resource(kind).path(), body=body).get("status", {})
+    status: dict[str, Any] = cluster.request("POST", resource(kind).path(), body=body).get(
+        "status", {}
+    )
+    return status
 
 
 def _rules(cluster: Cluster, namespace: str) -> list[dict[str, Any]] | None:

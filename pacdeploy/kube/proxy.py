@@ -152,7 +152,7 @@ def tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
     if proxy.scheme == "socks5":
         import socks  # PySocks, the library urllib3's SOCKS support is built on
 
-        return socks.create_connection(
+        connected: socket.socket = socks.create_connection(
             (host, port),
             timeout=timeout,
             proxy_type=socks.SOCKS5,
@@ -162,6 +162,7 @@ def tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
             proxy_username=proxy.username,
             proxy_password=proxy.password,
         )
+        return connected
     sock: socket.socket = socket.create_connection((proxy.host, proxy.port), timeout=timeout)
     try:
         if proxy.scheme == "https":

@@ -144,7 +144,7 @@ class Wire:
         target = ("wss" if scheme == "https" else "ws") + "://" + rest
         header = [f"sec-websocket-protocol: {protocol}"]
         header += [f"{k}: {v}" for k, v in built.headers.iteritems() if k.startswith(WHO)]
-        ws = WebSocket(skip_utf8_validation=True, enable_multithread=True)
+        ws: Any = WebSocket(skip_utf8_validation=True, enable_multithread=True)  # untyped
         try:
             ws.connect(target, socket=self.transport.dial(CONNECT_SECONDS), header=header)
         except WebSocketBadStatusException as exc:
