@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pacdeploy import collector, output
 from pacdeploy.errors import InvalidInput
+
+if TYPE_CHECKING:  # imported by the commands that connect: `--help` loads no client
+    from pacdeploy.kube.client import Cluster
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -61,7 +64,7 @@ class Settings:
     namespace: str
     out: output.Output
 
-    def cluster(self, warm: int = 1) -> Any:
+    def cluster(self, warm: int = 1) -> Cluster:
         """The cluster; ``warm``: connections to open ahead for the parallel rounds to come
         (one at least: the first request needs it, and it opens while the client loads)."""
         from pacdeploy.kube.client import connect
