@@ -2,7 +2,7 @@
 command group. Commands stay thin: they parse, ask, call the domain packages and print.
 
     settings.py  Settings (the global options), parameter types, confirmation
-    app.py       up, diff, scale, status, down
+    app.py       up, diff, template, scale, status, down
     history.py   history, rollback
     data.py      backup create|list|delete|prune, restore
     forward.py   forward
@@ -101,6 +101,7 @@ def completion(shell: str) -> None:
 for command in (
     app.up,
     app.diff,
+    app.template,
     app.scale,
     app.status,
     app.down,

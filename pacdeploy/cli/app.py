@@ -1,4 +1,4 @@
-"""`pacdeploy up`, `diff`, `scale`, `status` and `down`: the app itself."""
+"""`pacdeploy up`, `diff`, `template`, `scale`, `status` and `down`: the app itself."""
 
 from __future__ import annotations
 
@@ -195,6 +195,42 @@ def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> No
         if not found:
             settings.out.info("no changes")
     sys.exit(1 if found else 0)
+
+
+@click.command()
+@up_options
+@click.option(
+    "--with-secret",
+    is_flag=True,
+    help="Include a freshly generated credentials Secret (a new install only).",
+)
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Plan against the cluster as `up` would now (current replicas, volume size).",
+)
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
+@pass_settings
+def template(settings: Settings, with_secret: bool, validate: bool, fmt: str, **given: Any) -> None:
+    """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
+    from pacdeploy.up import template as manifests
+
+    wanted = _wanted(settings, given)
+    if validate:
+        objects = manifests.planned(settings.cluster(warm=PARALLEL_ROUND), wanted, settings.out)
+    else:
+        objects = manifests.offline(wanted)
+    note = None if with_secret else manifests.SECRET_NOTE
+    if with_secret:
+        objects = manifests.with_secret(objects, settings.namespace)
+    else:
+        settings.out.warning(manifests.SECRET_NOTE)
+    if fmt == "json":
+        settings.out.data(manifests.as_list(objects), fmt)
+    else:
+        sys.stdout.write(manifests.as_yaml(objects, note))
 
 
 @click.command()

@@ -193,8 +193,7 @@ def plan_up(
     else:
         with_claim_size(template, size)  # a recorded revision's volumes may since have grown
 
-    _record_storage_defaults(objects[0], namespace, classes, wanted)
-    objects = [with_digest(o) for o in objects]
+    objects = as_applied(objects, namespace, classes, wanted)
     plan = UpPlan(
         options,
         objects,
@@ -210,6 +209,18 @@ def plan_up(
     plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
     plan.needs = _needs_for_up(plan)
     return plan
+
+
+def as_applied(
+    objects: list[dict[str, Any]],
+    namespace: dict[str, Any] | None,
+    classes: list[dict[str, Any]],
+    wanted: Wanted,
+) -> list[dict[str, Any]]:
+    """Rendered ``objects`` as `up` sends them: the Namespace records the default class
+    (``namespace``: as it is live, None before the first `up`), each object its digest."""
+    _record_storage_defaults(objects[0], namespace, classes, wanted)
+    return [with_digest(o) for o in objects]
 
 
 def _refuse(

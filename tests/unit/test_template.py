@@ -1,0 +1,68 @@
+"""`template`: `up`'s options and rendering, the Secret only when asked for."""
+
+import json
+
+import pytest
+import yaml
+
+from pacdeploy.app import credentials
+from pacdeploy.app.manifests import SECRET, Options
+from pacdeploy.cli import app as commands
+from pacdeploy.cli import main
+from pacdeploy.up import template
+from pacdeploy.up.fields import APPLIED, without_digest
+from pacdeploy.up.plan import Wanted
+
+# `up`'s own ways of going about a change, not what it deploys.
+HOW_UP_GOES = {"dry_run", "snapshot", "keep_backups", "atomic", "timeout"}
+
+
+def wanted(**options):
+    return Wanted(Options(**options), "csi-hostpath-sc")
+
+
+def test_template_takes_every_option_up_takes_about_what_it_deploys():
+    up = {p.name for p in commands.up.params} - HOW_UP_GOES
+    assert up <= {p.name for p in commands.template.params}
+
+
+def test_offline_is_what_a_first_up_sends_leaving_the_default_class_alone():
+    objects = template.offline(wanted(namespace="shop", replicas=3))
+    assert all(APPLIED in o["metadata"]["annotations"] for o in objects)
+    namespace = without_digest(objects[0])
+    assert namespace["metadata"]["name"] == "shop"
+    assert namespace["metadata"].get("annotations") in (None, {})  # no class recorded
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert not [o for o in objects if o["kind"] == "Secret"]
+
+
+def test_the_secret_is_generated_only_when_asked_and_goes_after_the_namespace():
+    objects = template.with_secret(template.offline(wanted()), "pacman")
+    assert [o["kind"] for o in objects[:2]] == ["Namespace", "Secret"]
+    assert objects[1]["metadata"]["name"] == SECRET
+    assert credentials.missing_keys(objects[1]) == []
+
+
+def test_yaml_stream_reads_back_as_the_objects_with_the_note_as_a_comment():
+    objects = template.offline(wanted())
+    text = template.as_yaml(objects, template.SECRET_NOTE)
+    assert text.startswith("# Secret ")
+    assert [d for d in yaml.safe_load_all(text) if d] == objects
+
+
+def test_the_command_prints_nothing_secret_without_with_secret(capsys):
+    main(["--kubeconfig", "/nonexistent", "template", "-o", "json", "--replicas", "2"])
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["kind"] == "List"
+    assert "Secret" not in [o["kind"] for o in doc["items"]]
+    assert SECRET in err
+
+
+def test_bad_options_are_refused_as_up_refuses_them(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--kubeconfig", "/nonexistent", "template", "--replicas", "101"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "between 0 and 100" in err
