@@ -6,6 +6,7 @@ command group. Commands stay thin: they parse, ask, call the domain packages and
     history.py   history, rollback
     data.py      backup create|list|delete|prune, restore
     forward.py   forward
+    diagnose.py  logs, report
     sandbox.py   sandbox up|down|status
 
 Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --help` is instant.
@@ -20,7 +21,7 @@ import click
 
 from pacdeploy import collector, output
 from pacdeploy.app.manifests import DEFAULT_NAMESPACE
-from pacdeploy.cli import app, data, forward, history, sandbox
+from pacdeploy.cli import app, data, diagnose, forward, history, sandbox
 from pacdeploy.cli.settings import Settings
 from pacdeploy.errors import EXIT_INTERRUPTED, PacdeployError
 
@@ -110,6 +111,8 @@ for command in (
     data.backup,
     data.restore_command,
     forward.forward,
+    diagnose.logs,
+    diagnose.report,
     sandbox.sandbox,
 ):
     cli.add_command(command)

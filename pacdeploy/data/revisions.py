@@ -105,6 +105,32 @@ def describe(changes: list[tuple[str, str]]) -> str:
     return ", ".join(changed) or "no change"
 
 
+def summary(change: str) -> str:
+    """A change as history's table shows it: a first install (its Namespace created) as
+    `install (13 objects)`, as Helm says `Install complete`; other changes as they are.
+    The whole list stays in the record (`history -o json`)."""
+    parts = change.split(", ")
+    if not any(p.startswith("namespace/") and p.endswith(" created") for p in parts):
+        return change
+    return f"install ({sum(p.endswith(' created') for p in parts)} objects)"
+
+
+def documents(revisions: list[Revision]) -> list[dict[str, Any]]:
+    """`history -o json`: each revision as recorded, with the status history shows."""
+    shown = shown_status(revisions)
+    return [
+        {
+            "revision": r.number,
+            "updated": r.time,
+            "status": shown[r.number],
+            "change": r.change,
+            "backup": r.backup,
+            "options": dataclasses.asdict(r.options),
+        }
+        for r in revisions
+    ]
+
+
 def live(revisions: list[Revision]) -> Revision | None:
     """The revision running now: the newest that was deployed."""
     return max((r for r in revisions if r.status == DEPLOYED), key=lambda r: r.number, default=None)

@@ -249,18 +249,6 @@ class Cluster:
         )
         return [event for events in found for event in events]
 
-    def pod_log(
-        self, pod: str, namespace: str, *, container: str | None, tail_lines: int, previous: bool
-    ) -> str:
-        """The last ``tail_lines`` of a container's log (``previous``: its last instance)."""
-        query = {
-            "container": container,
-            "tailLines": tail_lines,
-            "previous": "true" if previous else None,
-        }
-        path = resource("Pod").path(pod, namespace, "log")
-        return self.send("GET", path, query=query).decode(errors="replace")
-
     def with_retry_budget(self, seconds: float) -> Cluster:
         """The same connection with another retry budget (0: fail on the first error)."""
         return Cluster(self.wire, self.context, self.server, seconds)

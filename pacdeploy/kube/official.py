@@ -49,7 +49,7 @@ class RestClient(Protocol):
         headers: Mapping[str, str] | None = None,
         body: object = None,
         post_params: None = None,
-        _request_timeout: tuple[float, float] | None = None,
+        _request_timeout: tuple[float, float | None] | None = None,
     ) -> Response: ...
 
 

@@ -84,35 +84,54 @@ def watch(
         "fieldSelector": field_selector,
     }
     path = resource(kind).path(namespace=namespace)
+    cancel = cancel or Cancel()
+    with streaming(
+        cluster, path, query, read_seconds=timeout_seconds + 30, cancel=cancel
+    ) as stream:
+        try:
+            for line in stream:
+                event = json.loads(line)
+                kind_of_event, obj = event["type"], event["object"]
+                if kind_of_event == "ERROR":
+                    if obj.get("code") == 410:
+                        raise WatchExpired(obj.get("message", "resource version too old"))
+                    raise PacdeployError(f"watch of {path} failed: {obj.get('message')}")
+                if kind_of_event != "BOOKMARK":
+                    yield kind_of_event, obj
+        except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:  # the stream broke
+            if cancel.cancelled:
+                return
+            raise WatchExpired(f"watch of {path} broke: {exc}") from exc
+
+
+@contextlib.contextmanager
+def streaming(
+    cluster: Cluster,
+    path: str,
+    query: dict[str, Any],
+    *,
+    read_seconds: float | None,
+    cancel: Cancel,
+) -> Iterator[Any]:
+    """A GET whose answer is a stream (a watch, a followed log), open for the block as its
+    urllib3 response, ended by ``cancel``. WatchExpired when it could not start for a
+    reason worth another try; the error the server gave when it refused."""
     try:
-        timeout = (REQUEST_TIMEOUT[0], timeout_seconds + 30.0)
+        timeout = (REQUEST_TIMEOUT[0], read_seconds)
         response = cluster.wire.rest(Request("GET", path, query, timeout=timeout))
     except Exception as exc:
         if errors.is_transient(exc):  # the server may be restarting: list (with retries)
-            raise WatchExpired(f"watch of {path} could not start: {exc}") from exc
+            raise WatchExpired(f"stream of {path} could not start: {exc}") from exc
         raise errors.translate(exc, cluster.where("WATCH", path, 0)) from exc
     stream = response.response
-    cancel = cancel or Cancel()
     cancel.attach(stream)
     ended = False  # the server ended the stream: its connection can carry the next request
     try:
         if response.status != 200:
             where = cluster.where("WATCH", path, 0)
             raise errors.translate(errors.api_error(response.status, stream.read()), where)
-        for line in stream:
-            event = json.loads(line)
-            kind_of_event, obj = event["type"], event["object"]
-            if kind_of_event == "ERROR":
-                if obj.get("code") == 410:
-                    raise WatchExpired(obj.get("message", "resource version too old"))
-                raise PacdeployError(f"watch of {path} failed: {obj.get('message')}")
-            if kind_of_event != "BOOKMARK":
-                yield kind_of_event, obj
-        ended = True
-    except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:  # the stream broke
-        if cancel.cancelled:
-            return
-        raise WatchExpired(f"watch of {path} broke: {exc}") from exc
+        yield stream
+        ended = not cancel.cancelled
     finally:
         cancel.detach(stream)
         if not ended:  # left mid-stream (cancelled, or the caller stopped reading): the

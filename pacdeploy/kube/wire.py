@@ -39,7 +39,7 @@ class Request:
     query: Mapping[str, object] | None = None
     body: object = None
     content_type: str | None = None
-    timeout: tuple[float, float] = REQUEST_TIMEOUT
+    timeout: tuple[float, float | None] = REQUEST_TIMEOUT  # read None: a followed stream
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import base64
 
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import PacdeployError, PermissionDenied
+from pacdeploy.kube import logs
 from pacdeploy.kube.client import Cluster
 from pacdeploy.wait import readiness
 
@@ -39,12 +40,12 @@ class CrashLogs:
         # The crashed container's own last words; a first crash has no previous instance.
         for previous in (True, False):
             try:
-                text = self._reader.pod_log(
+                text = logs.read(
+                    self._reader,
                     problem.pod,
                     self.namespace,
-                    container=problem.container,
-                    tail_lines=LOG_TAIL_LINES,
-                    previous=previous,
+                    problem.container,
+                    logs.Window(tail=LOG_TAIL_LINES, previous=previous),
                 )
             except PermissionDenied:
                 return "(not readable: no permission to get pods/log)"
@@ -55,12 +56,17 @@ class CrashLogs:
         return None
 
     def _secret_values(self) -> list[str] | None:
-        """Every value of the app's Secret, to keep them out of printed log lines."""
         if self._secrets is None:
             try:
-                secret = self.cluster.get("Secret", SECRET, self.namespace)
+                self._secrets = secret_values(self.cluster, self.namespace)
             except PermissionDenied:
                 return None
-            data = (secret or {}).get("data") or {}
-            self._secrets = [base64.b64decode(v).decode(errors="replace") for v in data.values()]
         return self._secrets
+
+
+def secret_values(cluster: Cluster, namespace: str) -> list[str]:
+    """Every value of the app's Secret, to keep them out of what is printed or written
+    (none when it does not exist); PermissionDenied when it cannot be read."""
+    secret = cluster.get("Secret", SECRET, namespace)
+    data = (secret or {}).get("data") or {}
+    return [base64.b64decode(v).decode(errors="replace") for v in data.values()]

@@ -17,6 +17,7 @@ LAYERS = (
     ("pacdeploy.up",),
     ("pacdeploy.forward", "pacdeploy.sandbox"),
     ("pacdeploy.status",),
+    ("pacdeploy.diagnose",),
     ("pacdeploy.cli", "pacdeploy.__main__"),
 )
 

@@ -1,0 +1,102 @@
+"""`pacdeploy logs` and `report`: looking into a running app."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
+from pacdeploy.cli.settings import Duration, Settings, pass_settings
+from pacdeploy.errors import InvalidInput, PermissionDenied
+
+
+@click.command()
+@click.argument("workload", type=click.Choice((DEPLOYMENT, STATEFULSET)), required=False)
+@click.option("-f", "--follow", is_flag=True, help="Go on printing, across pods that come and go.")
+@click.option("-p", "--previous", is_flag=True, help="The previous instance of each container.")
+@click.option("--since", type=Duration(), help="Only lines newer than this, e.g. 10m.")
+@click.option(
+    "--tail",
+    type=click.IntRange(min=-1),
+    default=-1,
+    show_default=True,
+    help="Lines from the end of each container's log (-1: all).",
+)
+@pass_settings
+def logs(
+    settings: Settings,
+    workload: str | None,
+    follow: bool,
+    previous: bool,
+    since: float | None,
+    tail: int,
+) -> None:
+    """Every container's log of the app (or of WORKLOAD), each line prefixed with its pod
+    and container; Secret values are masked."""
+    from pacdeploy.diagnose import logs as app_logs
+    from pacdeploy.kube.logs import Window
+    from pacdeploy.wait.logs import secret_values
+
+    if follow and previous:
+        raise InvalidInput("-f cannot follow --previous: that instance has ended", "Drop one")
+    window = Window(
+        tail=None if tail < 0 else tail,
+        since_seconds=math.ceil(since) if since else None,
+        previous=previous,
+    )
+    cluster, out, ns = settings.cluster(), settings.out, settings.namespace
+    try:
+        secrets = secret_values(cluster, ns)
+    except PermissionDenied as exc:
+        raise PermissionDenied(
+            f"{exc.problem}: logs are shown only with the Secret's values masked", exc.fix
+        ) from exc
+    pods = app_logs.app_pods(cluster, ns, workload)
+    if not follow:
+        for source, text in app_logs.read_all(cluster, ns, pods, window):
+            if isinstance(text, str):
+                for line in app_logs.prefixed(source, text, secrets):
+                    out.info(line)
+            else:
+                out.warning(f"{source.prefix} {text.problem}")
+        return
+    follower = app_logs.Follower(cluster, ns, app_logs.selector(workload), secrets)
+    try:
+        follower.run(window, lambda line: (out.warning if line.notice else out.info)(line.text))
+    except KeyboardInterrupt:
+        return  # Ctrl-C is how a follow ends
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    metavar="FILE",
+    help="Where to write the tar.gz (default: pacdeploy-report-<namespace>-<time>.tar.gz).",
+)
+@pass_settings
+def report(settings: Settings, path: str | None) -> None:
+    """A support bundle (tar.gz): status, Events, pods, logs, revisions, backups, versions,
+    nodes; no secret value in it."""
+    import os
+    from datetime import UTC, datetime
+
+    from pacdeploy.app import deployed
+    from pacdeploy.diagnose import report as bundle
+    from pacdeploy.wait.logs import secret_values
+
+    ns = settings.namespace
+    top = f"pacdeploy-report-{ns}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    path = path or f"{top}.tar.gz"
+    if os.path.exists(path):
+        raise InvalidInput(f"{path} exists", "Pass -o with another file name, or remove it")
+    cluster = settings.cluster(warm=6)
+    deployed.get(cluster, "StatefulSet", STATEFULSET, ns)  # no app: nothing to report on
+    secrets = secret_values(cluster, ns)  # read first: no bundle if they cannot be masked
+    gathered = bundle.gather(cluster, ns)
+    names = bundle.write(gathered, path, top=top, secrets=secrets)
+    for problem in gathered.problems:
+        settings.out.warning(f"not in the report: {problem}")
+    settings.out.info(f"report written to {path} ({len(names)} files)")
