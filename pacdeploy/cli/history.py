@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
 from pacdeploy.cli import settings as common
@@ -20,26 +18,16 @@ def history(settings: Settings, fmt: str) -> None:
     from pacdeploy.data import revisions
 
     found = revisions.read(settings.cluster(), settings.namespace)
-    shown = revisions.shown_status(found)
     if fmt != "table":
-        settings.out.data(
-            [
-                {
-                    "revision": r.number,
-                    "updated": r.time,
-                    "status": shown[r.number],
-                    "change": r.change,
-                    "backup": r.backup,
-                    "options": dataclasses.asdict(r.options),
-                }
-                for r in found
-            ],
-            fmt,
-        )
+        settings.out.data(revisions.documents(found), fmt)
     elif not found:
         settings.out.info(f"no revisions recorded in namespace {settings.namespace}")
     else:
-        rows = [(str(r.number), r.time, shown[r.number], r.backup or "-", r.change) for r in found]
+        shown = revisions.shown_status(found)
+        rows = [
+            (str(r.number), r.time, shown[r.number], r.backup or "-", revisions.summary(r.change))
+            for r in found
+        ]
         settings.out.table(("revision", "updated", "status", "backup", "change"), rows)
 
 
