@@ -94,7 +94,8 @@ def report(settings: Settings, path: str | None) -> None:
         raise InvalidInput(f"{path} exists", "Pass -o with another file name, or remove it")
     cluster = settings.cluster(warm=6)
     deployed.get(cluster, "StatefulSet", STATEFULSET, ns)  # no app: nothing to report on
-    secrets = secret_values(cluster, ns)  # read first: no bundle if they cannot be masked
+    # Read first: no bundle if they cannot be masked.
+    secrets = bundle.secret_only(secret_values(cluster, ns), ns)
     gathered = bundle.gather(cluster, ns)
     names = bundle.write(gathered, path, top=top, secrets=secrets)
     for problem in gathered.problems:

@@ -8,8 +8,10 @@ architectures. Only the app's objects are read.
 
 No secret value goes in: the credentials Secret is never written, only its values are read
 to mask them, and every file is redacted with them (and of any URL's password) as it is
-added, as `logs` does. What could not be read is said in `problems.txt`, so a half-broken
-app (the case a bundle is for) still gets one.
+added, as `logs` does; but for the values that are the app's own names (the generated
+Secret's database and user are `pacman`, the name of the Deployment, its Service and its
+image: masked, the bundle would not say which object is which). What could not be read
+is said in `problems.txt`, so a half-broken app (the case a bundle is for) still gets one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
+from pacdeploy.app.manifests import DEPLOYMENT, SERVICE, STATEFULSET
 from pacdeploy.data import backups, revisions
 from pacdeploy.diagnose.logs import read_all
 from pacdeploy.errors import PacdeployError
@@ -129,6 +131,12 @@ def gather(cluster: Cluster, namespace: str) -> Bundle:
     }
     pool.each(lambda item: bundle.add(*item), parts.items())
     return bundle
+
+
+def secret_only(values: list[str], namespace: str) -> list[str]:
+    """The Secret's ``values`` but those that are names the app's objects carry anyway."""
+    public = {DEPLOYMENT, STATEFULSET, SERVICE, namespace}
+    return [v for v in values if v not in public]
 
 
 def write(bundle: Bundle, path: str, *, top: str, secrets: list[str]) -> list[str]:

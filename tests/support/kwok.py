@@ -141,3 +141,30 @@ def pod_logs(
             ]
         },
     }
+
+
+def every_container_logs(
+    directory: Path, namespace: str, current: list[str], previous: list[str]
+) -> tuple[dict[str, Any], Path]:
+    """A ClusterLogs serving ``current`` (and ``previous``) as the log of every container
+    of every pod in ``namespace``; and the current log's file, to append lines to."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now, before = directory / "current.log", directory / "previous.log"
+    now.write_text(_cri(current))
+    before.write_text(_cri(previous))
+    logs = {
+        "apiVersion": API_VERSION,
+        "kind": "ClusterLogs",
+        "metadata": {"name": f"logs-{namespace}"},
+        "spec": {
+            "selector": {"matchNamespaces": [namespace]},
+            "logs": [{"logsFile": str(now), "previousLogsFile": str(before)}],
+        },
+    }
+    return logs, now
+
+
+def append_log(path: Path, line: str) -> None:
+    """One more line in a log a ClusterLogs serves, as a running container would write it."""
+    with path.open("a") as log:
+        log.write(_cri([line]).replace("12:00:00", "12:59:59"))
