@@ -254,3 +254,26 @@ class RichOutput(Output):
 def for_terminal() -> Output:
     """Rich when stdout is a terminal, plain lines otherwise (checked without importing Rich)."""
     return RichOutput() if sys.stdout.isatty() else PlainOutput()
+
+
+@contextmanager
+def raw_terminal(fd: int) -> Iterator[None]:
+    """Keys reach a remote program as typed (no echo, no line editing; Ctrl-C and Ctrl-D
+    are bytes for it), as `kubectl exec -it` sets the terminal; put back after, always."""
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def terminal_size() -> tuple[int, int]:
+    """(columns, rows) of the terminal on stdout."""
+    import shutil
+
+    size = shutil.get_terminal_size()
+    return size.columns, size.lines

@@ -7,6 +7,7 @@ command group. Commands stay thin: they parse, ask, call the domain packages and
     data.py      backup create|list|delete|prune, restore
     forward.py   forward
     diagnose.py  logs, report
+    mongo.py     shell, test
     sandbox.py   sandbox up|down|status
 
 Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --help` is instant.
@@ -21,7 +22,7 @@ import click
 
 from pacdeploy import collector, output
 from pacdeploy.app.manifests import DEFAULT_NAMESPACE
-from pacdeploy.cli import app, data, diagnose, forward, history, sandbox
+from pacdeploy.cli import app, data, diagnose, forward, history, mongo, sandbox
 from pacdeploy.cli.settings import Settings
 from pacdeploy.errors import EXIT_INTERRUPTED, PacdeployError
 
@@ -113,6 +114,8 @@ for command in (
     forward.forward,
     diagnose.logs,
     diagnose.report,
+    mongo.shell,
+    mongo.test_command,
     sandbox.sandbox,
 ):
     cli.add_command(command)

@@ -1,19 +1,25 @@
 """Running a command in a container through the API server (pods/exec), as `kubectl exec`
-does without a terminal: a websocket in the channel.k8s.io framing (each message's first
-byte its stream: 1 stdout, 2 stderr, 3 the command's outcome as a JSON Status).
+does: a websocket in the channel.k8s.io framing (each message's first byte its stream:
+0 stdin, 1 stdout, 2 stderr, 3 the command's outcome as a JSON Status, 4 the terminal's
+size). ``run`` collects a command's output; ``attach`` joins it to a local terminal.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pacdeploy.errors import NotReady, PacdeployError
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import resource
 
 PROTOCOL = "v4.channel.k8s.io"
-STDOUT, STDERR, STATUS = 1, 2, 3
+STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -22,13 +28,32 @@ class Ran:
     stdout: str
     stderr: str
     reason: str = ""  # why it failed, in the Status's words (an exit code, a missing binary)
+    code: int = 0  # the command's exit code; 1 when it failed without one (did not start)
 
 
-def outcome(status: dict[str, object] | None, stdout: str, stderr: str) -> Ran:
-    """The run as the API server reports it: its Status on the error channel."""
+# Where a runtime says the code only in words: KWOK's "cmd wait: ...: exit status 2".
+_EXIT_IN_WORDS = re.compile(r"exit (?:status|code):? (\d+)$")
+
+
+def exit_code(status: dict[str, Any] | None) -> int:
+    """The exit code a Status reports: 0 on success, its ExitCode cause (the kubelet's
+    NonZeroExitCode) or the code its message ends with, else 1."""
     if status is None or status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).isdigit():
+            return int(cause["message"])
+    said = _EXIT_IN_WORDS.search(str(status.get("message") or ""))
+    return int(said.group(1)) if said else 1
+
+
+def outcome(status: dict[str, Any] | None, stdout: str, stderr: str) -> Ran:
+    """The run as the API server reports it: its Status on the error channel."""
+    code = exit_code(status)
+    if status is None or code == 0:
         return Ran(True, stdout, stderr)
-    return Ran(False, stdout, stderr, str(status.get("message") or status.get("reason") or ""))
+    reason = str(status.get("message") or status.get("reason") or "")
+    return Ran(False, stdout, stderr, reason, code)
 
 
 def run(
@@ -70,3 +95,60 @@ def run(
         b"".join(streams[STDOUT]).decode(errors="replace"),
         b"".join(streams[STDERR]).decode(errors="replace"),
     )
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """The local end of an attached command: where its input comes from and its output
+    goes, and the terminal's size (columns, rows) now and whenever ``on_resize`` calls back."""
+
+    input_fd: int
+    write: Callable[[bytes], None]
+    size: Callable[[], tuple[int, int]]
+    on_resize: Callable[[Callable[[], None]], None]
+
+
+def attach(
+    cluster: Cluster, pod: str, namespace: str, container: str, command: list[str], term: Terminal
+) -> int:
+    """``command`` in ``container`` with a terminal (`kubectl exec -it`): keys go in as
+    typed, output comes back, the size follows the local one. Returns its exit code."""
+    from websocket import ABNF, WebSocketException
+
+    path = resource("Pod").path(pod, namespace, "exec")
+    query = {"container": container, "command": command, "stdin": "true", "stdout": "true"}
+    try:
+        ws = cluster.open_websocket(path, {**query, "tty": "true"}, PROTOCOL)
+    except (WebSocketException, OSError) as exc:
+        raise PacdeployError(f"cannot exec into pod {pod}: {exc}") from exc
+
+    def send(channel: int, data: bytes) -> None:
+        ws.send(bytes([channel]) + data, ABNF.OPCODE_BINARY)
+
+    def resize() -> None:
+        columns, rows = term.size()
+        send(RESIZE, json.dumps({"Width": columns, "Height": rows}).encode())
+
+    def keys() -> None:
+        while data := os.read(term.input_fd, 4096):
+            send(STDIN, data)
+
+    status: list[bytes] = []
+    try:
+        resize()
+        term.on_resize(resize)
+        threading.Thread(target=keys, daemon=True, name="exec-stdin").start()
+        while True:
+            opcode, data = ws.recv_data()
+            if opcode == ABNF.OPCODE_CLOSE or not data:
+                break
+            if data[0] in (STDOUT, STDERR):
+                term.write(bytes(data[1:]))
+            elif data[0] == STATUS:
+                status.append(bytes(data[1:]))
+    except (WebSocketException, OSError):
+        pass  # the server closes the stream once the command is over
+    finally:
+        ws.shutdown()
+    raw = b"".join(status).decode(errors="replace").strip()
+    return exit_code(json.loads(raw) if raw else None)

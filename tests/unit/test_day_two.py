@@ -2,9 +2,14 @@
 
 import tarfile
 
-from pacdeploy.data import revisions
+import pytest
+
+from pacdeploy.app.manifests import Options, render
+from pacdeploy.cli import main
+from pacdeploy.data import revisions, shell
 from pacdeploy.diagnose import logs, report
 from pacdeploy.errors import PermissionDenied
+from pacdeploy.kube import exec as exec_
 from pacdeploy.kube.logs import Window
 
 SECRET = "s3cr3t-Pa55"
@@ -96,3 +101,87 @@ def test_the_archive_holds_every_file_under_one_folder_with_no_secret_value(tmp_
         texts = [archive.extractfile(m).read().decode() for m in archive.getmembers()]
     assert not [t for t in texts if SECRET in t]
     assert "password=***" in texts[0]
+
+
+def mongo_statefulset(probe_shell=None):
+    statefulset = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
+    if probe_shell:
+        container = statefulset["spec"]["template"]["spec"]["containers"][0]
+        container["readinessProbe"]["exec"]["command"][0] = probe_shell
+    return statefulset
+
+
+def test_the_shell_logs_in_with_passwords_read_from_the_mounted_files():
+    found = shell.shell_of(mongo_statefulset())
+    assert found.program == "mongo"
+    assert found.files["database-password"] == "/opt/bitnami/mongodb/secrets/mongodb-password"
+    command = found.command(admin=False, expression=None)
+    assert command[:4] == ["mongo", "--quiet", "--shell", "--eval"]
+    script = command[-1]
+    assert 'db.getSiblingDB(cat("/opt/bitnami/mongodb/secrets/mongodb-database").trim())' in script
+    assert 'cat("/opt/bitnami/mongodb/secrets/mongodb-password").trim()' in script
+    admin = found.command(admin=True, expression="db.stats()")
+    assert "--shell" not in admin
+    assert admin[-1].endswith(
+        '"root", cat("/opt/bitnami/mongodb/secrets/mongodb-root-password")'
+        ".trim()); printjson(db.stats())"
+    )
+
+
+def test_a_stack_whose_probe_runs_mongosh_gets_mongosh_reading_files_with_fs():
+    found = shell.shell_of(mongo_statefulset("mongosh"))
+    command = found.command(admin=False, expression="1")
+    assert command[0] == "mongosh"
+    assert (
+        "require('fs').readFileSync(\"/opt/bitnami/mongodb/secrets/mongodb-password\""
+        in (command[-1])
+    )
+
+
+def test_an_exit_code_comes_from_the_status_cause():
+    failed = {
+        "status": "Failure",
+        "reason": "NonZeroExitCode",
+        "details": {"causes": [{"reason": "ExitCode", "message": "2"}]},
+    }
+    assert exec_.exit_code(failed) == 2
+    assert exec_.exit_code({"status": "Success"}) == 0 and exec_.exit_code(None) == 0
+    assert exec_.exit_code({"status": "Failure", "message": "executable not found"}) == 1
+    kwok = "error executing command in container: cmd wait: mongo --eval x: exit status 2"
+    assert (
+        exec_.exit_code({"status": "Failure", "message": f"Internal error occurred: {kwok}"}) == 2
+    )
+
+
+def completions(args, incomplete):
+    from click.shell_completion import BashComplete
+
+    from pacdeploy.cli import COMPLETE_VAR, cli
+
+    complete = BashComplete(cli, {}, "pacdeploy", COMPLETE_VAR)
+    return [c.value for c in complete.get_completions(args, incomplete)]
+
+
+def test_the_day_two_commands_and_their_workload_names_complete():
+    assert {"template", "logs", "report", "shell", "test"} <= set(completions([], ""))
+    assert completions(["logs"], "") == ["pacman", "mongo"]
+    assert completions(["-n", "shop", "logs"], "m") == ["mongo"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["logs", "nosuchworkload"], "'nosuchworkload' is not one of 'pacman', 'mongo'"),
+        (["logs", "-f", "--previous"], "-f cannot follow --previous"),
+        (["logs", "--tail", "-2"], "-2 is not in the range"),
+        (["logs", "--since", "soon"], "not a duration"),
+        (["shell"], "shell needs a terminal"),
+        (["report", "-o", __file__], "exists"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_connection(capsys, args, needle):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--kubeconfig", "/nonexistent/kubeconfig", *args])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and needle in err

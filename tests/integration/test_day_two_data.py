@@ -1,0 +1,142 @@
+"""Day two on the data: `shell` (MongoDB's shell by pods/exec) and `test` (the lesson's
+experiment through pacdeploy's own forward).
+
+On the sandbox an exec into a pod runs its stand-in `mongo` shell (KWOK's ClusterExec),
+which records the command it was given; the web pod's port is a local stand-in that keeps
+the high scores in mongo-0's volume directory, its claim's real directory, so the scores
+survive mongo-0 as they do on a real cluster, and go with a replaced claim.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pacdeploy.data.restore import INTENT, Intent
+from pacdeploy.kube.resources import name_of
+from pacdeploy.sandbox import objects, paths
+from pacdeploy.sandbox.provisioner import volume_path
+from pacdeploy.wait.logs import secret_values
+from tests.support import cli, eventually, one_line
+from tests.support.standin import STORE, StandIn
+
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
+CLAIM = "mongo-db-mongo-0"
+
+
+def volume_dir(cluster, namespace):
+    """mongo-0's volume directory now (another one once its claim is replaced)."""
+    claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
+    return volume_path(cluster.get("PersistentVolume", claim["spec"]["volumeName"]))
+
+
+@pytest.fixture
+def scored_app(target, cluster, app_ns):
+    """The app deployed, its web port a stand-in keeping scores in mongo-0's volume."""
+    with StandIn({"/": b"pacman\n"}, scores=lambda: volume_dir(cluster, app_ns)) as server:
+        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
+        cluster.create(forward)
+        try:
+            target.succeeds("-n", app_ns, "up")
+            yield app_ns
+        finally:
+            cluster.delete("ClusterPortForward", name_of(forward))
+
+
+def exec_calls_since(size):
+    log = paths.exec_log()
+    return log.read_bytes()[size:].decode().splitlines() if log.exists() else []
+
+
+def exec_log_size():
+    log = paths.exec_log()
+    return log.stat().st_size if log.exists() else 0
+
+
+def test_the_score_survives_mongo_0_and_is_removed_after(target, cluster, scored_app):
+    since = exec_log_size()
+    old = cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"]
+    out = target.succeeds("-n", scored_app, "test").splitlines()
+    assert [line.split()[0] for line in out[:5]] == ["write", "delete", "ready", "read", "remove"]
+    assert out[-1].startswith("the score survived")
+    assert cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"] != old
+    name = out[0].split(" as ")[1].split(",")[0]
+    assert name in (volume_dir(cluster, scored_app) / STORE).read_text()
+    (removal,) = [c for c in exec_calls_since(since) if "deleteMany" in c]
+    assert name in removal and "mongodb-password" in removal
+    assert not [v for v in secret_values(cluster, scored_app) if v in removal]
+
+
+def test_the_test_fails_naming_the_step_when_the_claim_is_replaced(target, cluster, scored_app):
+    # Deleted while mongo-0 uses it, the claim goes with the pod `test` deletes, and the
+    # StatefulSet makes mongo-0 a new, empty one.
+    cluster.delete("PersistentVolumeClaim", CLAIM, scored_app)
+    result = target.pacdeploy("-n", scored_app, "test", "--timeout", "90s")
+    assert result.returncode == 6, result.stdout + result.stderr
+    line = one_line(result.stderr)
+    assert "test failed at step ready" in line and f"another claim than {CLAIM}" in line
+    assert result.stdout.splitlines()[0].startswith("write")
+
+
+def test_the_test_keeps_mongo_0_when_asked(target, cluster, scored_app):
+    old = cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"]
+    out = target.succeeds("-n", scored_app, "test", "--keep-pod").splitlines()
+    assert [line.split()[0] for line in out[:3]] == ["write", "read", "remove"]
+    assert cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"] == old
+
+
+def test_the_test_refuses_an_unfinished_restore_and_a_missing_app(target, cluster, scored_app):
+    intent = Intent(id="r1", source="backup b1", replicas=1, backup="b1")
+    annotations = {"metadata": {"annotations": {INTENT: intent.dump()}}}
+    cluster.merge_patch("StatefulSet", "mongo", annotations, scored_app)
+    refused = target.pacdeploy("-n", scored_app, "test")
+    assert refused.returncode == 5
+    assert f"pacdeploy restore b1 --yes -n {scored_app}" in one_line(refused.stderr)
+    none = target.pacdeploy("-n", f"{scored_app}-none", "test")
+    assert none.returncode == 7 and "pacdeploy up" in one_line(none.stderr)
+
+
+def test_shell_evaluates_one_expression_reading_the_password_in_the_pod(
+    target, cluster, scored_app
+):
+    since = exec_log_size()
+    out = target.succeeds("-n", scored_app, "shell", "--", "db.stats()")
+    assert '"ok" : 1' in out
+    (call,) = exec_calls_since(since)
+    assert "printjson(db.stats())" in call
+    assert 'cat("/opt/bitnami/mongodb/secrets/mongodb-password")' in call
+    assert not [v for v in secret_values(cluster, scored_app) if v in call]
+    # The shell's exit code is passed on (the stand-in refuses an unlock nobody locked).
+    failed = target.pacdeploy("-n", scored_app, "shell", "--admin", "--", "db.fsyncUnlock()")
+    assert failed.returncode == 2, failed.stderr
+    assert "mongodb-root-password" in exec_calls_since(since)[-1]
+
+
+def test_shell_on_a_terminal_gets_a_terminal_in_the_pod(target, cluster, scored_app):
+    since = exec_log_size()
+    code, shown = cli.run_on_terminal(
+        "--context", target.context, "-n", scored_app, "shell", env=target.env(), timeout=60
+    )
+    assert code == 0, shown
+    assert '"ok" : 1' in shown and "\r\n" in shown  # through the pod's terminal
+    (call,) = exec_calls_since(since)
+    assert "--shell" in call
+
+
+def test_shell_without_a_ready_mongo_is_one_line(target, cluster, scored_app):
+    cluster.merge_patch("StatefulSet", "mongo", {"spec": {"replicas": 0}}, scored_app, "scale")
+
+    def gone():
+        """mongo-0 gone"""
+        return cluster.get("Pod", "mongo-0", scored_app) is None
+
+    eventually(gone)
+    result = target.pacdeploy("-n", scored_app, "shell", "--", "1")
+    assert result.returncode == 6
+    assert "no mongo pod is ready" in one_line(result.stderr)
+
+
+def test_test_output_is_one_line_per_step_with_its_time(target, scored_app):
+    out = target.succeeds("-n", scored_app, "test", "--keep-pod").splitlines()
+    for line in out[:3]:
+        seconds = line.split()[1]
+        assert seconds.endswith("s") and float(seconds[:-1]) >= 0
