@@ -63,4 +63,4 @@ def as_yaml(objects: list[dict[str, Any]], note: str | None) -> str:
 def _wrapped(text: str, width: int = 96) -> list[str]:
     import textwrap
 
-    return textwrap.wrap(text, width)
+    return textwrap.wrap(text, width, break_on_hyphens=False)  # keep --with-secret whole

@@ -48,6 +48,7 @@ def test_yaml_stream_reads_back_as_the_objects_with_the_note_as_a_comment():
     objects = template.offline(wanted())
     text = template.as_yaml(objects, template.SECRET_NOTE)
     assert text.startswith("# Secret ")
+    assert any("--with-secret " in line for line in text.splitlines()[:3])  # never split
     assert [d for d in yaml.safe_load_all(text) if d] == objects
 
 
