@@ -54,14 +54,14 @@ def logs(
         ) from exc
     pods = app_logs.app_pods(cluster, ns, workload)
     if not follow:
-        for source, text in app_logs.read_all(cluster, ns, pods, window):
+        for source, text in app_logs.read_all(cluster, ns, pods, window=window):
             if isinstance(text, str):
                 for line in app_logs.prefixed(source, text, secrets):
                     out.info(line)
             else:
                 out.warning(f"{source.prefix} {text.problem}")
         return
-    follower = app_logs.Follower(cluster, ns, app_logs.selector(workload), secrets)
+    follower = app_logs.Follower(cluster, ns, app_logs.selector(workload), secrets=secrets)
     try:
         follower.run(window, lambda line: (out.warning if line.notice else out.info)(line.text))
     except KeyboardInterrupt:

@@ -55,7 +55,9 @@ def shell(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
         sys.exit(ran.code)
     term = pod_exec.Terminal(sys.stdin.fileno(), _write, output.terminal_size, _on_resize)
     with output.raw_terminal(sys.stdin.fileno()):
-        code = pod_exec.attach(cluster, pod, ns, mongo.CONTAINER, command, term)
+        code = pod_exec.attach(
+            cluster, pod, ns, container=mongo.CONTAINER, command=command, term=term
+        )
     sys.exit(code)
 
 

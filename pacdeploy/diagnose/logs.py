@@ -92,13 +92,15 @@ def app_pods(cluster: Cluster, namespace: str, workload: str | None) -> list[Pod
 
 
 def read_all(
-    cluster: Cluster, namespace: str, pods: list[Pod], window: logs.Window
+    cluster: Cluster, namespace: str, pods: list[Pod], *, window: logs.Window
 ) -> list[tuple[Source, str | PacdeployError]]:
     """Each container's log in ``window`` (read side by side), or why it could not be read."""
 
     def read(source: Source) -> str | PacdeployError:
         try:
-            return logs.read(cluster, source.pod, namespace, source.container, window)
+            return logs.read(
+                cluster, source.pod, namespace, container=source.container, window=window
+            )
         except PacdeployError as exc:  # not started yet, no previous instance
             return exc
 
@@ -116,7 +118,7 @@ class Follower:
     """``-f``: every running container of the selection followed, as pods come and go."""
 
     def __init__(
-        self, cluster: Cluster, namespace: str, label_selector: str, secrets: list[str]
+        self, cluster: Cluster, namespace: str, label_selector: str, *, secrets: list[str]
     ) -> None:
         self.cluster, self.namespace, self.selector = cluster, namespace, label_selector
         self.secrets = secrets
@@ -169,7 +171,7 @@ class Follower:
                 self.cluster,
                 source.pod,
                 self.namespace,
-                source.container,
+                container=source.container,
                 window=window,
                 cancel=cancel,
             ):

@@ -85,7 +85,7 @@ def _pods(cluster: Cluster, namespace: str) -> Files:
     files.update({f"pods/{name_of(p)}.yaml": _described(p, events) for p in pods})
     for previous in (False, True):
         window = Window(tail=LOG_LINES, previous=previous)
-        for source, text in read_all(cluster, namespace, pods, window):
+        for source, text in read_all(cluster, namespace, pods, window=window):
             if isinstance(text, str):  # a container without a previous instance has none
                 suffix = ".previous" if previous else ""
                 files[f"logs/{source.pod}/{source.container}{suffix}.log"] = text

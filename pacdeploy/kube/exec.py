@@ -109,7 +109,13 @@ class Terminal:
 
 
 def attach(
-    cluster: Cluster, pod: str, namespace: str, container: str, command: list[str], term: Terminal
+    cluster: Cluster,
+    pod: str,
+    namespace: str,
+    *,
+    container: str,
+    command: list[str],
+    term: Terminal,
 ) -> int:
     """``command`` in ``container`` with a terminal (`kubectl exec -it`): keys go in as
     typed, output comes back, the size follows the local one. Returns its exit code."""

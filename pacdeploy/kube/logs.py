@@ -34,7 +34,9 @@ class Window:
         }
 
 
-def read(cluster: Cluster, pod: str, namespace: str, container: str | None, window: Window) -> str:
+def read(
+    cluster: Cluster, pod: str, namespace: str, *, container: str | None, window: Window
+) -> str:
     """The lines of ``window`` of one container's log, as they are now."""
     path = resource("Pod").path(pod, namespace, "log")
     return cluster.send("GET", path, query=window.query(container)).decode(errors="replace")
@@ -44,8 +46,8 @@ def follow(
     cluster: Cluster,
     pod: str,
     namespace: str,
-    container: str,
     *,
+    container: str,
     window: Window,
     cancel: Cancel,
 ) -> Iterator[str]:

@@ -44,8 +44,8 @@ class CrashLogs:
                     self._reader,
                     problem.pod,
                     self.namespace,
-                    problem.container,
-                    logs.Window(tail=LOG_TAIL_LINES, previous=previous),
+                    container=problem.container,
+                    window=logs.Window(tail=LOG_TAIL_LINES, previous=previous),
                 )
             except PermissionDenied:
                 return "(not readable: no permission to get pods/log)"
