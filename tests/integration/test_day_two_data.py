@@ -43,6 +43,8 @@ def scored_app(target, cluster, app_ns):
 
 
 def exec_calls_since(size):
+    """What the sandbox's `mongo` shell was asked since byte ``size`` of its record (shared
+    with every other test: each picks its own calls out)."""
     log = paths.exec_log()
     return log.read_bytes()[size:].decode().splitlines() if log.exists() else []
 
@@ -101,25 +103,34 @@ def test_shell_evaluates_one_expression_reading_the_password_in_the_pod(
     since = exec_log_size()
     out = target.succeeds("-n", scored_app, "shell", "--", "db.stats()")
     assert '"ok" : 1' in out
-    (call,) = exec_calls_since(since)
-    assert "printjson(db.stats())" in call
+    (call,) = [c for c in exec_calls_since(since) if "printjson(db.stats())" in c]
     assert 'cat("/opt/bitnami/mongodb/secrets/mongodb-password")' in call
     assert not [v for v in secret_values(cluster, scored_app) if v in call]
     # The shell's exit code is passed on (the stand-in refuses an unlock nobody locked).
     failed = target.pacdeploy("-n", scored_app, "shell", "--admin", "--", "db.fsyncUnlock()")
     assert failed.returncode == 2, failed.stderr
-    assert "mongodb-root-password" in exec_calls_since(since)[-1]
+    (unlock,) = [c for c in exec_calls_since(since) if "printjson(db.fsyncUnlock())" in c]
+    assert "mongodb-root-password" in unlock
+
+
+# KWOK's exec with a terminal closes its pty as soon as the command exits, sometimes before
+# it has copied the last output out (measured straight over pods/exec: 9 of 40 lost it).
+TERMINAL_TRIES = 6
 
 
 def test_shell_on_a_terminal_gets_a_terminal_in_the_pod(target, cluster, scored_app):
     since = exec_log_size()
-    code, shown = cli.run_on_terminal(
-        "--context", target.context, "-n", scored_app, "shell", env=target.env(), timeout=60
-    )
-    assert code == 0, shown
+    for _ in range(TERMINAL_TRIES):
+        code, shown = cli.run_on_terminal(
+            "--context", target.context, "-n", scored_app, "shell", env=target.env(), timeout=60
+        )
+        assert code == 0, shown
+        if shown:
+            break
     assert '"ok" : 1' in shown and "\r\n" in shown  # through the pod's terminal
-    (call,) = exec_calls_since(since)
-    assert "--shell" in call
+    # The exec record is the sandbox's, other tests' backups write to it too.
+    mine = [c for c in exec_calls_since(since) if "--shell" in c]
+    assert mine and not [v for v in secret_values(cluster, scored_app) if v in mine[0]]
 
 
 def test_shell_without_a_ready_mongo_is_one_line(target, cluster, scored_app):
