@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from pacdeploy.cli.settings import (
     pass_settings,
     report_changes,
 )
+
+if TYPE_CHECKING:  # loaded by the commands themselves: `--help` stays instant
+    from pacdeploy.up.plan import Wanted
 
 DEFAULTS = Options()
 
@@ -77,7 +80,7 @@ def up_options(command: Any) -> Any:
     return command
 
 
-def _wanted(settings: Settings, given: dict[str, Any]) -> Any:
+def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
     """What `up` and `diff` are asked to deploy, checked before any connection is made."""
     from pacdeploy.app.manifests import validate
     from pacdeploy.up.plan import Wanted
@@ -132,6 +135,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Any:
 @pass_settings
 def up(
     settings: Settings,
+    /,
     dry_run: bool,
     snapshot: bool,
     keep_backups: int,
@@ -170,7 +174,7 @@ def up(
 )
 @OUTPUT
 @pass_settings
-def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> None:
+def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy.data import revisions
     from pacdeploy.up import diff as changes
@@ -213,7 +217,9 @@ def diff(settings: Settings, fmt: str, revision: int | None, **given: Any) -> No
     "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
 )
 @pass_settings
-def template(settings: Settings, with_secret: bool, validate: bool, fmt: str, **given: Any) -> None:
+def template(
+    settings: Settings, /, with_secret: bool, validate: bool, fmt: str, **given: Any
+) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
     from pacdeploy.up import template as manifests
 

@@ -59,7 +59,8 @@ def _template(found: Found) -> dict[str, Any]:
     """What a new claim is made like: an existing claim, else the StatefulSet's template."""
     if found.claims:
         return next(iter(found.claims.values()))
-    return found.statefulset["spec"]["volumeClaimTemplates"][0]
+    template: dict[str, Any] = found.statefulset["spec"]["volumeClaimTemplates"][0]
+    return template
 
 
 def _holds(found: Found, claim: dict[str, Any] | None) -> dict[str, Any] | None:

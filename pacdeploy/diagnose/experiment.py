@@ -26,6 +26,7 @@ from typing import Any
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import SERVICE, STATEFULSET
 from pacdeploy.data import shell
+from pacdeploy.data.consistency import CONTAINER
 from pacdeploy.data.restore import intent_of
 from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
@@ -98,7 +99,8 @@ def forwarded(cluster: Cluster, namespace: str) -> Iterator[str]:
 
 
 def _uid(obj: dict[str, Any] | None) -> str | None:
-    return (obj or {}).get("metadata", {}).get("uid")
+    uid = (obj or {}).get("metadata", {}).get("uid")
+    return str(uid) if uid else None
 
 
 class Experiment:
@@ -180,7 +182,7 @@ class Experiment:
         mine = json.dumps({"name": self.name})
         expression = f"db.{COLLECTION}.deleteMany({mine}).deletedCount"
         command = program.command(admin=False, expression=expression)
-        ran = pod_exec.run(self.cluster, pod, self.namespace, shell.CONTAINER, command, 60.0)
+        ran = pod_exec.run(self.cluster, pod, self.namespace, CONTAINER, command, 60.0)
         if not ran.ok:
             raise PacdeployError(f"{command[0]} in pod {pod}: {ran.reason or ran.stderr.strip()}")
         return f"{self.name} removed in pod {pod}"
