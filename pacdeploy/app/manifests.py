@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pacdeploy import yamlio
+from pacdeploy.app import stacks
 from pacdeploy.errors import InvalidInput
 from pacdeploy.kube.resources import name_of, resource
 
@@ -24,6 +25,7 @@ MANAGED_BY = {MANAGED_LABEL: "pacdeploy"}
 MAX_REPLICAS = 100
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+ARCH_LABEL = "kubernetes.io/arch"
 
 # A Kubernetes quantity as `kubectl` takes a size: digits, a fraction, a binary or SI suffix.
 _QUANTITY = re.compile(r"^(?P<number>[0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
@@ -44,6 +46,8 @@ class Options:
     pacman_image: str | None = None
     volume_permissions: bool = False
     storage_size: str = "1Gi"  # each mongo claim's; volumes grow, never shrink
+    stack: str = stacks.DEFAULT  # which images (app/stacks.py)
+    mongo_image: str | None = None
 
 
 def validate_namespace(name: str) -> None:
@@ -88,6 +92,7 @@ def validate_storage_size(size: str) -> None:
 
 
 def validate(options: Options) -> None:
+    stacks.get(options.stack)
     validate_namespace(options.namespace)
     validate_replicas(options.replicas)
     validate_storage_size(options.storage_size)
@@ -110,13 +115,16 @@ def manifests_dir() -> Path:
 
 
 @cache
-def load(directory: Path | None = None) -> tuple[dict[str, Any], ...]:
-    """The objects of the kustomization, in its order."""
+def load(directory: Path | None = None, stack: str = stacks.DEFAULT) -> tuple[dict[str, Any], ...]:
+    """The objects of the kustomization, in its order, with ``stack``'s files in place of
+    the default's."""
     directory = directory or manifests_dir()
     kustomization = yamlio.load((directory / "kustomization.yaml").read_text())
+    files = stacks.get(stack).files
     docs: list[dict[str, Any]] = []
     for name in kustomization["resources"]:
-        docs += [d for d in yamlio.load_all((directory / name).read_text()) if d]
+        text = (directory / files.get(name, name)).read_text()
+        docs += [d for d in yamlio.load_all(text) if d]
     return tuple(docs)
 
 
@@ -126,7 +134,8 @@ def volume_permissions_init(directory: Path | None = None) -> dict[str, Any]:
     directory = directory or manifests_dir()
     patch = yamlio.load((directory / "volume-permissions" / "init-container.yaml").read_text())
     (init,) = patch["spec"]["template"]["spec"]["initContainers"]
-    return init
+    found: dict[str, Any] = init
+    return found
 
 
 def _claim_requests(statefulset: dict[str, Any]) -> dict[str, Any]:
@@ -172,21 +181,49 @@ def _place(obj: dict[str, Any], ns: str) -> None:
             subject["namespace"] = ns
 
 
+def _with_image(pod: dict[str, Any], image: stacks.Image, override: str | None) -> None:
+    """The pod runs ``override`` or the stack's image, and only on nodes of an architecture
+    the stack's image is published for (an override's platforms are not known)."""
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        container["image"] = override or image.ref
+    if override:
+        pod.pop("affinity", None)
+        return
+    term = {"key": ARCH_LABEL, "operator": "In", "values": list(image.platforms)}
+    required = {"nodeSelectorTerms": [{"matchExpressions": [term]}]}
+    pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": required}}
+
+
+def _volume_permissions(pod: dict[str, Any]) -> dict[str, Any]:
+    """The chown init container, for this pod's user and its data volume's mount."""
+    init = copy.deepcopy(volume_permissions_init())
+    init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
+    context = pod["securityContext"]
+    owner = f"{context['runAsUser']}:{context['fsGroup']}"
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == init_volume(init)]
+    init["command"][-2:] = [owner, mount["mountPath"]]
+    init["volumeMounts"][0]["mountPath"] = mount["mountPath"]
+    return init
+
+
+def init_volume(init: dict[str, Any]) -> str:
+    return str(init["volumeMounts"][0]["name"])
+
+
 def _apply_options(obj: dict[str, Any], options: Options) -> None:
     kind, meta = obj["kind"], obj["metadata"]
+    stack = stacks.get(options.stack)
     if kind == "Namespace" and options.volume_permissions:
         meta["labels"][PSA_ENFORCE] = "baseline"  # its init container runs as root
     elif kind == "Deployment":
         obj["spec"]["replicas"] = options.replicas
-        if options.pacman_image:
-            obj["spec"]["template"]["spec"]["containers"][0]["image"] = options.pacman_image
+        _with_image(obj["spec"]["template"]["spec"], stack.web, options.pacman_image)
     elif kind == "StatefulSet":
         with_claim_size(obj, options.storage_size)
+        pod = obj["spec"]["template"]["spec"]
+        _with_image(pod, stack.mongo, options.mongo_image)
         if options.volume_permissions:
-            pod = obj["spec"]["template"]["spec"]
-            init = copy.deepcopy(volume_permissions_init())
-            init["image"] = pod["containers"][0]["image"]  # one image to pull, one to pin
-            pod["initContainers"] = [*pod.get("initContainers", []), init]
+            pod["initContainers"] = [*pod.get("initContainers", []), _volume_permissions(pod)]
     elif kind == "Service" and meta["name"] == SERVICE:
         obj["spec"]["type"] = options.service_type
     elif kind == "Ingress":
@@ -197,7 +234,7 @@ def _apply_options(obj: dict[str, Any], options: Options) -> None:
 def render(options: Options) -> list[dict[str, Any]]:
     """The objects `up` applies, in dependency order, labelled as pacdeploy's."""
     rendered = []
-    for source in load():
+    for source in load(None, options.stack):
         if source["kind"] == "Ingress" and not options.ingress:
             continue
         obj = copy.deepcopy(source)

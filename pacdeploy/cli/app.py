@@ -58,7 +58,16 @@ def up_options(command: Any) -> Any:
             show_default=True,
         ),
         click.option(
+            "--stack",
+            type=click.Choice(["modern", "lesson"]),
+            help="Which images: modern (multi-arch, maintained; new installs) or lesson (the "
+            "lesson's, amd64 only). Default: the stack the app runs, else modern.",
+        ),
+        click.option(
             "--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."
+        ),
+        click.option(
+            "--mongo-image", metavar="IMAGE", help="Override the MongoDB image (pin a digest)."
         ),
         click.option(
             "--storage-size",
@@ -94,8 +103,10 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
         ingress_host=given["ingress_host"],
         ingress_class=given["ingress_class"],
         pacman_image=given["pacman_image"],
+        mongo_image=given["mongo_image"],
         volume_permissions=given["volume_permissions"],
         storage_size=given["storage_size"] or DEFAULTS.storage_size,
+        stack=given["stack"] or DEFAULTS.stack,
     )
     validate(options)
     return Wanted(
@@ -104,6 +115,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
         keep_default_class=given["keep_default_class"],
         replicas_given=replicas is not None,
         storage_size_given=given["storage_size"] is not None,
+        stack_given=given["stack"] is not None,
         force=given["force"],
     )
 

@@ -15,9 +15,10 @@ the StatefulSet (``pacdeploy.io/mongo-locked``) and clears the record once each 
 a backup killed in between leaves the record, and the next backup (the same command run
 again, or any other) unlocks those pods first. `status` shows such a record.
 
-The shell and its credentials come from the image (tests/unit/image_contracts.py): 4.4
-ships the legacy `mongo` shell; the root password is read by the shell itself from the
-file the Secret is mounted as (`cat()`), so it never appears on a command line.
+The shell and its credentials come from the image (tests/unit/image_contracts.py): the
+modern stack's MongoDB 8 ships `mongosh`, the lesson's 4.4 the legacy `mongo` shell; the
+root password is read by the shell itself from the file the Secret is mounted as
+(`fs.readFileSync()`, `cat()`), so it never appears on a command line.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from pacdeploy.app.manifests import SECRET, STATEFULSET, Options, render
+from pacdeploy.app import stacks
+from pacdeploy.app.manifests import SECRET, STATEFULSET
+from pacdeploy.app.stacks import Stack
 from pacdeploy.errors import NotReady, PacdeployError
 from pacdeploy.kube import exec as pod_exec
 from pacdeploy.kube import permissions
@@ -52,18 +54,6 @@ CRASH_CONSISTENT = (
 )
 
 
-@cache  # the manifests do not change while a command runs
-def root_password_file() -> str:
-    """Where the manifests mount the root password for the image to read (its *_FILE)."""
-    mongo = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
-    container = next(
-        c for c in mongo["spec"]["template"]["spec"]["containers"] if c["name"] == CONTAINER
-    )
-    return str(
-        next(e["value"] for e in container["env"] if e["name"] == "MONGODB_ROOT_PASSWORD_FILE")
-    )
-
-
 # What each call asks of mongod (its admin commands, so the result has `ok` and the shell's
 # exit code can say it), and which results count as done. A stale lock may be gone already
 # (mongod restarted, or an earlier release got that far): for a release mongod's own words
@@ -78,15 +68,32 @@ _CALLS = {
 }
 
 
-def mongo_eval(call: str, who: str) -> list[str]:
-    """The `mongo` shell running ``call`` (LOCK, UNLOCK, RELEASE) as root, the password read
-    from its file; it exits 0 only when mongod did it."""
+@dataclass(frozen=True)
+class Shell:
+    """The mongo shell of one running container: which one, and where root's password is."""
+
+    stack: Stack
+    password_file: str
+
+
+def shell_of(pod: dict[str, Any]) -> Shell:
+    """The shell of ``pod``'s mongod container, as its stack ships it (app/stacks.py)."""
+    container = next(c for c in pod["spec"]["containers"] if c["name"] == CONTAINER)
+    stack = stacks.of_container(container)
+    env = {e["name"]: e.get("value", "") for e in container.get("env") or []}
+    return Shell(stack, str(env.get(stack.root_password_env, "")))
+
+
+def mongo_eval(call: str, who: str, shell: Shell) -> list[str]:
+    """The stack's shell running ``call`` (LOCK, UNLOCK, RELEASE) as root, the password
+    read by the shell from its file; it exits 0 only when mongod did it."""
     admin = "db.getSiblingDB('admin')"
-    auth = f"{admin}.auth('{ROOT_USER}', cat('{root_password_file()}').trim())"
+    password = shell.stack.read_file % f"'{shell.password_file}'"
+    auth = f"{admin}.auth('{ROOT_USER}', {password}.trim())"
     command, done = _CALLS[call]
     command %= json.dumps(f"pacdeploy {who}")
     run = f"var r = {admin}.runCommand({command}); printjson(r); quit({done} ? 0 : 2)"
-    return ["mongo", "--quiet", "--eval", f"{auth}; {run}"]
+    return [shell.stack.shell, "--quiet", "--eval", f"{auth}; {run}"]
 
 
 def held_by(statefulset: dict[str, Any] | None) -> list[str]:
@@ -106,10 +113,12 @@ def _record(cluster: Cluster, namespace: str, pods: list[str]) -> None:
     )
 
 
-def ready_mongo_pods(cluster: Cluster, namespace: str) -> list[str]:
-    """The mongo pods whose mongod answers (Ready): a lock is asked of those only."""
+def ready_mongo_pods(cluster: Cluster, namespace: str) -> dict[str, Shell]:
+    """The mongo pods whose mongod answers (Ready), by name, with their shells: a lock is
+    asked of those only."""
     pods = cluster.list("Pod", namespace, label_selector=f"name={STATEFULSET}")
-    return sorted(name_of(p) for p in pods if readiness.has_ready_condition(p))
+    ready = [p for p in pods if readiness.has_ready_condition(p)]
+    return {name_of(p): shell_of(p) for p in sorted(ready, key=name_of)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,8 @@ def locked(
     --no-lock would take anyway. Not required (an automatic backup before `up` or a
     restore, often run to repair a sick mongo): a failed lock is said, and the backup goes
     on crash-consistent rather than block the repair."""
-    pods = ready_mongo_pods(cluster, namespace) if enabled else []
+    shells = ready_mongo_pods(cluster, namespace) if enabled else {}
+    pods = list(shells)
     if not pods:
         yield None
         return
@@ -147,7 +157,7 @@ def locked(
     stuck: list[str] = []
     try:
         for pod in pods:
-            problem = _run(cluster, namespace, pod, LOCK)
+            problem = _run(cluster, namespace, pod, LOCK, shells[pod])
             if problem is None:
                 held.append(pod)
                 out.info(f"mongo locked in pod {pod} (db.fsyncLock): writes wait for the snapshot")
@@ -161,12 +171,12 @@ def locked(
             out.warning(
                 f"db.fsyncLock() failed in pod {pod} ({problem}): the backup is {CRASH_CONSISTENT}"
             )
-            stuck += [done for done in held if not _unlock(cluster, namespace, done, out)]
+            stuck += [d for d in held if not _unlock(cluster, namespace, d, shells[d], out)]
             held = []
             break
         yield Held(Deadline(LOCK_SECONDS), required) if held else None
     finally:
-        stuck += [pod for pod in held if not _unlock(cluster, namespace, pod, out)]
+        stuck += [p for p in held if not _unlock(cluster, namespace, p, shells[p], out)]
         _record(cluster, namespace, stuck)  # what could not be unlocked stays for the next
 
 
@@ -190,9 +200,9 @@ def cut_or_not(what: str, cut: bool, lock: Held, out: Output) -> None:
     out.warning(f"{late}; it is unlocked again and the backup is {CRASH_CONSISTENT}")
 
 
-def _run(cluster: Cluster, namespace: str, pod: str, call: str) -> str | None:
+def _run(cluster: Cluster, namespace: str, pod: str, call: str, shell: Shell) -> str | None:
     """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
-    command = mongo_eval(call, f"{namespace}/{pod}")
+    command = mongo_eval(call, f"{namespace}/{pod}", shell)
     try:
         ran = pod_exec.run(cluster, pod, namespace, CONTAINER, command, LOCK_SECONDS)
     except PacdeployError as exc:
@@ -200,8 +210,8 @@ def _run(cluster: Cluster, namespace: str, pod: str, call: str) -> str | None:
     return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"
 
 
-def _unlock(cluster: Cluster, namespace: str, pod: str, out: Output) -> bool:
-    problem = _run(cluster, namespace, pod, UNLOCK)
+def _unlock(cluster: Cluster, namespace: str, pod: str, shell: Shell, out: Output) -> bool:
+    problem = _run(cluster, namespace, pod, UNLOCK, shell)
     if problem is None:
         out.info(f"mongo unlocked in pod {pod} (db.fsyncUnlock)")
         return True
@@ -218,11 +228,11 @@ def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output
     if not pods:
         return
     out.info(f"releasing the lock an interrupted backup left on mongo ({', '.join(pods)})")
-    failed = {
+    live = {p: found for p in pods if (found := cluster.get("Pod", p, namespace)) is not None}
+    failed = {  # a pod that is gone took its lock along with its mongod
         p: why
-        for p in pods
-        if (why := _run(cluster, namespace, p, RELEASE)) is not None
-        and cluster.get("Pod", p, namespace) is not None  # gone: its lock went with its mongod
+        for p, found in live.items()
+        if (why := _run(cluster, namespace, p, RELEASE, shell_of(found))) is not None
     }
     if failed:
         pod, problem = next(iter(failed.items()))
@@ -230,6 +240,7 @@ def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output
             f"mongo's writes stay held in pod {pod} since an interrupted backup: "
             f"db.fsyncUnlock() failed: {problem}",
             f"Check the pod, then run the same command again (or `kubectl exec -n {namespace} "
-            f"{pod} -c {CONTAINER} -- mongo` and `db.fsyncUnlock()` as root)",
+            f"{pod} -c {CONTAINER} -- {shell_of(live[pod]).stack.shell}` and "
+            "`db.fsyncUnlock()` as root)",
         )
     _record(cluster, namespace, [])

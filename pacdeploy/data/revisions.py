@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pacdeploy.app import stacks
 from pacdeploy.app.manifests import MANAGED_BY, Options
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster
@@ -67,7 +68,9 @@ def to_configmap(revision: Revision, namespace: str) -> dict[str, Any]:
 def from_configmap(cm: dict[str, Any]) -> Revision:
     data = cm.get("data") or {}
     known = {f.name for f in dataclasses.fields(Options)}
-    options = Options(**{k: v for k, v in json.loads(data["options"]).items() if k in known})
+    recorded = json.loads(data["options"])
+    recorded.setdefault("stack", stacks.LESSON)  # recorded before stacks: the lesson's images
+    options = Options(**{k: v for k, v in recorded.items() if k in known})
     return Revision(
         number=int(cm["metadata"]["labels"][REVISION_LABEL]),
         options=options,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The sandbox's `mongo` shell, what an exec into a simulated mongo pod runs (no mongod runs
-# here). It records each call in $PACDEPLOY_EXEC_LOG and keeps mongod's fsync lock count
+# The sandbox's mongo shell, what an exec into a simulated mongo pod runs as `mongo` (the
+# lesson's 4.4) and as `mongosh` (the modern stack's 8.0); no mongod runs here. Both get
+# `--quiet --eval SCRIPT` (mongosh also takes --norc), so one reading of the script serves. It records each call in $PACDEPLOY_EXEC_LOG and keeps mongod's fsync lock count
 # per pod, as the real server does (MongoDB 4.4 manual, fsyncUnlock: each lock increments
 # it, each unlock decrements it, an unlock at zero fails "fsyncUnlock called when not
 # locked"). The pod is the one the caller names in the command's comment ("pacdeploy NS/POD").

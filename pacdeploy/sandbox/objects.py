@@ -134,9 +134,12 @@ def port_forward(name: str, namespaces: list[str], port: int, target_port: int) 
     }
 
 
-# What an exec into a simulated pod finds on its PATH: the sandbox's `mongo` shell.
+# What an exec into a simulated pod finds on its PATH: the sandbox's mongo shell, under the
+# name of each stack's shell (`mongo` for the lesson's 4.4, `mongosh` for 8.0): pacdeploy
+# sends both the same script, as `<shell> --quiet --eval SCRIPT`.
 EXEC_LOG_ENV = "PACDEPLOY_EXEC_LOG"
 MONGO_SHELL = "mongo_shell.sh"  # beside this module
+SHELL_NAMES = ("mongo", "mongosh")
 
 
 def cluster_exec(log: Path) -> dict[str, Any]:

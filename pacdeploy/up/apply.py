@@ -27,6 +27,7 @@ APPLY_RANK = {
     "Namespace": 0,
     "ServiceAccount": 1,
     "Secret": 1,
+    "ConfigMap": 1,  # mongo's init script, mounted by its pods
     "NetworkPolicy": 1,  # in place before the pods it guards
     "ClusterRole": 1,
     "Role": 1,

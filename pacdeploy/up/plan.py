@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy.app import credentials, storage
+from pacdeploy.app import credentials, stacks, storage
 from pacdeploy.app.manifests import (
     DEPLOYMENT,
     SECRET,
@@ -49,6 +49,7 @@ class Wanted:
     keep_default_class: bool = False
     replicas_given: bool = True  # False: keep the count `scale` set
     storage_size_given: bool = False  # False: keep the size mongo's volumes have
+    stack_given: bool = False  # False: keep the stack whose MongoDB wrote the data here
     force: bool = False  # take over objects of the same name not made by pacdeploy
 
 
@@ -175,6 +176,7 @@ def plan_up(
         lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
     )
     _refuse(existing, secret, ns_name, wanted.force)
+    options = _stack_here(options, wanted, existing[ref("StatefulSet", STATEFULSET)], claims)
     current = existing[ref("Deployment", DEPLOYMENT)]
     if not wanted.replicas_given and current is not None and manifests is None:
         # `up` keeps a count set by `scale`; only --replicas changes it.
@@ -221,6 +223,29 @@ def as_applied(
     (``namespace``: as it is live, None before the first `up`), each object its digest."""
     _record_storage_defaults(objects[0], namespace, classes, wanted)
     return [with_digest(o) for o in objects]
+
+
+def _stack_here(
+    options: Options,
+    wanted: Wanted,
+    statefulset: dict[str, Any] | None,
+    claims: list[dict[str, Any]],
+) -> Options:
+    """The stack to deploy: the one asked for, else the one whose MongoDB wrote the data
+    here, else the default. Moving the data to another stack's MongoDB is not done (yet):
+    it is refused before anything is written, so a plain `up` never strands the scores."""
+    here = stacks.of_data(statefulset, claims)
+    if not wanted.stack_given:
+        return dataclasses.replace(options, stack=here or options.stack)
+    if here is None or here == options.stack:
+        return options
+    ns = options.namespace
+    raise Conflict(
+        f"namespace {ns} holds the {here} stack's MongoDB data; --stack {options.stack} "
+        "would need the scores moved to another MongoDB, which pacdeploy cannot do yet",
+        f"Nothing was changed. Keep `--stack {here}`, or start over with `pacdeploy down "
+        f"--purge -n {ns}` (the scores are lost) and `pacdeploy up --stack {options.stack}`",
+    )
 
 
 def _refuse(

@@ -267,5 +267,7 @@ def _roll_back_after(
 
 def request_for(revision: Revision, timeout: float = 300.0, backup: bool = True) -> UpRequest:
     """Apply a recorded revision as it was, leaving the cluster's default class alone."""
-    wanted = Wanted(revision.options, revision.storage_class, keep_default_class=True)
+    wanted = Wanted(
+        revision.options, revision.storage_class, keep_default_class=True, stack_given=True
+    )
     return UpRequest(wanted, backup_first=backup, timeout=timeout)

@@ -20,16 +20,17 @@ import yaml
 
 from pacdeploy.app.credentials import new_secret
 from pacdeploy.app.manifests import SERVICE_TYPES, Options, render
+from pacdeploy.app.stacks import STACKS
 
 SKIPS = Path(__file__).with_name("skips.yaml")
 
 
 def combinations() -> list[Options]:
-    """Each option that changes what is rendered, in every combination."""
+    """Each option that changes what is rendered, in every combination, for each stack."""
     return [
-        Options(service_type=kind, ingress=ingress, volume_permissions=permissions)
-        for kind, ingress, permissions in itertools.product(
-            SERVICE_TYPES, (False, True), (False, True)
+        Options(stack=stack, service_type=kind, ingress=ingress, volume_permissions=permissions)
+        for stack, kind, ingress, permissions in itertools.product(
+            STACKS, SERVICE_TYPES, (False, True), (False, True)
         )
     ]
 
@@ -37,19 +38,26 @@ def combinations() -> list[Options]:
 def name_of(options: Options) -> str:
     ingress = "ingress" if options.ingress else "no-ingress"
     permissions = "volume-permissions" if options.volume_permissions else "plain"
-    return f"{options.service_type}-{ingress}-{permissions}"
+    return f"{options.stack}-{options.service_type}-{ingress}-{permissions}"
 
 
-def allowed() -> dict[tuple[str, str], str]:
-    """(check id, Kind/name) -> the reason it may fail."""
+def allowed() -> dict[tuple[str, str, str], str]:
+    """(stack, check id, Kind/name) -> the reason it may fail (an entry without `stacks`
+    holds for every stack)."""
     found = {}
     for entry in yaml.safe_load(SKIPS.read_text()):
         reason = str(entry.get("reason") or "").strip()
         if not reason:
             raise SystemExit(f"{SKIPS}: {entry['check']} has no reason")
-        for resource in entry["resources"]:
-            found[(entry["check"], resource)] = reason
+        for stack in entry.get("stacks") or list(STACKS):
+            for resource in entry["resources"]:
+                found[(stack, entry["check"], resource)] = reason
     return found
+
+
+def _stack_of(check: dict[str, str]) -> str:
+    """The stack of the rendering a failed check came from (its file's name says it)."""
+    return Path(check["file_path"]).name.split("-", 1)[0]
 
 
 def _resource(checkov_resource: str) -> str:
@@ -73,7 +81,7 @@ def main() -> int:
     reports = json.loads(done.stdout or "[]")
     reports = reports if isinstance(reports, list) else [reports]
     failed = {
-        (check["check_id"], _resource(check["resource"]))
+        (_stack_of(check), check["check_id"], _resource(check["resource"]))
         for report in reports
         for check in report["results"]["failed_checks"]
     }
@@ -81,11 +89,17 @@ def main() -> int:
     skips = allowed()
     unexpected = sorted(failed - skips.keys())
     stale = sorted(skips.keys() - failed)
-    for check, resource in unexpected:
-        print(f"checkov: {check} fails on {resource}: fix it, or add it to {SKIPS} with a reason")
-    for check, resource in stale:
-        print(f"checkov: {check} no longer fails on {resource}: remove it from {SKIPS}")
+    for stack, check, resource in unexpected:
+        print(
+            f"checkov: {check} fails on {resource} ({stack}): fix it, or add it to {SKIPS} "
+            "with a reason"
+        )
+    for stack, check, resource in stale:
+        print(f"checkov: {check} no longer fails on {resource} ({stack}): remove it from {SKIPS}")
     combos = len(combinations())
+    for stack in STACKS:
+        known = sorted(f"{c} {r}" for s, c, r in failed if s == stack)
+        print(f"checkov {stack}: {len(known)} known failures: {', '.join(known)}")
     print(f"checkov: {combos} renderings, {passed} checks passed, {len(failed)} known failures")
     return 1 if unexpected or stale else 0
 

@@ -1,4 +1,8 @@
-"""What the manifests rely on inside the two images, each fact with the source file it comes from.
+"""What the manifests rely on inside the images, each fact with the source file it comes from.
+
+Two stacks (pacdeploy/app/stacks.py): the lesson's (MongoContract: Bitnami MongoDB 4.4,
+PacmanContract: quay.io/ifont/pacman-nodejs-app) and the modern one (OfficialMongoContract:
+docker-library's mongo 8.0, SaintdlePacmanContract: docker.io/saintdle/pacman).
 
 No container runs on the sandbox, so nothing else would catch a manifest that makes a real
 container crash (a wrong group, an env name the image never reads, a path it cannot write).
@@ -149,6 +153,8 @@ class MongoContract:
         BITNAMI + "Dockerfile: FROM docker.io/bitnami/minideb:buster (Debian coreutils); "
         "libmongodb.sh itself runs chown when root",
     )
+    platforms = Fact(("amd64",), BITNAMI + 'Dockerfile: OS_ARCH="amd64" (one build)')
+    needs_avx = Fact(False, BITNAMI + 'Dockerfile: component_unpack "mongodb" "4.4.4-0" (4.4)')
 
 
 @dataclass(frozen=True)
@@ -215,3 +221,218 @@ class PacmanContract:
         True,
         PACMAN + "lib/database.js: console.log(config.database.url) when MongoClient.connect fails",
     )
+    platforms = Fact(
+        ("amd64",),
+        PACMAN + "docker/Dockerfile: FROM node:boron, one `docker build`; no multi-platform "
+        "build anywhere in the repository (what quay.io published is in no source)",
+    )
+
+
+# docker-library/mongo: the official image's Dockerfile and entrypoint for MongoDB 8.0.26.
+OFFICIAL = "docker-library/mongo@2c69a57b939afb99266e8f97258adb178e9559e0:"
+# saintdle/pacman, read file by file at the commits the index holds of each.
+SAINTDLE = "saintdle/pacman@"
+CHART = "saintdle/helm-charts@0c43e1aab541d4e0d3296aa9f0d0f6bd4ad9a513:charts/pacman/"
+
+
+@dataclass(frozen=True)
+class OfficialMongoContract:
+    user = Fact(
+        999,
+        OFFICIAL + "8.0/Dockerfile: groupadd --gid 999 --system mongodb; useradd --uid 999 "
+        "--system --gid mongodb --home-dir /data/db mongodb",
+    )
+    group = Fact(999, OFFICIAL + "8.0/Dockerfile: groupadd --gid 999 --system mongodb")
+    volume_path = Fact(
+        "/data/db",
+        OFFICIAL + "8.0/Dockerfile: VOLUME /data/db /data/configdb; docker-entrypoint.sh "
+        "_dbPath: ${dbPath:=/data/db}",
+    )
+    # The entrypoint's temporary files and mongod's socket; the image's other VOLUME.
+    image_writable_paths = Fact(
+        ("/tmp", "/data/configdb"),
+        OFFICIAL + '8.0/docker-entrypoint.sh: : "${TMPDIR:=/tmp}"; jsonConfigFile, '
+        'tempConfigFile and pidfile="$TMPDIR/docker-entrypoint-temp-mongod.pid"; '
+        "Dockerfile: VOLUME /data/db /data/configdb",
+    )
+    # Run as 999 directly, the entrypoint neither chowns nor steps down (gosu): fsGroup
+    # must make the volume writable.
+    steps_down_only_as_root = Fact(
+        True,
+        OFFICIAL + '8.0/docker-entrypoint.sh: if [[ "$originalArgOne" == mongo* ]] && '
+        "[ \"$(id -u)\" = '0' ]; then find ... -exec chown mongodb; exec gosu mongodb",
+    )
+    home = Fact("/data/db", OFFICIAL + "8.0/Dockerfile: ENV HOME /data/db (for mongosh)")
+    secret_files = Fact(
+        frozenset({"MONGO_INITDB_ROOT_USERNAME_FILE", "MONGO_INITDB_ROOT_PASSWORD_FILE"}),
+        OFFICIAL + "8.0/docker-entrypoint.sh: file_env 'MONGO_INITDB_ROOT_USERNAME'; file_env "
+        '\'MONGO_INITDB_ROOT_PASSWORD\' (val="$(< "${!fileVar}")")',
+    )
+    env_read = Fact(
+        frozenset(
+            {
+                "MONGO_INITDB_ROOT_USERNAME",
+                "MONGO_INITDB_ROOT_PASSWORD",
+                "MONGO_INITDB_ROOT_USERNAME_FILE",
+                "MONGO_INITDB_ROOT_PASSWORD_FILE",
+                "MONGO_INITDB_DATABASE",
+                "TMPDIR",
+            }
+        ),
+        OFFICIAL + "8.0/docker-entrypoint.sh (file_env, MONGO_INITDB_DATABASE, TMPDIR)",
+    )
+    # Only root is made from the environment; anything else by an init script, run once,
+    # on an empty data directory, while mongod listens on 127.0.0.1 without --auth.
+    init_dir = Fact(
+        "/docker-entrypoint-initdb.d",
+        OFFICIAL + "8.0/docker-entrypoint.sh: for f in /docker-entrypoint-initdb.d/*; *.js) "
+        '"${mongo[@]}" "$MONGO_INITDB_DATABASE" "$f"; _mongod_hack_ensure_no_arg --auth; '
+        'skipped when "$dbPath/WiredTiger" exists',
+    )
+    port = Fact(27017, OFFICIAL + "8.0/Dockerfile: EXPOSE 27017")
+    cmd = Fact("mongod", OFFICIAL + '8.0/Dockerfile: CMD ["mongod"]')
+    shell_on_path = Fact(
+        "mongosh",
+        OFFICIAL + "8.0/Dockerfile: apt-get install ${MONGO_PACKAGE}-shell (mongosh since 6.0); "
+        "docker-entrypoint.sh: mongoShell='mongo'; command -v ... || mongoShell='mongosh'",
+    )
+    # How mongosh reads a file (the backup's root password; the init script's values).
+    shell_reads_files = Fact(
+        "fs.readFileSync",
+        OFFICIAL + '8.0/docker-entrypoint.sh: "$mongoShell" --norc --nodb --quiet --eval '
+        "\"... fs.readFileSync(..., 'utf8') ...\" (js-native in mongosh)",
+    )
+    # The entrypoint waits for mongod by mongosh's exit status after --eval 'quit(0)'.
+    shell_exits_with = Fact(
+        "quit",
+        OFFICIAL + "8.0/docker-entrypoint.sh: if \"${mongo[@]}\" 'admin' --eval 'quit(0)'",
+    )
+    tools = Fact(
+        frozenset({"mongosh", "mongodump", "mongorestore"}),
+        OFFICIAL + "8.0/Dockerfile: apt-get install ${MONGO_PACKAGE}-shell, "
+        "${MONGO_PACKAGE}-tools (mongodb-database-tools: mongodump, mongorestore)",
+    )
+    platforms = Fact(
+        ("amd64", "arm64"),
+        OFFICIAL + 'versions.json: "8.0".targets.ubuntu2404.arches ["amd64", "arm64v8"] '
+        '(8.0/Dockerfile: FROM ubuntu:noble; "linux": "ubuntu2404")',
+    )
+    needs_avx = Fact(
+        True,
+        OFFICIAL + "8.0/docker-entrypoint.sh: amd64) grep avx /proc/cpuinfo || 'WARNING: "
+        "MongoDB 5.0+ requires a CPU with AVX support'; arm64) 'MongoDB requires ARMv8.2-A'",
+    )
+    has_chown = Fact("chown", OFFICIAL + "8.0/docker-entrypoint.sh: find ... -exec chown")
+
+
+@dataclass(frozen=True)
+class SaintdlePacmanContract:
+    port = Fact(
+        8080,
+        SAINTDLE + "1b871783fbd43bd862c502af3fa5990e4e01c83b:src/config/index.js: PORT "
+        "default(8080); docker/Dockerfile: EXPOSE 8080",
+    )
+    env_read = Fact(
+        frozenset(
+            {
+                "DB_TYPE",
+                "MONGO_SERVICE_HOST",
+                "MONGO_NAMESPACE_SERVICE_HOST",
+                "MY_MONGO_PORT",
+                "MONGO_DATABASE",
+                "MONGO_AUTH_USER",
+                "MONGO_AUTH_PWD",
+                "MONGO_REPLICA_SET",
+                "MONGO_USE_SSL",
+                "MONGO_VALIDATE_SSL",
+                "MY_NODE_NAME",
+                "PORT",
+                "HOST",
+            }
+        ),
+        SAINTDLE + "1b871783fbd43bd862c502af3fa5990e4e01c83b:src/config/index.js (the zod "
+        "schema over process.env); src/routes/location.js (MY_NODE_NAME)",
+    )
+    # Without DB_TYPE=mongo the scores live in the process's memory and die with the pod.
+    db_type = Fact(
+        ("DB_TYPE", "mongo"),
+        SAINTDLE + "1b871783fbd43bd862c502af3fa5990e4e01c83b:src/config/index.js: DB_TYPE: "
+        "z.enum(['memory', 'mongo', 'postgres']).default('memory')",
+    )
+    auth_pair = Fact(
+        ("MONGO_AUTH_USER", "MONGO_AUTH_PWD"),
+        SAINTDLE + "36a577832d713cd184e189856e25bfc1cebb2897:src/db/mongo.js: "
+        "cfg.MONGO_AUTH_USER && cfg.MONGO_AUTH_PWD ? `${encodeURIComponent(...)}...@`",
+    )
+    password_forbidden = Fact(
+        frozenset(),
+        SAINTDLE + "36a577832d713cd184e189856e25bfc1cebb2897:src/db/mongo.js: "
+        "encodeURIComponent(cfg.MONGO_AUTH_PWD)",
+    )
+    credentials_from_env = Fact(
+        ("MONGO_AUTH_USER", "MONGO_AUTH_PWD"),
+        SAINTDLE + "1b871783fbd43bd862c502af3fa5990e4e01c83b:src/config/index.js: "
+        "schema.safeParse(process.env) (no *_FILE variable)",
+    )
+    liveness_path = Fact(
+        "/healthz",
+        SAINTDLE + "1a6e616c3d1884dc09e2c8e29ca8922828d981a1:src/routes/health.js: "
+        "router.get('/healthz') answers without the database",
+    )
+    readiness_path = Fact(
+        "/readyz",
+        SAINTDLE + "1a6e616c3d1884dc09e2c8e29ca8922828d981a1:src/routes/health.js: "
+        "router.get('/readyz'): db.healthcheck() (a ping), 503 when it fails",
+    )
+    # A failed first connect is never retried: /readyz stays 503 until the pod restarts.
+    connects_once = Fact(
+        True,
+        SAINTDLE + "3fb71f74e898fdc640276400384cc65228d7911d:src/server.js: 'database connect "
+        "failed; continuing in degraded state'; 36a577832d713cd184e189856e25bfc1cebb2897:"
+        "src/db/mongo.js: healthcheck() { if (!this.db) return false; }",
+    )
+    token_path = Fact(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token",
+        SAINTDLE + "4a5f70ef9a0a4c6c029c0f1ae60df423d75483e3:src/routes/location.js: "
+        "SERVICE_ACCOUNT_DIR ... readFile(`${SERVICE_ACCOUNT_DIR}/token`)",
+    )
+    # Its topology probe may also read pods, services and endpointslices; a refusal falls
+    # through to the node's zone label (logged at debug), so only `get nodes` is granted.
+    node_api = Fact(
+        ("get", "nodes"),
+        SAINTDLE + "4a5f70ef9a0a4c6c029c0f1ae60df423d75483e3:src/routes/location.js: "
+        "k8sGet(`/api/v1/nodes/${nodeName}`); getTopologyAwareRoutingZone catch -> null",
+    )
+    # /app is owned by group 0 and group-writable like its owner: any uid in group 0 reads it.
+    group = Fact(
+        0,
+        SAINTDLE + "11fa3d2c43c149f4d626a43e68f1ebde5caaa6db:docker/Dockerfile: chown -R app:0 "
+        "/app && chmod -R g=u /app ('lets arbitrary (OpenShift) UIDs read the app'); USER app",
+    )
+    writes_nothing = Fact(
+        True,
+        CHART + "values.yaml: securityContext.readOnlyRootFilesystem: true (the image's own chart)",
+    )
+    platforms = Fact(
+        ("amd64", "arm64"),
+        SAINTDLE + "181f70361a7176e611ad3df6e80d520e4b958c50:.github/workflows/release.yml: "
+        "platforms: linux/amd64,linux/arm64 ('Build and publish multi-architecture image')",
+    )
+    needs_avx = Fact(
+        False,
+        SAINTDLE + "11fa3d2c43c149f4d626a43e68f1ebde5caaa6db:docker/"
+        "Dockerfile: FROM node:22-alpine",
+    )
+    # The version's manifest list, as the chart's promotion pins it beside appVersion.
+    digest = Fact(
+        ("0.7.2", "sha256:48f22e19e88b7f22f55e766908cda6b613b8980c0f9464204591f36d7c606426"),
+        CHART + 'values.yaml: image.digest; Chart.yaml: appVersion "0.7.2" (written together '
+        "by saintdle/helm-charts .github/workflows/pacman-promotion.yml)",
+    )
+
+
+# stack name -> (its MongoDB's contract, its web app's)
+CONTRACTS = {
+    "lesson": (MongoContract, PacmanContract),
+    "modern": (OfficialMongoContract, SaintdlePacmanContract),
+}

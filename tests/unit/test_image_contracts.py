@@ -9,10 +9,11 @@ import pytest
 
 from pacdeploy.app import credentials
 from pacdeploy.app.manifests import SERVICE_TYPES, Options, render
-from tests.unit.image_contracts import MongoContract, PacmanContract
+from tests.unit.image_contracts import CONTRACTS, MongoContract, PacmanContract
 
 COMBINATIONS = [
     Options(
+        stack="lesson",
         replicas=replicas,
         service_type=service_type,
         ingress=ingress,
@@ -66,6 +67,7 @@ def _mebibytes(quantity: str) -> float:
     ),
 )
 def objs(request):
+    """The lesson's stack, rendered with every option combination."""
     return render(request.param), request.param
 
 
@@ -237,7 +239,7 @@ def test_generated_credentials_survive_both_images():
 
 
 def test_every_fact_names_its_source():
-    for contract in (MongoContract, PacmanContract):
+    for contract in [c for pair in CONTRACTS.values() for c in pair]:
         for name, fact in vars(contract).items():
             if name.startswith("_"):
                 continue
@@ -252,7 +254,9 @@ def test_a_backups_lock_authenticates_as_the_images_root_without_a_password_in_a
     rendered, _ = objs
     pod = _pod(rendered, "StatefulSet")
     mongo = next(c for c in pod["containers"] if c["name"] == consistency.CONTAINER)
-    command = consistency.mongo_eval(consistency.LOCK, "ns/mongo-0")
+    command = consistency.mongo_eval(
+        consistency.LOCK, "ns/mongo-0", consistency.shell_of({"spec": pod})
+    )
     assert command[0] == MongoContract.shell_on_path.value
     assert MongoContract.root_user.value == consistency.ROOT_USER
     password_file = _env(mongo)["MONGODB_ROOT_PASSWORD_FILE"]["value"]
@@ -268,7 +272,11 @@ def test_lock_and_unlock_say_by_the_shells_exit_code_whether_mongod_did_them():
     failed lock is never taken for a held one."""
     from pacdeploy.data import consistency
 
-    for call in (consistency.LOCK, consistency.UNLOCK, consistency.RELEASE):
-        script = consistency.mongo_eval(call, "ns/mongo-0")[-1]
-        assert f"{MongoContract.shell_exits_with.value}(" in script
-        assert "? 0 : 2)" in script and "pacdeploy ns/mongo-0" in script
+    for stack, (mongo, _) in CONTRACTS.items():
+        pod = _pod(render(Options(stack=stack)), "StatefulSet")
+        shell = consistency.shell_of({"spec": pod})
+        assert shell.stack.name == stack
+        for call in (consistency.LOCK, consistency.UNLOCK, consistency.RELEASE):
+            script = consistency.mongo_eval(call, "ns/mongo-0", shell)[-1]
+            assert f"{mongo.shell_exits_with.value}(" in script
+            assert "? 0 : 2)" in script and "pacdeploy ns/mongo-0" in script
