@@ -2,6 +2,7 @@
 built on that.
 
     plan.py      read the cluster, check everything, decide each change (UpPlan)
+    preflight.py which stack, and will its images run on the nodes the pods could land on
     fields.py    comparing objects field by field: drift, dry-run changes, the digest
     apply.py     server-side apply in waves, then waiting for the workloads
     release.py   `up` as a release: backup first, revision recorded, --rollback-on-failure

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy.app import credentials, stacks, storage
+from pacdeploy.app import credentials, storage
 from pacdeploy.app.manifests import (
     DEPLOYMENT,
     SECRET,
@@ -32,6 +32,7 @@ from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
+from pacdeploy.up import preflight
 from pacdeploy.up.fields import up_to_date, with_digest
 from pacdeploy.up.resize import Resize, decide
 
@@ -76,6 +77,7 @@ class UpPlan:
     # refs of the objects an apply would change; the others are up to date and skipped
     stale: set[str] = field(default_factory=set)
     resize: Resize | None = None  # mongo's volumes grow first (--storage-size)
+    nodes: dict[str, str] = field(default_factory=dict)  # schedulable node -> architecture
 
     @property
     def namespace_existed(self) -> bool:
@@ -147,8 +149,10 @@ def plan_up(
     options = wanted.options
     validate(options)
     ns_name = options.namespace
-    namespace, classes = pool.together(
-        lambda: cluster.get("Namespace", ns_name), lambda: cluster.list("StorageClass")
+    namespace, classes, nodes = pool.together(
+        lambda: cluster.get("Namespace", ns_name),
+        lambda: cluster.list("StorageClass"),
+        lambda: _nodes(cluster),
     )
     if _terminating(namespace):
         raise Conflict(
@@ -176,7 +180,9 @@ def plan_up(
         lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
     )
     _refuse(existing, secret, ns_name, wanted.force)
-    options = _stack_here(options, wanted, existing[ref("StatefulSet", STATEFULSET)], claims)
+    sts = existing[ref("StatefulSet", STATEFULSET)]
+    options = preflight.stack_here(options, wanted.stack_given, sts, claims)
+    verdict = preflight.check(options, nodes) if nodes is not None else None
     current = existing[ref("Deployment", DEPLOYMENT)]
     if not wanted.replicas_given and current is not None and manifests is None:
         # `up` keeps a count set by `scale`; only --replicas changes it.
@@ -207,7 +213,9 @@ def plan_up(
         rules=rules,
         classes=classes,
         resize=resize,
+        nodes=verdict.nodes if verdict else {},
     )
+    plan.warnings += verdict.warnings if verdict else []
     plan.stale = {ref_of(o) for o in objects if not up_to_date(o, existing[ref_of(o)])}
     plan.needs = _needs_for_up(plan)
     return plan
@@ -246,6 +254,16 @@ def _stack_here(
         f"Nothing was changed. Keep `--stack {here}`, or start over with `pacdeploy down "
         f"--purge -n {ns}` (the scores are lost) and `pacdeploy up --stack {options.stack}`",
     )
+
+
+def _nodes(cluster: Cluster) -> list[dict[str, Any]] | None:
+    """The cluster's nodes, for the preflight; None where listing them is forbidden (then
+    nothing is checked: the wait still names a pod that cannot run)."""
+    try:
+        return cluster.list("Node")
+    except PermissionDenied:
+        log.info("cannot list nodes: whether the images run on them is not checked")
+        return None
 
 
 def _refuse(
