@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pacdeploy.cli import settings as common
 from pacdeploy.cli.settings import Settings, pass_settings
+
+if TYPE_CHECKING:
+    from pacdeploy.data.revisions import Revision
 
 WITH_DATA = "--with-data replaces the high scores"
 
@@ -25,10 +30,23 @@ def history(settings: Settings, fmt: str) -> None:
     else:
         shown = revisions.shown_status(found)
         rows = [
-            (str(r.number), r.time, shown[r.number], r.backup or "-", revisions.summary(r.change))
+            (
+                str(r.number),
+                r.time,
+                shown[r.number],
+                r.backup or "-",
+                _images(r),
+                revisions.summary(r.change),
+            )
             for r in found
         ]
-        settings.out.table(("revision", "updated", "status", "backup", "change"), rows)
+        settings.out.table(("revision", "updated", "status", "backup", "images", "change"), rows)
+
+
+def _images(revision: Revision) -> str:
+    """Each container's digest, short (`mongo@sha256:1a2b3c4d5e6f`); `-` before they ran."""
+    ran = revision.images
+    return ", ".join(f"{c}@{ran[c].rsplit('@', 1)[1][:19]}" for c in sorted(ran)) or "-"
 
 
 @click.command()

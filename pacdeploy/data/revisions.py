@@ -8,6 +8,7 @@ the manifests and never recorded, so anyone who may read the namespace may read 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ class Revision:
     change: str  # one line: what this revision changed
     status: str = PENDING
     backup: str | None = None  # taken before this revision was applied
+    # container -> the image its pods ran, by digest (status.containerStatuses[].imageID)
+    images: dict[str, str] = field(default_factory=dict)
     time: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @property
@@ -61,6 +64,7 @@ def to_configmap(revision: Revision, namespace: str) -> dict[str, Any]:
             "storageClass": revision.storage_class,
             "options": json.dumps(dataclasses.asdict(revision.options), sort_keys=True),
             "manifests": json.dumps(revision.manifests, sort_keys=True),
+            "images": json.dumps(revision.images, sort_keys=True),
         },
     }
 
@@ -80,6 +84,7 @@ def from_configmap(cm: dict[str, Any]) -> Revision:
         status=data.get("status", PENDING),
         backup=data.get("backup") or None,
         time=data.get("time", ""),
+        images=json.loads(data.get("images") or "{}"),
     )
 
 
@@ -128,6 +133,8 @@ def documents(revisions: list[Revision]) -> list[dict[str, Any]]:
             "status": shown[r.number],
             "change": r.change,
             "backup": r.backup,
+            "stack": r.options.stack,
+            "images": r.images,
             "options": dataclasses.asdict(r.options),
         }
         for r in revisions
@@ -142,6 +149,41 @@ def live(revisions: list[Revision]) -> Revision | None:
 def deployed_before(revisions: list[Revision], number: int) -> Revision | None:
     """The newest deployed revision older than ``number``: what a rollback goes back to."""
     return live([r for r in revisions if r.number < number])
+
+
+def by_digest(image: str, image_id: str) -> str | None:
+    """``image`` (as the pod spec names it) pinned to the digest the kubelet reports having
+    run (imageID `docker.io/library/mongo@sha256:...`); None when it reports no digest."""
+    if "@sha256:" not in image_id:
+        return None
+    return f"{image.split('@', 1)[0]}@{image_id.split('@', 1)[1]}"
+
+
+def ran(pods: list[dict[str, Any]]) -> dict[str, str]:
+    """container -> the image, by digest, that the ready pods' containers run."""
+    found = {}
+    for pod in pods:
+        specs = {c["name"]: c.get("image", "") for c in pod.get("spec", {}).get("containers", [])}
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            image = by_digest(specs.get(status.get("name"), ""), status.get("imageID") or "")
+            if status.get("ready") and image:
+                found[status["name"]] = image
+    return found
+
+
+def pinned(manifests: list[dict[str, Any]], images: dict[str, str]) -> list[dict[str, Any]]:
+    """``manifests`` with each container that ``images`` names on the recorded digest (and
+    the init containers that share its image): a tag that moved or vanished cannot change
+    what applying them runs."""
+    result = copy.deepcopy(manifests)
+    for obj in result:
+        pod = obj.get("spec", {}).get("template", {}).get("spec")
+        if not pod:
+            continue
+        swap = {c["image"]: images[c["name"]] for c in pod["containers"] if c["name"] in images}
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            container["image"] = swap.get(container["image"], container["image"])
+    return result
 
 
 # -- the cluster ---------------------------------------------------------------------
@@ -170,8 +212,16 @@ def record(cluster: Cluster, namespace: str, revision: Revision, older: list[Rev
 
 
 def settle(
-    cluster: Cluster, namespace: str, revision: Revision, status: str, change: str | None = None
+    cluster: Cluster,
+    namespace: str,
+    revision: Revision,
+    status: str,
+    change: str | None = None,
+    images: dict[str, str] | None = None,
 ) -> None:
-    """The outcome; ``change``: what was changed, once known (the intent named it first)."""
+    """The outcome; ``change``: what was changed, once known (the intent named it first);
+    ``images``: what the pods ran, once they are ready."""
     data = {"status": status, **({"change": change} if change else {})}
+    if images:
+        data["images"] = json.dumps(images, sort_keys=True)
     cluster.merge_patch("ConfigMap", revision.name, {"data": data}, namespace)

@@ -22,6 +22,7 @@ from pacdeploy.output import Output
 from pacdeploy.up.fields import unchanged_by_dry_run
 from pacdeploy.up.plan import WORKLOADS, Change, UpPlan
 from pacdeploy.wait import rollout
+from pacdeploy.wait.causes import Hints
 
 APPLY_RANK = {
     "Namespace": 0,
@@ -118,10 +119,13 @@ def wait_up(
     timeout: float,
     out: Output,
     changes: Sequence[Change] = (),
+    last_good: dict[str, str] | None = None,
 ) -> None:
     """Wait for both workloads, each watched from the last version seen of it: as `up` just
-    wrote it, else as the plan read it (nothing is listed again)."""
+    wrote it, else as the plan read it (nothing is listed again). ``last_good``: container ->
+    the image the last deployed revision ran, named when a pull is refused."""
     read = {ref(kind, name): plan.existing[ref(kind, name)] for kind, name in WORKLOADS}
     known = {r: obj for r, obj in read.items() if obj is not None}
     known.update({c.ref: c.written for c in changes if c.written is not None})
-    rollout.wait_ready(cluster, plan.options.namespace, WORKLOADS, timeout, out, known)
+    hints = Hints(node_arch=plan.nodes, last_good=last_good or {})
+    rollout.wait_ready(cluster, plan.options.namespace, WORKLOADS, timeout, out, known, hints)

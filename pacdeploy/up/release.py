@@ -24,7 +24,7 @@ from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
 from pacdeploy.up import fields, resize
 from pacdeploy.up.apply import apply_up, wait_up
-from pacdeploy.up.down import down
+from pacdeploy.up.down import APP_PODS, down
 from pacdeploy.up.plan import Change, UpPlan, Wanted, plan_up
 
 
@@ -99,9 +99,10 @@ def up(
         if not ns_existed:
             revisions.record(cluster, ns, revision, history)
 
+    live = revisions.live(history)
     with pool.beside(record_first_install) as recorded:
         try:
-            wait_up(cluster, plan, request.timeout, out, changes)
+            wait_up(cluster, plan, request.timeout, out, changes, live.images if live else None)
         except NotReady as failure:
             recorded.result()
             revisions.settle(cluster, ns, revision, revisions.FAILED, done)
@@ -109,8 +110,11 @@ def up(
                 _roll_back_after(cluster, request, history, revision, failure, out)
             raise
         recorded.result()
-    revisions.settle(cluster, ns, revision, revisions.DEPLOYED, done)
-    return UpResult(changes, dataclasses.replace(revision, status=revisions.DEPLOYED))
+    images = revisions.ran(cluster.list("Pod", ns, label_selector=APP_PODS))
+    revisions.settle(cluster, ns, revision, revisions.DEPLOYED, done, images)
+    return UpResult(
+        changes, dataclasses.replace(revision, status=revisions.DEPLOYED, images=images)
+    )
 
 
 def _grow_volumes(cluster: Cluster, plan: UpPlan, request: UpRequest, out: Output) -> list[Change]:
@@ -257,7 +261,7 @@ def _roll_back_after(
         cluster,
         request_for(target, request.timeout),
         out,
-        manifests=target.manifests,
+        manifests=revisions.pinned(target.manifests, target.images),
         note=f"rollback to {target.number} (--atomic, after {failed.number} failed)",
     )
     raise NotReady(

@@ -67,7 +67,7 @@ def rollback(
         cluster,
         release.request_for(target, timeout, backup=not with_data),
         out,
-        manifests=target.manifests,
+        manifests=revisions.pinned(target.manifests, target.images),  # what its pods ran
         note=note,
     )
     if taken is not None:

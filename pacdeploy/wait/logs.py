@@ -8,6 +8,8 @@ shown (a connection string with a password in a stack trace).
 from __future__ import annotations
 
 import base64
+import re
+from collections.abc import Iterable
 
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import PacdeployError, PermissionDenied
@@ -51,7 +53,7 @@ class CrashLogs:
                 return "(not readable: no permission to get pods/log)"
             except PacdeployError:  # no such instance, or the node cannot serve logs
                 continue
-            if line := readiness.last_log_line(text, secrets):
+            if line := last_log_line(text, secrets):
                 return line
         return None
 
@@ -70,3 +72,23 @@ def secret_values(cluster: Cluster, namespace: str) -> list[str]:
     secret = cluster.get("Secret", SECRET, namespace)
     data = (secret or {}).get("data") or {}
     return [base64.b64decode(v).decode(errors="replace") for v in data.values()]
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any of ``secrets`` and without the password of any URL in it."""
+    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
+
+
+def last_log_line(log: str, secrets: Iterable[str]) -> str | None:
+    """The last non-blank line of a container log, redacted and safe to print on one line."""
+    for line in reversed(log.splitlines()):
+        if line.strip():
+            return _CONTROL.sub("", redact(line.strip(), secrets))[:300]
+    return None

@@ -9,12 +9,13 @@ can still help (``fatal_after``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from pacdeploy.kube.resources import labels_of, name_of
+from pacdeploy.wait import causes
+from pacdeploy.wait.causes import Hints
 
 Obj = dict[str, Any]
 
@@ -228,7 +229,15 @@ def _limit(pod: Obj, container: str) -> str | None:
     return None
 
 
-def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
+def from_log(problem: PodProblem, log_line: str | None, pod: Obj, hints: Hints) -> PodProblem:
+    """A crash whose last log line names its root cause (runc's `exec format error`)."""
+    if log_line and causes.EXEC_FORMAT in log_line and problem.reason != causes.WRONG_ARCH:
+        detail = causes.wrong_architecture(problem.container, pod, hints)
+        return replace(problem, reason=causes.WRONG_ARCH, detail=detail, fatal_after=0.0)
+    return problem
+
+
+def _container_problem(pod: Obj, status: Obj, name: str, hints: Hints) -> PodProblem | None:
     container = str(status.get("name") or "")
     restarts = status.get("restartCount", 0)
     state = status.get("state", {})
@@ -238,6 +247,8 @@ def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
     terminated = state.get("terminated") or (status.get("lastState") or {}).get("terminated")
     if reason in IMAGE_PULL_REASONS or reason == "InvalidImageName":
         detail = f"image {status.get('image') or '?'}" + (f": {message}" if message else "")
+        if _REGISTRY_REFUSED.search(message):
+            detail += causes.last_good(container, hints)
         final = reason == "InvalidImageName" or _REGISTRY_REFUSED.search(message)
         grace = 0.0 if final else IMAGE_PULL_GRACE
         return PodProblem(name, reason, detail, container, restarts, fatal_after=grace)
@@ -257,13 +268,17 @@ def _container_problem(pod: Obj, status: Obj, name: str) -> PodProblem | None:
         down = reason == "CrashLoopBackOff" or "terminated" in state
         fatal = 0.0 if down and restarts >= CRASH_RESTARTS else None
         label = "OOMKilled" if oom else (reason or "Error")
+        if (cause := causes.crash_cause(terminated, container, pod, hints)) is not None:
+            return PodProblem(name, *cause, container, restarts, 0.0, True)
         return PodProblem(name, label, ", ".join(parts), container, restarts, fatal, True)
     if reason and reason not in QUIET_WAITING:
         return PodProblem(name, str(reason), message, container, restarts)
     return None
 
 
-def diagnose_pod(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> PodProblem | None:
+def diagnose_pod(
+    pod: Obj, claims: dict[str, Obj], events: list[Obj], hints: Hints | None = None
+) -> PodProblem | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
     if has_ready_condition(pod):
         return None
@@ -288,7 +303,7 @@ def diagnose_pod(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> PodProb
     if not status.get("phase") or not scheduled:
         return PodProblem(name, "Scheduling", "waiting for the scheduler")
     for container in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
-        if (problem := _container_problem(pod, container, name)) is not None:
+        if (problem := _container_problem(pod, container, name, hints or Hints())) is not None:
             return problem
     unhealthy = _latest_event(events, "Pod", name, "Unhealthy")
     if unhealthy:
@@ -300,10 +315,12 @@ def diagnose_pod(pod: Obj, claims: dict[str, Obj], events: list[Obj]) -> PodProb
     return PodProblem(name, "NotReady", "running, not ready yet")
 
 
-def diagnose(pods: list[Obj], claims: list[Obj], events: list[Obj]) -> list[PodProblem]:
+def diagnose(
+    pods: list[Obj], claims: list[Obj], events: list[Obj], hints: Hints | None = None
+) -> list[PodProblem]:
     """Why the given pods are not ready, one problem per pod that is not, in name order."""
     by_name = {_name(c): c for c in claims}
-    found = [diagnose_pod(p, by_name, events) for p in sorted(pods, key=_name)]
+    found = [diagnose_pod(p, by_name, events, hints) for p in sorted(pods, key=_name)]
     return [p for p in found if p is not None]
 
 
@@ -327,23 +344,3 @@ class ProblemAges:
             for p in problems
             if p.fatal_after is not None and now - self.first_seen[p.key] >= p.fatal_after
         }
-
-
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-REDACTED = "***"
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without any of ``secrets`` and without the password of any URL in it."""
-    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
-    return _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
-
-
-def last_log_line(log: str, secrets: Iterable[str]) -> str | None:
-    """The last non-blank line of a container log, redacted and safe to print on one line."""
-    for line in reversed(log.splitlines()):
-        if line.strip():
-            return _CONTROL.sub("", redact(line.strip(), secrets))[:300]
-    return None

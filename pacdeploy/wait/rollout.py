@@ -17,9 +17,9 @@ from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import NotReady, PermissionDenied
 from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import ref
+from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output, Row
-from pacdeploy.wait import readiness
+from pacdeploy.wait import causes, readiness
 from pacdeploy.wait.changes import TICK, Watches
 from pacdeploy.wait.logs import CrashLogs
 from pacdeploy.wait.polling import intervals
@@ -94,8 +94,10 @@ class Rollout:
         cluster: Cluster,
         namespace: str,
         workloads: list[tuple[str, str]],
+        hints: readiness.Hints | None = None,
     ) -> None:
         self.cluster = cluster
+        self.hints = hints or readiness.Hints()
         self.namespace = namespace
         self.states = [WorkloadState(kind, name) for kind, name in workloads]
         self.ages = readiness.ProblemAges()
@@ -156,7 +158,7 @@ class Rollout:
             limit=EVENT_READS,
         )
         found = [
-            (state, readiness.diagnose(_selected(obj, pods), claims, events))
+            (state, readiness.diagnose(_selected(obj, pods), claims, events, self.hints))
             for state, obj in pending
         ]
         fatal_now = self.ages.observe(
@@ -172,6 +174,9 @@ class Rollout:
             state.fatal = bool(fatal)
             if state.problem.wants_log:
                 state.log_line = self.logs.last_line(state.problem)
+                pod = next(p for p in pods if name_of(p) == state.problem.pod)
+                state.problem = readiness.from_log(state.problem, state.log_line, pod, self.hints)
+                state.fatal = state.fatal or state.problem.fatal_after == 0.0
 
 
 def _selected(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,6 +186,8 @@ def _selected(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict
 def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
     """What a user should do next about a pod problem."""
     reason = problem.reason if problem else ""
+    if reason in (causes.WRONG_ARCH, causes.NO_INSTRUCTION):
+        return f"Waiting will not help: `pacdeploy up -n {namespace}` with the --stack named"
     if problem and problem.wants_log:
         return (
             f"Read its log with `kubectl -n {namespace} logs {problem.pod} "
@@ -203,6 +210,7 @@ def wait_ready(
     timeout: float,
     out: Output,
     known: dict[str, dict[str, Any]] | None = None,
+    hints: readiness.Hints | None = None,
 ) -> list[WorkloadState]:
     """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
 
@@ -213,7 +221,7 @@ def wait_ready(
     problem will not go away by waiting (repeated crashes, an image that cannot be pulled,
     a missing Secret key).
     """
-    rollout = Rollout(cluster, namespace, workloads)
+    rollout = Rollout(cluster, namespace, workloads, hints)
     states = rollout.states
     _watch(rollout, timeout, out, known or {})
 

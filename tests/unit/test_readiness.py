@@ -1,6 +1,6 @@
 """Rollout rules (kubectl rollout status / Helm) and the reasons shown while waiting."""
 
-from pacdeploy.wait import readiness
+from pacdeploy.wait import logs, readiness
 
 
 def sts(replicas=1, ready=1, updated=1, generation=1, observed=1, current="r1", update="r1"):
@@ -242,17 +242,17 @@ def test_paused_deployment_fails_with_the_way_out():
 
 def test_redaction_removes_secret_values_and_url_passwords():
     line = "Failed: mongodb://pacman:s3cr3t-Value_x@mongo:27017/pacman and s3cr3t-Value_x"
-    assert readiness.redact(line, ["s3cr3t-Value_x"]) == (
+    assert logs.redact(line, ["s3cr3t-Value_x"]) == (
         "Failed: mongodb://pacman:***@mongo:27017/pacman and ***"
     )
     # Even a password the Secret does not hold (someone else's URL) is hidden.
-    assert readiness.redact("mongodb://u:other@h/db", []) == "mongodb://u:***@h/db"
+    assert logs.redact("mongodb://u:other@h/db", []) == "mongodb://u:***@h/db"
 
 
 def test_last_log_line_skips_blanks_and_strips_control_characters():
     log = "starting\nERROR \x1b[31mcannot write /opt/bitnami/mongodb/conf\x1b[0m\n\n"
-    assert readiness.last_log_line(log, []) == "ERROR [31mcannot write /opt/bitnami/mongodb/conf[0m"
-    assert readiness.last_log_line("\n \n", []) is None
+    assert logs.last_log_line(log, []) == "ERROR [31mcannot write /opt/bitnami/mongodb/conf[0m"
+    assert logs.last_log_line("\n \n", []) is None
 
 
 def test_deployment_scaled_down_is_ready_only_when_the_extra_pods_are_gone():
