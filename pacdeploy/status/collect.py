@@ -122,10 +122,17 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
         "restore": None,
         "mongoLocked": None,
         "drift": [],
+        "revision": None,
     }
     if ns is None:
         return doc
     doc["drift"] = drifted(found)
+    if (live := revisions.live(found.get("revisions") or [])) is not None:
+        doc["revision"] = {
+            "number": live.number,
+            "stack": live.options.stack,
+            "images": live.images,
+        }
     if found["statefulset"] is not None and (under_way := restore.intent_of(found["statefulset"])):
         doc["restore"] = {
             "source": under_way.source,

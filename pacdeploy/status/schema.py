@@ -88,6 +88,14 @@ class DriftDoc(TypedDict):
     live: Any
 
 
+class RevisionDoc(TypedDict):
+    """The live revision: its stack, and the image each container ran, by digest."""
+
+    number: int
+    stack: str
+    images: dict[str, str]
+
+
 class StatusDoc(TypedDict):
     schemaVersion: int
     namespace: NamespaceDoc
@@ -101,3 +109,4 @@ class StatusDoc(TypedDict):
     restore: RestoreDoc | None
     mongoLocked: LockDoc | None
     drift: list[DriftDoc]
+    revision: RevisionDoc | None

@@ -42,6 +42,7 @@ def doc():
         "restore": None,
         "mongoLocked": None,
         "drift": [],
+        "revision": None,
     }
 
 
