@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from pacdeploy.app import credentials
-from pacdeploy.app.manifests import MANAGED_BY
+from pacdeploy.app.manifests import MANAGED_BY, Options, render
 from tests.support import one_line
 from tests.support.kwok import (
     CONFIG_ERROR,
@@ -96,7 +96,9 @@ def test_crash_loop_fails_fast_naming_exit_code_and_last_log_line(
     # The previous container's last line, redacted, and "[x]" kept as text, not markup.
     assert "last log line: sed: couldn't open temporary file [x]: Permission denied ***" in line
     if reason == "OOMKilled":
-        assert "memory limit 512Mi" in line
+        mongo = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
+        limit = mongo["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        assert f"memory limit {limit['memory']}" in line
     assert "kubectl -n" in line and "logs mongo-0 -c mongo --previous" in line
     for secret in values.values():
         if len(secret) >= 16:
