@@ -133,6 +133,20 @@ def _seed(cluster: Cluster) -> None:
         ),
         "KWOK did not mark the sandbox nodes Ready",
     )
+    _node_resources(cluster)
+
+
+def _node_resources(cluster: Cluster) -> None:
+    """Nodes seeded by an older pacdeploy get what a node offers today (ephemeral-storage).
+
+    KWOK keeps a node's allocatable once it is set, so the patch stays.
+    """
+    for name in objects.NODE_NAMES:
+        status = (cluster.get("Node", name) or {}).get("status") or {}
+        if not objects.NODE_RESOURCES.keys() <= (status.get("allocatable") or {}).keys():
+            wanted = dict(objects.NODE_RESOURCES)
+            patch = {"status": {"allocatable": wanted, "capacity": wanted}}
+            cluster.merge_patch("Node", name, patch, subresource="status")
 
 
 def _stand_ins(cluster: Cluster) -> None:

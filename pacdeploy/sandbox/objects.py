@@ -30,6 +30,11 @@ DEFAULT_SNAPSHOT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 SNAPSHOT_CRDS = "config/crd"
 
 
+# What each node offers the scheduler. A kubelet reports its disk as ephemeral-storage; without
+# it the scheduler finds "Insufficient ephemeral-storage" for any pod that requests some.
+NODE_RESOURCES = {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+
+
 def node(name: str, zone: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -47,8 +52,8 @@ def node(name: str, zone: str) -> dict[str, Any]:
             },
         },
         "status": {
-            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
-            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "allocatable": dict(NODE_RESOURCES),
+            "capacity": dict(NODE_RESOURCES),
             "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux"},
             # KWOK serves the kubelet API (logs, port-forward) on 127.0.0.1 for every node.
             "addresses": [

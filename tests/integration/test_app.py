@@ -28,9 +28,12 @@ def versions(cluster, namespace):
     ):
         for obj in cluster.list(kind, namespace):
             result[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
-    for kind in ("StorageClass", "ClusterRole", "ClusterRoleBinding"):
-        for obj in cluster.list(kind):
-            result[f"{kind}/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    for obj in cluster.list("StorageClass"):
+        result[f"StorageClass/{obj['metadata']['name']}"] = obj["metadata"]["resourceVersion"]
+    # The app's own cluster objects only: other tests' apps come and go meanwhile.
+    for kind in ("ClusterRole", "ClusterRoleBinding"):
+        obj = cluster.get(kind, f"pacman-node-reader-{namespace}")
+        result[kind] = obj["metadata"]["resourceVersion"] if obj else None
     result["Namespace"] = cluster.get("Namespace", namespace)["metadata"]["resourceVersion"]
     return result
 

@@ -27,6 +27,7 @@ from tests.support.kwok import (
 
 pytestmark = pytest.mark.integration
 FAIL_FAST = 60.0  # seconds: "fails early", against a --timeout of 5 minutes
+ROOT_CAUSE_WITHIN = 10.0  # seconds after the pod shows it (plus the CLI's start)
 
 
 @pytest.fixture
@@ -194,15 +195,17 @@ def test_volume_permissions_init_container_passes_admission_and_runs(target, clu
     assert labels["pod-security.kubernetes.io/enforce"] == "baseline"  # it runs as root
     pod = cluster.get("Pod", "mongo-0", app_ns)
     inits = {c["name"]: c for c in pod["spec"]["initContainers"]}
-    assert set(inits) == {"prepare-base-dir", "volume-permissions"}
+    assert set(inits) == {"volume-permissions"}  # the official mongo image has no other
     assert inits["volume-permissions"]["securityContext"]["runAsUser"] == 0
+    # The default stack's user and data directory (tests/unit/image_contracts.py).
+    assert inits["volume-permissions"]["command"][-2:] == ["999:999", "/data/db"]
     # Admitted, and (KWOK's kubelet) both init containers ran to completion before mongo.
     assert pod["status"]["phase"] == "Running"
     finished = {
         s["name"]: s["state"].get("terminated", {}).get("reason")
         for s in pod["status"].get("initContainerStatuses", [])
     }
-    assert finished == {"prepare-base-dir": "Completed", "volume-permissions": "Completed"}
+    assert finished == {"volume-permissions": "Completed"}
 
 
 def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns):
@@ -240,3 +243,38 @@ def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns
     finally:
         cluster.delete("StorageClass", class_name)
         cluster.delete("CSIDriver", driver)
+
+
+@pytest.mark.sandbox_only
+def test_exec_format_error_in_the_log_is_named_at_once(target, app_ns, cluster, stages, tmp_path):
+    own_credentials(cluster, app_ns)  # the Logs object lives in the namespace
+    stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=255, reason="Error")))
+    line = "exec /usr/local/bin/docker-entrypoint.sh: exec format error"
+    cluster.create(pod_logs(tmp_path, app_ns, "mongo-0", "mongo", [line]))
+    result, elapsed = timed_up(target, app_ns, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < ROOT_CAUSE_WITHIN + 5
+    said = one_line(result.stderr)
+    assert "ExecFormatError" in said and "has no build for node" in said
+    assert "(amd64); `--stack modern` or `--stack lesson` runs there" in said
+
+
+@pytest.mark.sandbox_only
+def test_sigill_names_the_missing_avx_and_the_lesson_stack(target, app_ns, stages):
+    stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=132, reason="Error")))
+    result, elapsed = timed_up(target, app_ns, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < ROOT_CAUSE_WITHIN + 5
+    said = one_line(result.stderr)
+    assert "IllegalInstruction" in said and "AVX" in said and "--stack lesson" in said
+
+
+@pytest.mark.sandbox_only
+def test_a_manifest_unknown_is_fatal_at_once(target, app_ns, stages):
+    refused = IMAGE_PULL.replace("not found", "manifest unknown")
+    stages(failing_stage(app_ns, "pacman", refused, phase="Pending"))
+    image = "example.org/gone:1"
+    result, elapsed = timed_up(target, app_ns, "--pacman-image", image, "--timeout", "5m")
+    assert result.returncode == 6, result.stderr
+    assert elapsed < ROOT_CAUSE_WITHIN + 5
+    assert "manifest unknown" in one_line(result.stderr)

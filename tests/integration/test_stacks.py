@@ -1,6 +1,6 @@
 """The stacks on the sandbox: pods pinned to the architectures their images have, by the real
-scheduler on nodes of two architectures; the new root causes named at once (KWOK Stages and
-Logs); the digests each revision's pods ran.
+scheduler on nodes of two architectures; the stack an app keeps. (The new root causes are in
+test_failures.py, with the other failure modes.)
 
 The arm64 nodes are added for one test and removed after it: the app pods of other tests
 running meanwhile may land on them (the modern stack runs there; KWOK runs any image), which
@@ -18,10 +18,8 @@ import pytest
 
 from pacdeploy.sandbox import objects
 from tests.support import one_line
-from tests.support.kwok import CRASH_LOOP, IMAGE_PULL, failing_stage, pod_logs
 
 pytestmark = pytest.mark.integration
-ROOT_CAUSE_WITHIN = 10.0  # seconds after the pod shows it (plus the CLI's start)
 
 
 def arm64_node(name: str) -> dict:
@@ -53,19 +51,6 @@ def _ready(node) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-@pytest.fixture
-def stages(cluster):
-    created = []
-
-    def add(stage):
-        cluster.create(stage)
-        created.append(stage["metadata"]["name"])
-
-    yield add
-    for name in created:
-        cluster.delete("Stage", name)
-
-
 @pytest.mark.sandbox_only
 def test_with_amd64_and_arm64_nodes_every_pod_lands_where_its_image_has_a_build(
     target, cluster, app_ns, arm64_nodes
@@ -95,41 +80,3 @@ def test_a_plain_up_keeps_the_stack_and_another_stack_is_refused_before_any_writ
     assert "lesson stack's MongoDB data" in one_line(moved.stderr)
     after = cluster.get("StatefulSet", "mongo", app_ns)["metadata"]["resourceVersion"]
     assert after == before
-
-
-def _timed_up(target, namespace, *args):
-    started = time.monotonic()
-    result = target.pacdeploy("-n", namespace, "up", "--timeout", "5m", *args)
-    return result, time.monotonic() - started
-
-
-@pytest.mark.sandbox_only
-def test_exec_format_error_in_the_log_is_named_at_once(target, app_ns, cluster, stages, tmp_path):
-    stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=255, reason="Error")))
-    line = "exec /usr/local/bin/docker-entrypoint.sh: exec format error"
-    cluster.create(pod_logs(tmp_path, app_ns, "mongo-0", "mongo", [line]))
-    result, elapsed = _timed_up(target, app_ns)
-    assert result.returncode == 6, result.stderr
-    assert elapsed < ROOT_CAUSE_WITHIN + 5
-    said = one_line(result.stderr)
-    assert "ExecFormatError" in said and "has no build for node" in said
-
-
-@pytest.mark.sandbox_only
-def test_sigill_names_the_missing_avx_and_the_lesson_stack(target, app_ns, stages):
-    stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=132, reason="Error")))
-    result, elapsed = _timed_up(target, app_ns)
-    assert result.returncode == 6, result.stderr
-    assert elapsed < ROOT_CAUSE_WITHIN + 5
-    said = one_line(result.stderr)
-    assert "IllegalInstruction" in said and "AVX" in said and "--stack lesson" in said
-
-
-@pytest.mark.sandbox_only
-def test_a_manifest_unknown_is_fatal_at_once(target, app_ns, stages):
-    refused = IMAGE_PULL.replace("not found", "manifest unknown")
-    stages(failing_stage(app_ns, "pacman", refused, phase="Pending"))
-    result, elapsed = _timed_up(target, app_ns, "--pacman-image", "example.org/gone:1")
-    assert result.returncode == 6, result.stderr
-    assert elapsed < ROOT_CAUSE_WITHIN + 5
-    assert "manifest unknown" in one_line(result.stderr)
