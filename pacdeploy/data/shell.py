@@ -2,8 +2,9 @@
 (or root), as `kubectl cnpg psql` opens psql in the primary.
 
 Everything it needs is read from the live StatefulSet, so it follows the stack deployed:
-which shell the image has (the one its own probe runs: `mongo` in MongoDB 4.4's images,
-`mongosh` from 6.0 on), and where the credentials Secret is mounted, key by key. The
+which shell its image has and how that shell reads a file (app/stacks.py: `mongo` and
+`cat()` in MongoDB 4.4's image, `mongosh` and `fs.readFileSync()` from 6.0 on), and where
+the credentials Secret is mounted, key by key. The
 password is read by the shell itself from that file inside the container, so it never
 appears on a command line (`ps` in the pod, the API server's audit log, the exec record).
 """
@@ -14,31 +15,28 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pacdeploy.app import stacks
 from pacdeploy.app.credentials import KEYS
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.data.consistency import CONTAINER, ROOT_USER, ready_mongo_pods
 from pacdeploy.errors import NotReady
 from pacdeploy.kube.client import Cluster
 
-LEGACY_SHELL = "mongo"  # MongoDB 4.4's; its probe says so when the stack has another
-# How each shell reads a file: the legacy shell's cat(), mongosh's Node fs module.
-READ_FILE = {
-    "mongo": "cat({path}).trim()",
-    "mongosh": "require('fs').readFileSync({path}, 'utf8').trim()",
-}
-
 
 @dataclass(frozen=True)
 class Shell:
     """The shell of a deployed mongo, and where its credentials are mounted."""
 
-    program: str
+    stack: stacks.Stack
     files: dict[str, str]  # Secret key -> the file it is mounted as
+
+    @property
+    def program(self) -> str:
+        return self.stack.shell
 
     def read(self, key: str) -> str:
         """A JS expression: the value of Secret ``key``, read in the container."""
-        template = READ_FILE.get(self.program, READ_FILE[LEGACY_SHELL])
-        return template.format(path=json.dumps(self.files[key]))
+        return f"{self.stack.read_file % json.dumps(self.files[key])}.trim()"
 
     def login(self, *, admin: bool) -> str:
         """JS that logs in (root on `admin`, or the app's user on its database)."""
@@ -70,19 +68,14 @@ def _container(statefulset: dict[str, Any]) -> dict[str, Any]:
 def shell_of(statefulset: dict[str, Any]) -> Shell:
     """The shell the StatefulSet's image has and the files its credentials are mounted as."""
     container = _container(statefulset)
-    program = LEGACY_SHELL
-    for probe in ("readinessProbe", "livenessProbe"):
-        command = (container.get(probe) or {}).get("exec", {}).get("command") or []
-        if command:
-            program = command[0]
-            break
     volumes = statefulset["spec"]["template"]["spec"].get("volumes") or []
     secret = next(v for v in volumes if (v.get("secret") or {}).get("secretName") == SECRET)
     mount = next(m for m in container["volumeMounts"] if m["name"] == secret["name"])
     items = secret["secret"].get("items") or []
     paths = {i["key"]: i["path"] for i in items}
     keys = paths or {k: k for k in KEYS}  # no items: each key is a file of its name
-    return Shell(program, {key: f"{mount['mountPath']}/{path}" for key, path in keys.items()})
+    files = {key: f"{mount['mountPath']}/{path}" for key, path in keys.items()}
+    return Shell(stacks.of_container(container), files)
 
 
 def ready_pod(cluster: Cluster, namespace: str) -> str:
@@ -93,4 +86,4 @@ def ready_pod(cluster: Cluster, namespace: str) -> str:
             f"no mongo pod is ready in namespace {namespace}",
             f"See why with `pacdeploy status -n {namespace}`",
         )
-    return pods[0]
+    return next(iter(pods))  # by name: mongo-0 first

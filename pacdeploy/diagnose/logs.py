@@ -22,7 +22,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.status.collect import APP_PODS
 from pacdeploy.wait.changes import Watches
-from pacdeploy.wait.readiness import redact
+from pacdeploy.wait.logs import redact
 
 WORKLOADS = (DEPLOYMENT, STATEFULSET)
 Pod = dict[str, Any]

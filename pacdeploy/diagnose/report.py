@@ -36,7 +36,7 @@ from pacdeploy.kube.logs import Window
 from pacdeploy.kube.resources import name_of
 from pacdeploy.status.collect import APP_PODS, collect
 from pacdeploy.up.fields import comparable
-from pacdeploy.wait.readiness import redact
+from pacdeploy.wait.logs import redact
 
 LOG_LINES = 500
 Files = dict[str, str]

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy.app import credentials, storage
+from pacdeploy.app import credentials, stacks, storage
 from pacdeploy.app.manifests import (
     DEPLOYMENT,
     SECRET,

@@ -62,7 +62,8 @@ def _waiting(progress: str, message: str) -> Readiness:
 
 
 def _generation_pending(obj: Obj) -> bool:
-    return obj.get("status", {}).get("observedGeneration", 0) < obj["metadata"].get("generation", 0)
+    observed: int = obj.get("status", {}).get("observedGeneration", 0)
+    return observed < int(obj["metadata"].get("generation", 0))
 
 
 def statefulset(sts: Obj) -> Readiness:
@@ -225,7 +226,8 @@ class PodProblem:
 def _limit(pod: Obj, container: str) -> str | None:
     for spec in pod.get("spec", {}).get("containers", []):
         if spec.get("name") == container:
-            return spec.get("resources", {}).get("limits", {}).get("memory")
+            memory = spec.get("resources", {}).get("limits", {}).get("memory")
+            return str(memory) if memory is not None else None
     return None
 
 

@@ -94,10 +94,10 @@ class Rollout:
         cluster: Cluster,
         namespace: str,
         workloads: list[tuple[str, str]],
-        hints: readiness.Hints | None = None,
+        hints: causes.Hints | None = None,
     ) -> None:
         self.cluster = cluster
-        self.hints = hints or readiness.Hints()
+        self.hints = hints or causes.Hints()
         self.namespace = namespace
         self.states = [WorkloadState(kind, name) for kind, name in workloads]
         self.ages = readiness.ProblemAges()
@@ -210,7 +210,7 @@ def wait_ready(
     timeout: float,
     out: Output,
     known: dict[str, dict[str, Any]] | None = None,
-    hints: readiness.Hints | None = None,
+    hints: causes.Hints | None = None,
 ) -> list[WorkloadState]:
     """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
 

@@ -103,16 +103,12 @@ def test_the_archive_holds_every_file_under_one_folder_with_no_secret_value(tmp_
     assert "password=***" in texts[0]
 
 
-def mongo_statefulset(probe_shell=None):
-    statefulset = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
-    if probe_shell:
-        container = statefulset["spec"]["template"]["spec"]["containers"][0]
-        container["readinessProbe"]["exec"]["command"][0] = probe_shell
-    return statefulset
+def mongo_statefulset(stack):
+    return next(o for o in render(Options(stack=stack)) if o["kind"] == "StatefulSet")
 
 
-def test_the_shell_logs_in_with_passwords_read_from_the_mounted_files():
-    found = shell.shell_of(mongo_statefulset())
+def test_the_lessons_shell_logs_in_with_passwords_read_from_the_mounted_files():
+    found = shell.shell_of(mongo_statefulset("lesson"))
     assert found.program == "mongo"
     assert found.files["database-password"] == "/opt/bitnami/mongodb/secrets/mongodb-password"
     command = found.command(admin=False, expression=None)
@@ -128,14 +124,15 @@ def test_the_shell_logs_in_with_passwords_read_from_the_mounted_files():
     )
 
 
-def test_a_stack_whose_probe_runs_mongosh_gets_mongosh_reading_files_with_fs():
-    found = shell.shell_of(mongo_statefulset("mongosh"))
-    command = found.command(admin=False, expression="1")
-    assert command[0] == "mongosh"
-    assert (
-        "require('fs').readFileSync(\"/opt/bitnami/mongodb/secrets/mongodb-password\""
-        in (command[-1])
-    )
+def test_the_modern_stacks_shell_is_mongosh_reading_each_key_from_its_file():
+    found = shell.shell_of(mongo_statefulset("modern"))
+    admin = found.command(admin=True, expression="1")
+    assert admin[0] == "mongosh"
+    read = "fs.readFileSync(\"/etc/mongo-credentials/{}\", 'utf8').trim()"
+    assert f"db.auth({read.format('database-admin-name')}, " in admin[-1]
+    assert read.format("database-admin-password") in admin[-1]
+    app = found.command(admin=False, expression="1")[-1]
+    assert read.format("database-user") in app and read.format("database-password") in app
 
 
 def test_an_exit_code_comes_from_the_status_cause():
