@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from pacdeploy.data import shell
 from pacdeploy.data.restore import INTENT, Intent
 from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import objects, paths
@@ -64,7 +65,8 @@ def test_the_score_survives_mongo_0_and_is_removed_after(target, cluster, scored
     name = out[0].split(" as ")[1].split(",")[0]
     assert name in (volume_dir(cluster, scored_app) / STORE).read_text()
     (removal,) = [c for c in exec_calls_since(since) if "deleteMany" in c]
-    assert name in removal and "mongodb-password" in removal
+    statefulset = cluster.get("StatefulSet", "mongo", scored_app)
+    assert name in removal and shell.shell_of(statefulset).read("database-password") in removal
     assert not [v for v in secret_values(cluster, scored_app) if v in removal]
 
 
@@ -104,13 +106,14 @@ def test_shell_evaluates_one_expression_reading_the_password_in_the_pod(
     out = target.succeeds("-n", scored_app, "shell", "--", "db.stats()")
     assert '"ok" : 1' in out
     (call,) = [c for c in exec_calls_since(since) if "printjson(db.stats())" in c]
-    assert 'cat("/opt/bitnami/mongodb/secrets/mongodb-password")' in call
+    statefulset = cluster.get("StatefulSet", "mongo", scored_app)
+    assert shell.shell_of(statefulset).read("database-password") in call
     assert not [v for v in secret_values(cluster, scored_app) if v in call]
     # The shell's exit code is passed on (the stand-in refuses an unlock nobody locked).
     failed = target.pacdeploy("-n", scored_app, "shell", "--admin", "--", "db.fsyncUnlock()")
     assert failed.returncode == 2, failed.stderr
     (unlock,) = [c for c in exec_calls_since(since) if "printjson(db.fsyncUnlock())" in c]
-    assert "mongodb-root-password" in unlock
+    assert shell.shell_of(statefulset).read("database-admin-password") in unlock
 
 
 # KWOK's exec with a terminal closes its pty as soon as the command exits, sometimes before
