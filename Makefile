@@ -35,12 +35,20 @@ lint: install $(SCAN)/.installed
 unit: install
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
+# Two phases (tests/conftest.py says which test goes where): the tests that share the
+# cluster on $(WORKERS) pytest-xdist workers side by side, then the exclusive ones, each
+# alone. Both phases run whatever the first gives; exit 5 is "nothing selected".
+WORKERS ?= 2
+TWO_PHASES = $(BIN)/pytest -n $(WORKERS) -m "not exclusive" $(1) $(PYTEST_ARGS); first=$$?; \
+	$(BIN)/pytest -p no:xdist -m exclusive $(1) $(PYTEST_ARGS); then=$$?; \
+	for code in $$first $$then; do [ $$code -eq 0 ] || [ $$code -eq 5 ] || exit $$code; done
+
 # Integration tests bring the sandbox up themselves (building it on first use).
 integration: install
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(call TWO_PHASES,tests/integration)
 
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(call TWO_PHASES,)
 
 demo: install
 	$(BIN)/pacdeploy sandbox up

@@ -3,6 +3,26 @@
 --cluster=sandbox   (default) the project's sandbox: real control plane + KWOK, built on first use
 --cluster=kind      a kind cluster via pytest-kind-ng (hosts with Docker)
 --cluster=existing  the current context of KUBECONFIG, as it is
+
+Many tests at once. `make test` runs the suite in two phases: every test not marked
+`exclusive` on pytest-xdist's workers (`-n 2`), then the exclusive ones one at a time.
+However pytest is run, each integration test holds the cluster *shared* (file locks, so
+xdist's workers and a second pytest run take turns alike) and an exclusive test holds it
+*alone*: no other test runs while it does (tests/support/sharing.py).
+
+How a new integration test is classified:
+- By default it runs beside others. It must then touch only its own namespace (the
+  `namespace` or `app_ns` fixture) and objects named after it, and read only those.
+  `up` may run: for the whole suite the target's class is already the only default (the
+  first process sets it, the last puts the cluster's own default back), so `up` changes
+  no StorageClass.
+- It is exclusive when it changes what every other test sees: the default StorageClass or
+  any StorageClass's fields, the sandbox's processes (killed, restarted, SIGSTOPped),
+  cluster-wide objects other tests read. Using one of EXCLUSIVE_FIXTURES (`another_default`,
+  `expandable`, `paused_provisioner`, `api_server`) marks it so; otherwise mark it
+  `@pytest.mark.exclusive` yourself. A shared test that changes a StorageClass fails in
+  `app_ns`'s teardown, and `sandbox_pid` refuses a test that is not alone.
+- Unit tests (tests/unit) need no cluster and run on the workers with the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +32,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -21,6 +41,7 @@ from pacdeploy.data import restore
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster, connect
 from tests.support import cli
+from tests.support.sharing import Record, Sharing
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,11 +53,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Fixtures that change what every other test sees: a test using one runs alone.
+EXCLUSIVE_FIXTURES = frozenset(
+    {"another_default", "expandable", "paused_provisioner", "api_server"}
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sandbox_only: needs the sandbox (KWOK forwards, restarts)")
+    config.addinivalue_line(
+        "markers", "exclusive: changes what every other test sees; runs alone (see conftest)"
+    )
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if EXCLUSIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.exclusive)
     if config.getoption("--cluster") == "sandbox":
         return
     skip = pytest.mark.skip(reason="needs the pacdeploy sandbox (KWOK port forwards or restarts)")
@@ -56,6 +90,7 @@ class Target:
     # The class `up` makes default: the lesson's on the sandbox; kind's own `standard`;
     # on an existing cluster, PACDEPLOY_STORAGE_CLASS (as for the CLI itself).
     storage_class: str = "csi-hostpath-sc"
+    sharing: Sharing = field(init=False)  # how this process shares the cluster
 
     def cluster(self) -> Cluster:
         return connect(str(self.kubeconfig), self.context)
@@ -98,48 +133,32 @@ class Target:
         return cli.start("--context", self.context, *args, env=self.env())
 
 
-def _sandbox(tmp: Path, config: pytest.Config) -> Iterator[Target]:
+def _sandbox(tmp: Path) -> Target:
+    """The sandbox's Target; $KUBECONFIG (this process's own file) gets its context when
+    the process arrives (in :func:`target`), bringing the sandbox up if it is not."""
     from pacdeploy.sandbox import lifecycle, paths
 
-    kubeconfig = tmp / "kubeconfig"
-    previous = os.environ.get("KUBECONFIG")
-    os.environ["KUBECONFIG"] = str(kubeconfig)
-    was_running = lifecycle.status().healthy
+    os.environ["KUBECONFIG"] = str(tmp / "kubeconfig")
+    return Target(
+        "sandbox", tmp / "kubeconfig", lifecycle.CONTEXT, str(paths.bin_dir() / "kubectl")
+    )
+
+
+def _kind(request: pytest.FixtureRequest) -> Target:
     try:
-        # Shown live: on a fresh machine this builds Kubernetes, which takes minutes.
-        with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
-            lifecycle.up(lambda message: print(f"\n[sandbox] {message}", flush=True))
-        yield Target("sandbox", kubeconfig, lifecycle.CONTEXT, str(paths.bin_dir() / "kubectl"))
-    finally:
-        if not was_running:
-            lifecycle.down()
-        if previous is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = previous
+        kind = request.getfixturevalue("kind_cluster")  # pytest-kind-ng
+    except pytest.FixtureLookupError:
+        pytest.fail("--cluster=kind needs pytest-kind-ng: pip install -e '.[kind]'")
+    return Target(
+        "kind",
+        Path(kind.kubeconfig_path),
+        f"kind-{kind.name}",
+        str(kind.kubectl_path),
+        storage_class="standard",
+    )
 
 
-@pytest.fixture(scope="session")
-def target(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Target]:
-    mode = request.config.getoption("--cluster")
-    if mode == "sandbox":
-        yield from _sandbox(tmp_path_factory.mktemp("sandbox"), request.config)
-        return
-    if mode == "kind":
-        try:
-            kind = request.getfixturevalue("kind_cluster")  # pytest-kind-ng
-        except pytest.FixtureLookupError:
-            pytest.fail("--cluster=kind needs pytest-kind-ng: pip install -e '.[kind]'")
-        yield Target(
-            "kind",
-            Path(kind.kubeconfig_path),
-            f"kind-{kind.name}",
-            str(kind.kubectl_path),
-            storage_class="standard",
-        )
-        return
+def _existing() -> Target:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.fail("--cluster=existing needs kubectl on PATH")
@@ -151,7 +170,77 @@ def target(
     storage_class = os.environ.get("PACDEPLOY_STORAGE_CLASS")
     if not storage_class:
         pytest.fail("--cluster=existing needs PACDEPLOY_STORAGE_CLASS: the class `up` may use")
-    yield Target("existing", paths[0], connect(None, None).context, kubectl, storage_class)
+    return Target("existing", paths[0], connect(None, None).context, kubectl, storage_class)
+
+
+def _arrive(target: Target, previous: Record | None, *, was_running: bool) -> Record:
+    """The first process of the suite: the cluster as found recorded (or as the record of
+    a run that died first says it was), the target's class made the only default."""
+    from pacdeploy.app import storage
+
+    record = dict(previous or {})
+    record.setdefault("was_running", was_running)
+    cluster = target.cluster()
+    record.setdefault("classes", class_annotations(cluster))
+    record.setdefault("before", _snapshot(cluster))
+    storage.apply_patches(
+        cluster, storage.make_only_default(cluster.list("StorageClass"), target.storage_class)
+    )
+    record["during"] = _snapshot(cluster)
+    return record
+
+
+def _sandbox_up(config: pytest.Config) -> None:
+    from pacdeploy.sandbox import lifecycle
+
+    # Shown live: on a fresh machine this builds Kubernetes, which takes minutes.
+    with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        lifecycle.up(lambda message: print(f"\n[sandbox] {message}", flush=True))
+
+
+def _leave(target: Target) -> None:
+    """Every process, leaving: the cluster as the suite keeps it; the last puts back the
+    default class and checks the cluster is as the suite found it."""
+    last, record = target.sharing.leave()
+    cluster = target.cluster()
+    if last:
+        put_class_annotations_back(cluster, record["classes"])
+    changes = _changes(record["before" if last else "during"], _snapshot(cluster))
+    if last and target.kind == "sandbox" and not record["was_running"]:
+        from pacdeploy.sandbox import lifecycle
+
+        lifecycle.down()
+    assert not changes, "the suite changed the cluster: " + "; ".join(changes)
+
+
+@pytest.fixture(scope="session")
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    mode = request.config.getoption("--cluster")
+    previous = os.environ.get("KUBECONFIG")
+    if mode == "sandbox":
+        found = _sandbox(tmp_path_factory.mktemp("sandbox"))
+    else:
+        found = _kind(request) if mode == "kind" else _existing()
+    found.sharing = Sharing(f"{found.kind}-{found.context}")
+    try:
+        with found.sharing.alone():
+            was_running = True
+            if mode == "sandbox":
+                from pacdeploy.sandbox import lifecycle
+
+                was_running = lifecycle.status().healthy
+                _sandbox_up(request.config)  # also writes the context into $KUBECONFIG
+            found.sharing.arrive(lambda record: _arrive(found, record, was_running=was_running))
+        yield found
+        with found.sharing.alone():
+            _leave(found)
+    finally:
+        if previous is None:
+            os.environ.pop("KUBECONFIG", None)
+        else:
+            os.environ["KUBECONFIG"] = previous
 
 
 # Cluster-scoped kinds the suite creates and must delete again.
@@ -174,12 +263,27 @@ def class_annotations(cluster: Cluster) -> dict[str, dict[str, str]]:
     }
 
 
-def put_class_annotations_back(cluster: Cluster, before: dict[str, dict[str, str]]) -> None:
-    """Each class that still exists gets exactly the annotations it had in ``before``."""
+def put_class_annotations_back(cluster: Cluster, before: dict[str, dict[str, str]]) -> list[str]:
+    """Each class that still exists gets exactly the annotations it had in ``before``; the
+    names of those that had changed."""
+    changed = []
     for name, now in class_annotations(cluster).items():
         if name in before and now != before[name]:
             patch = {k: before[name].get(k) for k in now.keys() | before[name].keys()}
             cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": patch}})
+            changed.append(name)
+    return changed
+
+
+def classes_put_back(request: pytest.FixtureRequest, cluster: Cluster, before: dict) -> None:
+    """A test's StorageClass annotations put back; a test not alone must not have changed
+    them (every test beside it sees the default class)."""
+    changed = put_class_annotations_back(cluster, before)
+    if changed and request.node.get_closest_marker("exclusive") is None:
+        pytest.fail(
+            f"changed StorageClass {', '.join(changed)} while other tests ran: "
+            "mark it @pytest.mark.exclusive (tests/conftest.py)"
+        )
 
 
 def _snapshot(cluster: Cluster) -> dict[str, object]:
@@ -214,13 +318,9 @@ def _changes(before: dict[str, object], after: dict[str, object]) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def cluster(target: Target) -> Iterator[Cluster]:
-    """The target's cluster, checked at the end to be as the suite found it."""
-    connection = target.cluster()
-    before = _snapshot(connection)
-    yield connection
-    changes = _changes(before, _snapshot(connection))
-    assert not changes, "the suite changed the cluster: " + "; ".join(changes)
+def cluster(target: Target) -> Cluster:
+    """The target's cluster (checked, when the suite leaves it, to be as it was found)."""
+    return target.cluster()
 
 
 @pytest.fixture
@@ -240,7 +340,7 @@ def release_kept_volumes(cluster: Cluster, namespace: str) -> None:
 
 
 @pytest.fixture
-def app_ns(cluster, target):
+def app_ns(cluster, target, request):
     """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
     classes_before = class_annotations(cluster)
     name = f"pd-app-{uuid.uuid4().hex[:6]}"
@@ -249,4 +349,4 @@ def app_ns(cluster, target):
     release_kept_volumes(cluster, name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
-    put_class_annotations_back(cluster, classes_before)
+    classes_put_back(request, cluster, classes_before)

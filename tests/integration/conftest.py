@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import uuid
 
 import pytest
 
@@ -12,6 +13,35 @@ from pacdeploy.sandbox import objects
 from tests.support.standin import StandIn
 
 BODIES: dict[str, bytes] = {"/": b"pacman\n"}
+_alone: list[bool] = [False]  # whether the running test holds the cluster alone
+
+
+@pytest.fixture(autouse=True)
+def _turn(request, target):
+    """Each test holds the cluster shared, an exclusive one alone (tests/conftest.py)."""
+    exclusive = request.node.get_closest_marker("exclusive") is not None
+    with target.sharing.alone() if exclusive else target.sharing.shared():
+        _alone[0] = exclusive
+        try:
+            yield
+        finally:
+            _alone[0] = False
+
+
+@pytest.fixture
+def another_default(cluster, target):
+    """A class of the test's own (provisioning nothing) is the cluster's only default, as a
+    fresh cluster's own is before `up`; deleted afterwards, the suite's default put back."""
+    from pacdeploy.app import storage
+    from pacdeploy.sandbox.objects import storage_class
+
+    name = f"pd-sc-{uuid.uuid4().hex[:6]}"
+    cluster.create(storage_class(name, "example.com/none", default=False))
+    storage.apply_patches(cluster, storage.make_only_default(cluster.list("StorageClass"), name))
+    yield name
+    cluster.delete("StorageClass", name)
+    classes = cluster.list("StorageClass")
+    storage.apply_patches(cluster, storage.make_only_default(classes, target.storage_class))
 
 
 @pytest.fixture
@@ -41,6 +71,7 @@ def sandbox_pid(name: str) -> int:
     """The pid of one of the sandbox's processes (kube-apiserver, provisioner, ...)."""
     from pacdeploy.sandbox import lifecycle
 
+    assert _alone[0], "a test that stops the sandbox's processes must be @pytest.mark.exclusive"
     pid = lifecycle.status(check_api=False).processes[name]
     assert pid, f"{name} is not running"
     return pid

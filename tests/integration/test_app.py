@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -44,13 +45,17 @@ def up(target, ns, *extra):
     return result
 
 
-def secret_values(cluster, ns):
-    secret = cluster.get("Secret", SECRET, ns)
-    return [base64.b64decode(v).decode() for v in secret["data"].values()]
+URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def test_up_from_nothing_reaches_ready_with_one_default_class(target, cluster, app_ns):
-    result = up(target, app_ns)
+def secret_b64(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()
+
+
+def test_up_from_nothing_reaches_ready_with_one_default_class(
+    target, cluster, app_ns, another_default
+):
+    result = up(target, app_ns, "-vv")  # every request it makes logged, too
     sts = cluster.get("StatefulSet", "mongo", app_ns)
     assert sts["status"]["readyReplicas"] == 1
     assert cluster.get("Deployment", "pacman", app_ns)["status"]["availableReplicas"] == 1
@@ -58,12 +63,25 @@ def test_up_from_nothing_reaches_ready_with_one_default_class(target, cluster, a
     assert claim["status"]["phase"] == "Bound"
     assert claim["spec"]["storageClassName"] == target.storage_class
     assert storage.defaults(cluster.list("StorageClass")) == [target.storage_class]
-    # The generated credentials are strong and never shown.
-    values = secret_values(cluster, app_ns)
-    assert len(values) == 5
-    for value in values:
-        if len(value) >= 16:
-            assert value not in result.stdout + result.stderr
+    # The generated credentials: the names the MongoDB image is given, and two passwords,
+    # strong (24 random bytes, URL-safe for the app's connection URL) and never shown,
+    # neither in what `up` printed nor in the revision it recorded.
+    secret = cluster.get("Secret", SECRET, app_ns)["data"]
+    values = {k: base64.b64decode(v).decode() for k, v in secret.items()}
+    passwords = [values.pop("database-admin-password"), values.pop("database-password")]
+    assert values == {
+        "database-admin-name": "root",
+        "database-name": "pacman",
+        "database-user": "pacman",
+    }
+    assert len(set(passwords)) == 2
+    maps = cluster.list("ConfigMap", app_ns)
+    assert "pacdeploy.v1" in {cm["metadata"]["name"] for cm in maps}
+    records = json.dumps([cm.get("data") for cm in maps])
+    for password in passwords:
+        assert len(password) == 32 and URL_SAFE.fullmatch(password), "not 24 random bytes"
+        for shown in (result.stdout + result.stderr, records):
+            assert password not in shown and secret_b64(password) not in shown
 
 
 def test_second_up_changes_no_resource_version(target, cluster, app_ns):
@@ -157,6 +175,7 @@ def test_status_json_matches_the_cluster(target, cluster, app_ns):
     assert doc["deployment"]["ready"] and doc["statefulset"]["ready"]
 
 
+@pytest.mark.exclusive  # makes another class the default
 def test_down_purge_restores_default_class_and_removes_namespace(target, cluster, app_ns):
     # Another class is the default before `up` (a fresh minikube's `standard`), whatever an
     # earlier `make demo` left; app_ns puts the cluster's own defaults back afterwards.

@@ -231,6 +231,7 @@ def test_a_change_to_mongo_is_backed_up_first_and_rollback_with_data_restores_it
     assert kinds == ["before-up", "before-restore"]  # the rollback's restore backed up first
 
 
+@pytest.mark.exclusive  # `up --storage-class standard` makes it the default
 def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
     target.succeeds("-n", app_ns, "up", "--storage-class", "standard")
     result = target.pacdeploy("-n", app_ns, "backup", "create")
@@ -242,6 +243,7 @@ def test_a_backup_needs_a_snapshot_class_for_the_volumes_driver(target, app_ns):
     )
 
 
+@pytest.mark.exclusive  # deletes a CRD every backup needs
 @pytest.mark.sandbox_only
 def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, app_ns):
     from pacdeploy.sandbox import lifecycle
@@ -374,6 +376,7 @@ def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_n
     assert not any(root_password(cluster, app_ns) in c for c in calls)  # read from its file
 
 
+@pytest.mark.exclusive  # stops the snapshotter
 @pytest.mark.sandbox_only
 def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster, app_ns):
     target.succeeds("-n", app_ns, "up")
@@ -389,6 +392,7 @@ def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster,
     assert lock_count(app_ns, "mongo-0") == 0
 
 
+@pytest.mark.exclusive  # stops the snapshotter
 @pytest.mark.sandbox_only
 def test_an_automatic_backup_not_cut_in_time_goes_on_crash_consistent(target, cluster, app_ns):
     """The lock ends before the snapshot is cut: the `up` it protects goes on (the
@@ -409,6 +413,7 @@ def test_an_automatic_backup_not_cut_in_time_goes_on_crash_consistent(target, cl
     assert [row.split()[3] for row in listed] == ["true"], listed
 
 
+@pytest.mark.exclusive  # stops the snapshotter
 @pytest.mark.sandbox_only
 def test_a_backup_killed_while_mongo_is_locked_is_released_by_the_next(target, cluster, app_ns):
     """SIGKILL between db.fsyncLock and db.fsyncUnlock: mongod keeps the lock (it is not

@@ -194,6 +194,7 @@ def test_a_retried_create_meeting_its_own_object_succeeds_and_a_stranger_conflic
     assert cluster.get("ConfigMap", "pacdeploy.v1", namespace)["data"] == {"status": "pending"}
 
 
+@pytest.mark.exclusive  # makes a class of its own the default
 def test_default_class_patched_by_up_is_what_kubectl_sees(target, cluster, app_ns):
     """`up` makes its class the only default: a second client (kubectl) sees it so."""
     name = f"pd-sc-{uuid.uuid4().hex[:6]}"

@@ -208,6 +208,7 @@ def test_volume_permissions_init_container_passes_admission_and_runs(target, clu
     assert finished == {"volume-permissions": "Completed"}
 
 
+@pytest.mark.exclusive  # adds a StorageClass others would see
 def test_up_warns_when_the_volume_driver_ignores_fsgroup(target, cluster, app_ns):
     suffix = uuid.uuid4().hex[:6]
     driver = f"nofsgroup-{suffix}.csi.example.com"

@@ -19,7 +19,7 @@ import pytest
 
 from pacdeploy.app import storage
 from pacdeploy.data import consistency, restore
-from tests.conftest import class_annotations, put_class_annotations_back, release_kept_volumes
+from tests.conftest import class_annotations, classes_put_back, release_kept_volumes
 from tests.integration.test_backups import lock_count, volume_dir
 from tests.support import cli
 
@@ -58,8 +58,9 @@ def run_counting(target, *args: str, kill_after: int | None = None) -> tuple[int
 class Namespaces:
     """Fresh app namespaces, all removed at the end with what pacdeploy made for them."""
 
-    def __init__(self, cluster):
+    def __init__(self, cluster, request):
         self.cluster = cluster
+        self.request = request
         self.made: list[str] = []
         self.lock = threading.Lock()
         self.classes = class_annotations(cluster)
@@ -76,12 +77,12 @@ class Namespaces:
             release_kept_volumes(self.cluster, name)
             for kind in ("ClusterRoleBinding", "ClusterRole"):
                 self.cluster.delete(kind, f"pacman-node-reader-{name}")
-        put_class_annotations_back(self.cluster, self.classes)
+        classes_put_back(self.request, self.cluster, self.classes)
 
 
 @pytest.fixture
-def namespaces(cluster):
-    made = Namespaces(cluster)
+def namespaces(cluster, request):
+    made = Namespaces(cluster, request)
     yield made
     made.cleanup()
 
@@ -209,8 +210,11 @@ def nothing_yet(target, cluster, namespaces) -> str:
     return namespaces.new()
 
 
-def test_up_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
+def test_up_killed_at_every_write_is_finished_by_running_it_again(
+    target, cluster, namespaces, another_default
+):
     before = one_default(cluster)
+    assert before == [another_default]
     first = namespaces.new()
     code, writes, output = run_counting(target, "-n", first, "up")
     assert code == 0 and writes > 2, output
@@ -230,9 +234,10 @@ def test_up_killed_at_every_write_is_finished_by_running_it_again(target, cluste
 
 
 def test_down_purge_killed_at_every_write_is_finished_by_running_it_again(
-    target, cluster, namespaces
+    target, cluster, namespaces, another_default
 ):
     before = one_default(cluster)
+    assert before == [another_default]
     writes = kill_points(target, cluster, namespaces, deployed, ("down", "--purge", "--yes"))
     assert one_default(cluster) == before
     for n in range(1, writes + 1):

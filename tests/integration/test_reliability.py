@@ -146,6 +146,7 @@ def test_ctrl_c_during_up_then_up_converges(target, cluster, app_ns, paused_prov
     assert_deployed_once(cluster, app_ns)
 
 
+@pytest.mark.exclusive  # cordons every node
 def test_ctrl_c_during_scale(target, cluster, app_ns):
     target.succeeds("-n", app_ns, "up")
     # Cordon every node so that the scale-up waits for pods that cannot be scheduled.
@@ -226,6 +227,7 @@ def rbac_cleanup(cluster):
         cluster.delete(kind, name)
 
 
+@pytest.mark.exclusive  # makes another class the default
 def test_missing_permissions_are_named_before_any_change(
     target, cluster, app_ns, tmp_path, rbac_cleanup
 ):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -35,7 +34,9 @@ def test_history_keeps_the_newest_ten() -> None:
     assert revisions.next_number([]) == 1
 
 
-def test_a_revision_survives_its_configmap_and_holds_no_secret() -> None:
+def test_a_revision_survives_its_configmap() -> None:
+    """(That it holds no credential is checked where credentials exist: after a real `up`,
+    in test_app.py's test_up_from_nothing_...)"""
     objects = render(Options(pacman_image="example.org/pacman:v2"))
     original = Revision(
         7,
@@ -48,7 +49,6 @@ def test_a_revision_survives_its_configmap_and_holds_no_secret() -> None:
     cm = revisions.to_configmap(original, "pacman")
     assert cm["metadata"]["name"] == "pacdeploy.v7"
     assert cm["metadata"]["labels"] == {**MANAGED_BY, revisions.REVISION_LABEL: "7"}
-    assert "Secret" not in {o["kind"] for o in json.loads(cm["data"]["manifests"])}
     assert revisions.from_configmap(cm) == original
 
 
@@ -193,19 +193,6 @@ def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() 
     assert restore.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
 
 
-def test_a_kept_volume_given_back_is_reserved_for_its_claim_never_freed() -> None:
-    """Freed (claimRef cleared), a volume is Available to any pending claim of its class and
-    size in the cluster; reserved, only the claim of that name in that namespace binds it."""
-    ref = restore.prebind_patch("mongo-db-mongo-0", "pacman")["spec"]["claimRef"]
-    assert (ref["namespace"], ref["name"], ref["kind"]) == (
-        "pacman",
-        "mongo-db-mongo-0",
-        "PersistentVolumeClaim",
-    )
-    # JSON merge patch: null deletes the old claim's identity, so the new claim may bind.
-    assert ref["uid"] is None and ref["resourceVersion"] is None
-
-
 def test_undo_binds_the_volumes_that_restore_kept() -> None:
     mine = pv("first", "mongo-db-mongo-0", "t1")
     mine["metadata"]["annotations"][restore.RESTORE_ID] = "r-1"
@@ -329,7 +316,9 @@ def test_the_digest_is_shown_only_when_it_is_the_only_change() -> None:
     assert dry_run_changes(obj(1, "a"), obj(1, "a")) == []
 
 
-def test_a_conflict_with_our_own_scale_is_forced_any_other_is_not() -> None:
+def test_only_a_conflict_naming_no_manager_but_ours_is_ours() -> None:
+    """The words the real server uses, and the forced retry they lead to, are checked on it:
+    test_api_rules.py."""
     own = 'Apply failed with 1 conflict: conflict with "pacdeploy" with subresource "scale"'
     assert only_own_conflicts(own, "pacdeploy")
     other = own + '; conflict with "kubectl-edit" using apps/v1'
