@@ -15,11 +15,11 @@ How a new integration test is classified:
   `namespace` or `app_ns` fixture) and objects named after it, and read only those.
   `up` may run: for the whole suite the target's class is already the only default (the
   first process sets it, the last puts the cluster's own default back), so `up` changes
-  no StorageClass.
+  no StorageClass. The class also allows volume expansion for the whole suite.
 - It is exclusive when it changes what every other test sees: the default StorageClass or
   any StorageClass's fields, the sandbox's processes (killed, restarted, SIGSTOPped),
   cluster-wide objects other tests read. Using one of EXCLUSIVE_FIXTURES (`another_default`,
-  `expandable`, `paused_provisioner`, `api_server`) marks it so; otherwise mark it
+  `not_expandable`, `paused_provisioner`, `api_server`) marks it so; otherwise mark it
   `@pytest.mark.exclusive` yourself. A shared test that changes a StorageClass fails in
   `app_ns`'s teardown, and `sandbox_pid` refuses a test that is not alone.
 - Unit tests (tests/unit) need no cluster and run on the workers with the rest.
@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # Fixtures that change what every other test sees: a test using one runs alone.
 EXCLUSIVE_FIXTURES = frozenset(
-    {"another_default", "expandable", "paused_provisioner", "api_server"}
+    {"another_default", "not_expandable", "paused_provisioner", "api_server"}
 )
 
 
@@ -186,8 +186,16 @@ def _arrive(target: Target, previous: Record | None, *, was_running: bool) -> Re
     storage.apply_patches(
         cluster, storage.make_only_default(cluster.list("StorageClass"), target.storage_class)
     )
+    # Expandable too, so that `up --storage-size` tests need not change it while others run.
+    expands = cluster.get("StorageClass", target.storage_class).get("allowVolumeExpansion")
+    record.setdefault("expands", expands)
+    _allow_expansion(cluster, target, True)
     record["during"] = _snapshot(cluster)
     return record
+
+
+def _allow_expansion(cluster: Cluster, target: Target, value: bool | None) -> None:
+    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": value})
 
 
 def _sandbox_up(config: pytest.Config) -> None:
@@ -205,6 +213,7 @@ def _leave(target: Target) -> None:
     cluster = target.cluster()
     if last:
         put_class_annotations_back(cluster, record["classes"])
+        _allow_expansion(cluster, target, record["expands"])
     changes = _changes(record["before" if last else "during"], _snapshot(cluster))
     if last and target.kind == "sandbox" and not record["was_running"]:
         from pacdeploy.sandbox import lifecycle

@@ -60,11 +60,18 @@ def app(target, cluster, app_ns, request):
 
 @pytest.fixture
 def expandable(cluster, target):
-    """The sandbox's class allows volume expansion for the test, and is put back after."""
-    before = cluster.get("StorageClass", target.storage_class).get("allowVolumeExpansion")
-    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": True})
+    """The target's class allows volume expansion: the suite makes it so (tests/conftest.py)."""
+    assert cluster.get("StorageClass", target.storage_class).get("allowVolumeExpansion")
+    return target.storage_class
+
+
+@pytest.fixture
+def not_expandable(cluster, target):
+    """The target's class does not allow volume expansion, as on minikube (the test runs
+    alone: the suite's class allows it for every other test), and does again after."""
+    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": None})
     yield target.storage_class
-    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": before})
+    cluster.merge_patch("StorageClass", target.storage_class, {"allowVolumeExpansion": True})
 
 
 def sandbox_pid(name: str) -> int:

@@ -206,46 +206,40 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
     assert found == []
 
 
-def nothing_yet(target, cluster, namespaces) -> str:
-    return namespaces.new()
+PURGE = ("down", "--purge", "--yes")
 
 
-def test_up_killed_at_every_write_is_finished_by_running_it_again(
+def test_up_and_down_purge_killed_at_every_write_are_finished_by_running_them_again(
     target, cluster, namespaces, another_default
 ):
+    """Both change the one default StorageClass, so their kill points run one after the
+    other; each round is one of each: `up` killed after its Nth write and run again, then,
+    on the app that leaves, `down --purge` killed after its Nth write and run again (past
+    a command's last kill point, it runs uninterrupted). Each round starts and must end
+    with another class the only default, as before the first, killed, `up`."""
     before = one_default(cluster)
     assert before == [another_default]
     first = namespaces.new()
-    code, writes, output = run_counting(target, "-n", first, "up")
-    assert code == 0 and writes > 2, output
-    target.succeeds("-n", first, "down", "--purge", "--yes")
+    code, ups, output = run_counting(target, "-n", first, "up")
+    assert code == 0 and ups > 2, output
+    write_marker(cluster, first, "scores")
+    code, downs, output = run_counting(target, "-n", first, *PURGE)
+    assert code == 0 and downs > 2, output
     assert one_default(cluster) == before
-    for n in range(1, writes + 1):
+    for n in range(1, max(ups, downs) + 1):
         ns = namespaces.new()
-        run_counting(target, "-n", ns, "up", kill_after=n)
+        run_counting(target, "-n", ns, "up", kill_after=n if n <= ups else None)
         again = next_command(target, ns, "up")
         assert again.returncode == 0, (n, again.stderr)
         history = target.succeeds("-n", ns, "history").splitlines()[1:]
         assert history and history[-1].split()[2] == "deployed", (n, history)
-        assert one_default(cluster) == [target.storage_class]
-        # The way out still gives the default back as it was before the first, killed, up.
-        target.succeeds("-n", ns, "down", "--purge", "--yes")
-        assert one_default(cluster) == before, n
-
-
-def test_down_purge_killed_at_every_write_is_finished_by_running_it_again(
-    target, cluster, namespaces, another_default
-):
-    before = one_default(cluster)
-    assert before == [another_default]
-    writes = kill_points(target, cluster, namespaces, deployed, ("down", "--purge", "--yes"))
-    assert one_default(cluster) == before
-    for n in range(1, writes + 1):
-        ns = deployed(target, cluster, namespaces)
-        run_counting(target, "-n", ns, "down", "--purge", "--yes", kill_after=n)
-        again = next_command(target, ns, "down", "--purge", "--yes")
+        assert one_default(cluster) == [target.storage_class], n
+        write_marker(cluster, ns, "scores")
+        run_counting(target, "-n", ns, *PURGE, kill_after=n if n <= downs else None)
+        again = next_command(target, ns, *PURGE)
         assert again.returncode == 0, (n, again.stderr)
         assert cluster.get("Namespace", ns) is None, n
+        # The way out gives the default back as it was before the first, killed, up.
         assert one_default(cluster) == before, n
 
 

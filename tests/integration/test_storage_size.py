@@ -3,8 +3,8 @@ StatefulSet's immutable claim template is replaced, and what cannot be done is r
 before anything changes.
 
 On the sandbox: its provisioner plays the CSI external-resizer for classes that allow
-expansion; `csi-hostpath-sc` does not by default (as on minikube), so a test allows it the
-way a cluster admin would, and puts it back.
+expansion; `csi-hostpath-sc` does not by default (as on minikube), so the suite allows it
+the way a cluster admin would (tests/conftest.py), and puts it back.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def test_up_storage_size_grows_the_volume_keeping_its_bytes_its_pod_and_mongo_re
     assert "smaller than mongo's volumes (2Gi)" in one_line(shrink.stderr)
 
 
-def test_up_storage_size_on_a_class_that_cannot_expand_changes_nothing(target, cluster, app_ns):
+def test_up_storage_size_on_a_class_that_cannot_expand_changes_nothing(
+    target, cluster, app_ns, not_expandable
+):
     target.succeeds("-n", app_ns, "up")
     before = {
         kind: cluster.get(kind, name, app_ns)["metadata"]["resourceVersion"]
