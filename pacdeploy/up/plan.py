@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from pacdeploy.app import credentials, stacks, storage
+from pacdeploy.app import credentials, storage
 from pacdeploy.app.manifests import (
     DEPLOYMENT,
     SECRET,
@@ -231,29 +231,6 @@ def as_applied(
     (``namespace``: as it is live, None before the first `up`), each object its digest."""
     _record_storage_defaults(objects[0], namespace, classes, wanted)
     return [with_digest(o) for o in objects]
-
-
-def _stack_here(
-    options: Options,
-    wanted: Wanted,
-    statefulset: dict[str, Any] | None,
-    claims: list[dict[str, Any]],
-) -> Options:
-    """The stack to deploy: the one asked for, else the one whose MongoDB wrote the data
-    here, else the default. Moving the data to another stack's MongoDB is not done (yet):
-    it is refused before anything is written, so a plain `up` never strands the scores."""
-    here = stacks.of_data(statefulset, claims)
-    if not wanted.stack_given:
-        return dataclasses.replace(options, stack=here or options.stack)
-    if here is None or here == options.stack:
-        return options
-    ns = options.namespace
-    raise Conflict(
-        f"namespace {ns} holds the {here} stack's MongoDB data; --stack {options.stack} "
-        "would need the scores moved to another MongoDB, which pacdeploy cannot do yet",
-        f"Nothing was changed. Keep `--stack {here}`, or start over with `pacdeploy down "
-        f"--purge -n {ns}` (the scores are lost) and `pacdeploy up --stack {options.stack}`",
-    )
 
 
 def _nodes(cluster: Cluster) -> list[dict[str, Any]] | None:
