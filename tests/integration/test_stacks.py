@@ -2,11 +2,10 @@
 scheduler on nodes of two architectures; the stack an app keeps. (The new root causes are in
 test_failures.py, with the other failure modes.)
 
-The arm64 nodes are added for one test and removed after it: the app pods of other tests
-running meanwhile may land on them (the modern stack runs there; KWOK runs any image), which
-changes nothing for them. "Every schedulable node is arm64" is not staged here, since
-cordoning the sandbox's own nodes would stall every other test: the node set the preflight
-reads is a pure function, tested in tests/unit/test_preflight.py.
+The arm64 nodes are added for a test and removed after it, so those tests run alone
+(`exclusive`): another test's pod placed on one would be deleted with it. "Every schedulable
+node is arm64" is staged by cordoning the sandbox's own amd64 nodes, alone too; which nodes
+the preflight counts is a pure function, tested in tests/unit/test_preflight.py.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import uuid
 
 import pytest
 
+from pacdeploy.kube.resources import name_of
 from pacdeploy.sandbox import objects
 from tests.support import one_line
 
@@ -51,6 +51,7 @@ def _ready(node) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
+@pytest.mark.exclusive  # adds nodes other tests' pods could land on, then removes them
 @pytest.mark.sandbox_only
 def test_with_amd64_and_arm64_nodes_every_pod_lands_where_its_image_has_a_build(
     target, cluster, app_ns, arm64_nodes
@@ -63,6 +64,31 @@ def test_with_amd64_and_arm64_nodes_every_pod_lands_where_its_image_has_a_build(
     assert not {p["spec"]["nodeName"] for p in pods} & set(arm64_nodes)
     history = target.succeeds("-n", app_ns, "history", "-o", "json")
     assert '"stack": "lesson"' in history
+
+
+@pytest.mark.exclusive  # cordons the sandbox's amd64 nodes: nothing else may schedule meanwhile
+@pytest.mark.sandbox_only
+def test_on_arm64_nodes_only_the_default_stack_runs_and_the_lesson_is_refused_before_any_write(
+    target, cluster, app_ns, arm64_nodes
+):
+    amd64 = [
+        name_of(n)
+        for n in cluster.list("Node")
+        if n["status"]["nodeInfo"]["architecture"] == "amd64"
+    ]
+    for node in amd64:
+        cluster.merge_patch("Node", node, {"spec": {"unschedulable": True}})
+    try:
+        refused = target.pacdeploy("-n", app_ns, "up", "--stack", "lesson")
+        assert refused.returncode == 7, refused.stderr
+        assert "--stack modern" in one_line(refused.stderr)
+        assert cluster.get("Namespace", app_ns) is None  # nothing was written
+        target.succeeds("-n", app_ns, "up", "--replicas", "2")
+        pods = cluster.list("Pod", app_ns)
+        assert len(pods) == 3 and {p["spec"]["nodeName"] for p in pods} <= set(arm64_nodes)
+    finally:
+        for node in amd64:
+            cluster.merge_patch("Node", node, {"spec": {"unschedulable": None}})
 
 
 @pytest.mark.sandbox_only
