@@ -14,9 +14,16 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.status.schema import (
     SCHEMA_VERSION,
+    ClaimDoc,
     DriftDoc,
+    IngressDoc,
+    LockDoc,
     PodDoc,
+    RestoreDoc,
+    RevisionDoc,
+    ServiceDoc,
     StatusDoc,
+    StorageClassDoc,
     WorkloadDoc,
 )
 from pacdeploy.up.fields import drift
@@ -97,7 +104,7 @@ def collect(cluster: Cluster, namespace: str) -> StatusDoc:
 
 def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
     """The status document from what was read; absent objects are null."""
-    classes, ns = found["classes"], found["namespace"]
+    classes, ns, statefulset = found["classes"], found["namespace"], found["statefulset"]
     doc: StatusDoc = {
         "schemaVersion": SCHEMA_VERSION,
         "namespace": {
@@ -106,14 +113,7 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
             "phase": (ns or {}).get("status", {}).get("phase"),
         },
         "defaultStorageClasses": storage.defaults(classes),
-        "storageClasses": [
-            {
-                "name": name_of(sc),
-                "provisioner": sc.get("provisioner"),
-                "default": storage.is_default(sc),
-            }
-            for sc in sorted(classes, key=name_of)
-        ],
+        "storageClasses": [_class(sc) for sc in sorted(classes, key=name_of)],
         "deployment": None,
         "statefulset": None,
         "services": [],
@@ -126,73 +126,94 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
     }
     if ns is None:
         return doc
-    doc["drift"] = drifted(found)
-    if (live := revisions.live(found.get("revisions") or [])) is not None:
-        doc["revision"] = {
-            "number": live.number,
-            "stack": live.options.stack,
-            "images": live.images,
-        }
-    if found["statefulset"] is not None and (under_way := restore.intent_of(found["statefulset"])):
-        doc["restore"] = {
-            "source": under_way.source,
-            "finish": under_way.command(namespace),
-            "undo": f"pacdeploy restore --undo --yes -n {namespace}",
-        }
-    if stale := consistency.held_by(found["statefulset"]):
-        doc["mongoLocked"] = {
-            "pods": stale,
-            "release": f"pacdeploy backup create NAME -n {namespace}",
-        }
-    pods = found["pods"]
-    doc["deployment"] = _workload(found["deployment"], pods)
-    doc["statefulset"] = _workload(found["statefulset"], pods)
     volumes = {name_of(pv): pv for pv in found["volumes"]}
-    for claim in sorted(found["claims"], key=name_of):
-        volume = volumes.get(claim["spec"].get("volumeName") or "")
-        doc["claims"].append(
-            {
-                "name": name_of(claim),
-                "phase": claim.get("status", {}).get("phase"),
-                "storageClass": claim["spec"].get("storageClassName"),
-                "capacity": claim.get("status", {}).get("capacity", {}).get("storage"),
-                "volume": None
-                if volume is None
-                else {
-                    "name": name_of(volume),
-                    "phase": volume.get("status", {}).get("phase"),
-                    "reclaimPolicy": volume["spec"].get("persistentVolumeReclaimPolicy"),
-                },
-            }
-        )
-    for svc in sorted(found["services"], key=name_of):
-        spec = svc["spec"]
-        doc["services"].append(
-            {
-                "name": name_of(svc),
-                "type": spec.get("type"),
-                "clusterIP": spec.get("clusterIP"),
-                "ports": [
-                    {
-                        k: p.get(k)
-                        for k in ("port", "targetPort", "nodePort")
-                        if p.get(k) is not None
-                    }
-                    for p in spec.get("ports", [])
-                ],
-                "reach": _reach(svc, namespace) if name_of(svc) == SERVICE else None,
-            }
-        )
-    ingress = found["ingress"]
-    if ingress is not None:
-        lb = ingress.get("status", {}).get("loadBalancer", {}).get("ingress") or []
-        doc["ingress"] = {
-            "name": INGRESS,
-            "class": ingress["spec"].get("ingressClassName"),
-            "hosts": [r.get("host") for r in ingress["spec"].get("rules", [])],
-            "addresses": [a.get("ip") or a.get("hostname") for a in lb],
-        }
+    doc |= {
+        "drift": drifted(found),
+        "revision": _revision(found.get("revisions") or []),
+        "restore": _restore(statefulset, namespace),
+        "mongoLocked": _locked(statefulset, namespace),
+        "deployment": _workload(found["deployment"], found["pods"]),
+        "statefulset": _workload(statefulset, found["pods"]),
+        "claims": [_claim(c, volumes) for c in sorted(found["claims"], key=name_of)],
+        "services": [_service(s, namespace) for s in sorted(found["services"], key=name_of)],
+        "ingress": _ingress(found["ingress"]),
+    }
     return doc
+
+
+def _class(storage_class: dict[str, Any]) -> StorageClassDoc:
+    return {
+        "name": name_of(storage_class),
+        "provisioner": storage_class.get("provisioner"),
+        "default": storage.is_default(storage_class),
+    }
+
+
+def _revision(found: list[revisions.Revision]) -> RevisionDoc | None:
+    live = revisions.live(found)
+    if live is None:
+        return None
+    return {"number": live.number, "stack": live.options.stack, "images": live.images}
+
+
+def _restore(statefulset: dict[str, Any] | None, namespace: str) -> RestoreDoc | None:
+    under_way = restore.intent_of(statefulset) if statefulset is not None else None
+    if not under_way:
+        return None
+    return {
+        "source": under_way.source,
+        "finish": under_way.command(namespace),
+        "undo": f"pacdeploy restore --undo --yes -n {namespace}",
+    }
+
+
+def _locked(statefulset: dict[str, Any] | None, namespace: str) -> LockDoc | None:
+    if not (stale := consistency.held_by(statefulset)):
+        return None
+    return {"pods": stale, "release": f"pacdeploy backup create NAME -n {namespace}"}
+
+
+def _claim(claim: dict[str, Any], volumes: dict[str, dict[str, Any]]) -> ClaimDoc:
+    volume = volumes.get(claim["spec"].get("volumeName") or "")
+    return {
+        "name": name_of(claim),
+        "phase": claim.get("status", {}).get("phase"),
+        "storageClass": claim["spec"].get("storageClassName"),
+        "capacity": claim.get("status", {}).get("capacity", {}).get("storage"),
+        "volume": None
+        if volume is None
+        else {
+            "name": name_of(volume),
+            "phase": volume.get("status", {}).get("phase"),
+            "reclaimPolicy": volume["spec"].get("persistentVolumeReclaimPolicy"),
+        },
+    }
+
+
+def _service(svc: dict[str, Any], namespace: str) -> ServiceDoc:
+    spec = svc["spec"]
+    return {
+        "name": name_of(svc),
+        "type": spec.get("type"),
+        "clusterIP": spec.get("clusterIP"),
+        "ports": [
+            {k: p.get(k) for k in ("port", "targetPort", "nodePort") if p.get(k) is not None}
+            for p in spec.get("ports", [])
+        ],
+        "reach": _reach(svc, namespace) if name_of(svc) == SERVICE else None,
+    }
+
+
+def _ingress(ingress: dict[str, Any] | None) -> IngressDoc | None:
+    if ingress is None:
+        return None
+    lb = ingress.get("status", {}).get("loadBalancer", {}).get("ingress") or []
+    return {
+        "name": INGRESS,
+        "class": ingress["spec"].get("ingressClassName"),
+        "hosts": [r.get("host") for r in ingress["spec"].get("rules", [])],
+        "addresses": [a.get("ip") or a.get("hostname") for a in lb],
+    }
 
 
 def drifted(found: dict[str, Any]) -> list[DriftDoc]:
