@@ -1,0 +1,315 @@
+"""An API server in memory, for the orchestration of `up` and `down` in unit tests.
+
+It keeps what the commands rely on: objects by path, one resourceVersion counter (a no-op
+apply leaves it), conflicts (create of an existing name, PUT or patch over a stale
+resourceVersion), the order of writes, watches from a version, and the little the
+controllers do that the commands wait on (workloads ready with their pods, mongo's claims
+bound, a deleted namespace gone with its content). Finalizers, bindings, admission and real
+controllers are the real API server's: the integration suite keeps those kill points.
+
+`Cluster` is given a :class:`MemoryWire` in place of `wire.Wire`: every request the
+commands make goes through ``Wire.rest``, so the commands run unchanged. ``kill_after``:
+the wire dies right after that many writes, as a SIGKILLed process does (every later
+request raises :class:`Killed`; nothing more lands).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import REGISTRY, Resource
+from pacdeploy.kube.wire import Request
+from tests.support.selectors import matches
+
+Obj = dict[str, Any]
+Key = tuple[str, str, str]  # (kind, namespace or "", name)
+NOT_WRITES = ("/apis/authorization.k8s.io/",)  # access reviews change nothing
+WORKLOADS = ("Deployment", "StatefulSet")
+
+
+class Killed(BaseException):  # a process's death, not an error it handles
+    """The command's process is gone: nothing it does from here reaches the server."""
+
+
+def _by_plural() -> dict[tuple[str, str], Resource]:
+    return {(r.api_version, r.plural): r for r in REGISTRY.values()}
+
+
+@dataclass
+class Address:
+    resource: Resource
+    namespace: str
+    name: str = ""
+    subresource: str = ""
+
+    @classmethod
+    def parse(cls, path: str) -> Address:
+        parts = path.strip("/").split("/")
+        core = parts[0] == "api"
+        api_version = "v1" if core else "/".join(parts[1:3])
+        rest = parts[2:] if core else parts[3:]
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        found = _by_plural()[(api_version, rest[0])]
+        return cls(found, namespace, *rest[1:3])
+
+    def key(self, name: str | None = None) -> Key:
+        return (self.resource.kind, self.namespace, name or self.name)
+
+
+def status_answer(code: int, reason: str, message: str) -> tuple[int, Obj]:
+    body = {"kind": "Status", "apiVersion": "v1", "status": "Failure"}
+    return code, {**body, "reason": reason, "message": message, "code": code}
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """RFC 7386 merge patch (also how an apply is taken here: lists replaced whole)."""
+    if not isinstance(patch, dict) or not isinstance(base, dict):
+        return copy.deepcopy(patch)
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge(base.get(key), value)
+    return merged
+
+
+@dataclass
+class Memory:
+    """The objects, the writes in their order, and the watches' events."""
+
+    objects: dict[Key, Obj] = field(default_factory=dict)
+    writes: list[str] = field(default_factory=list)
+    events: list[tuple[int, str, Obj]] = field(default_factory=list)
+    version: int = 1
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def seed(self, *objects: Obj) -> None:
+        with self.changed:
+            for obj in objects:
+                kind, meta = obj["kind"], obj["metadata"]
+                key = (kind, meta.get("namespace", ""), meta["name"])
+                self._store(key, copy.deepcopy(obj), "ADDED")
+
+    def get(self, kind: str, name: str, namespace: str = "") -> Obj | None:
+        with self.changed:
+            found = self.objects.get((kind, namespace, name))
+            return copy.deepcopy(found)
+
+    def _store(self, key: Key, obj: Obj, event: str) -> Obj:
+        self.version += 1
+        meta = obj["metadata"]
+        meta["resourceVersion"] = str(self.version)
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        if event == "DELETED":
+            self.objects.pop(key, None)
+        else:
+            self.objects[key] = obj
+        self.events.append((self.version, event, copy.deepcopy(obj)))
+        self.changed.notify_all()
+        return obj
+
+    # -- what a write does (called holding ``changed``) ------------------------------
+    def put(self, key: Key, obj: Obj) -> Obj:
+        before = self.objects.get(key)
+        if before is not None and _content(before) == _content(obj):
+            return before  # a no-op keeps its resourceVersion
+        spec_changed = before is None or before.get("spec") != obj.get("spec")
+        generation = (before or {}).get("metadata", {}).get("generation", 0)
+        obj["metadata"]["generation"] = generation + 1 if spec_changed else generation
+        stored = self._store(key, obj, "MODIFIED" if before else "ADDED")
+        if key[0] in WORKLOADS and spec_changed:
+            self._roll_out(stored)
+        return stored
+
+    def remove(self, key: Key) -> None:
+        obj = self.objects[key]
+        self._store(key, obj, "DELETED")
+        kind, namespace, name = key
+        if kind == "Namespace":
+            for inside in [k for k in self.objects if k[1] == name]:
+                self.remove(inside)
+        elif kind in WORKLOADS:
+            for pod in self._pods_of(namespace, name):
+                self.remove(pod)
+
+    def _pods_of(self, namespace: str, owner: str) -> list[Key]:
+        return [
+            k
+            for k, o in self.objects.items()
+            if k[0] == "Pod" and k[1] == namespace and _owner(o) == owner
+        ]
+
+    def _roll_out(self, workload: Obj) -> None:
+        """What the controllers and kubelets would get to: the new pods ready, the
+        workload's status saying so, a StatefulSet's claims bound."""
+        meta, spec = workload["metadata"], workload["spec"]
+        namespace, name, replicas = meta["namespace"], meta["name"], spec.get("replicas", 1)
+        for pod in self._pods_of(namespace, name):
+            self.remove(pod)
+        template = spec["template"]
+        for i in range(replicas):
+            self._store(*_pod(namespace, name, i, template), "ADDED")
+        for claim in spec.get("volumeClaimTemplates", []):
+            for i in range(replicas):
+                key, obj = _claim(namespace, name, i, claim)
+                if key not in self.objects:
+                    self._store(key, obj, "ADDED")
+        counts = ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas")
+        status = dict.fromkeys(counts, replicas)
+        revision = f"{name}-{meta['generation']}"
+        status |= {"observedGeneration": meta["generation"], "currentReplicas": replicas}
+        status |= {"currentRevision": revision, "updateRevision": revision}
+        workload["status"] = status
+        self.version += 1
+        meta["resourceVersion"] = str(self.version)
+        self.events.append((self.version, "MODIFIED", copy.deepcopy(workload)))
+
+
+def _owner(pod: Obj) -> str | None:
+    owners = pod["metadata"].get("ownerReferences") or [{}]
+    return owners[0].get("name")
+
+
+def _content(obj: Obj) -> Obj:
+    """What a write can change: everything but the server's own bookkeeping."""
+    meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "generation")}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def _pod(namespace: str, owner: str, index: int, template: Obj) -> tuple[Key, Obj]:
+    name = f"{owner}-{index}"
+    containers = template["spec"]["containers"]
+    statuses = [
+        {"name": c["name"], "image": c["image"], "imageID": c["image"], "ready": True}
+        for c in containers
+    ]
+    owners = [{"kind": "ReplicaSet", "name": owner, "controller": True}]
+    meta = {"name": name, "namespace": namespace, "ownerReferences": owners}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {**meta, "labels": dict(template["metadata"].get("labels") or {})},
+        "spec": copy.deepcopy(template["spec"]),
+        "status": {"phase": "Running", "containerStatuses": statuses},
+    }
+    return ("Pod", namespace, name), obj
+
+
+def _claim(namespace: str, owner: str, index: int, template: Obj) -> tuple[Key, Obj]:
+    name = f"{template['metadata']['name']}-{owner}-{index}"
+    spec = copy.deepcopy(template["spec"])
+    size = spec["resources"]["requests"]["storage"]
+    obj = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"name": owner}},
+        "spec": {**spec, "volumeName": f"pv-{uuid.uuid4().hex[:8]}"},
+        "status": {"phase": "Bound", "capacity": {"storage": size}},
+    }
+    return ("PersistentVolumeClaim", namespace, name), obj
+
+
+class Stream:
+    """A watch's answer: one JSON line per event after ``since`` that matches, until the
+    server's timeout, the watcher's shutdown or the process's death."""
+
+    def __init__(self, wire: MemoryWire, address: Address, query: dict[str, Any]) -> None:
+        self.wire, self.address = wire, address
+        self.since = int(query["resourceVersion"])
+        self.labels, self.fields = query.get("labelSelector"), query.get("fieldSelector")
+        self.deadline = time.monotonic() + float(query.get("timeoutSeconds") or 300)
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        memory = self.wire.memory
+        with memory.changed:
+            while not self.stopped and not self.wire.dead:
+                for version, event, obj in [e for e in memory.events if e[0] > self.since]:
+                    self.since = version
+                    if self._selects(obj):
+                        yield json.dumps({"type": event, "object": obj}).encode() + b"\n"
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    return
+                memory.changed.wait(min(left, 0.05))
+
+    def _selects(self, obj: Obj) -> bool:
+        meta = obj["metadata"]
+        kind = self.address.resource.kind
+        where = not self.address.namespace or meta.get("namespace") == self.address.namespace
+        return obj["kind"] == kind and where and matches(obj, self.labels, self.fields)
+
+    def shutdown(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        self.stopped = True
+
+    def release_conn(self) -> None:
+        pass
+
+    def read(self) -> bytes:
+        return b""
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes = b""
+    response: Any = None
+
+    def read(self) -> bytes:
+        return self.body
+
+
+@dataclass
+class NoTransport:
+    proxy: None = None
+
+
+class MemoryWire:
+    """`wire.Wire` for a :class:`Memory`: answers each request as an API server would."""
+
+    def __init__(self, memory: Memory, kill_after: int | None = None) -> None:
+        self.memory = memory
+        self.transport = NoTransport()
+        self.kill_after = kill_after
+        self.written = 0
+        self.dead = False
+
+    def cluster(self) -> Cluster:
+        return Cluster(self, "memory", "https://memory.invalid", retry_seconds=0)  # type: ignore[arg-type]
+
+    def rest(self, request: Request) -> Answer:
+        if self.dead:
+            raise Killed
+        from tests.support.memory_rest import answer
+
+        query = {k: v for k, v in (request.query or {}).items() if v is not None}
+        address = Address.parse(request.path)
+        if request.method == "GET" and query.get("watch") == "true":
+            return Answer(200, response=Stream(self, address, query))
+        write = request.method != "GET" and not request.path.startswith(NOT_WRITES)
+        write = write and query.get("dryRun") != "All"
+        with self.memory.changed:
+            if self.dead:
+                raise Killed
+            code, body = answer(self.memory, request, address, query)
+            if write and code < 300:
+                self.memory.writes.append(f"{request.method} {request.path}")
+                self.written += 1
+                self.dead = self.written == self.kill_after
+                self.memory.changed.notify_all()
+        return Answer(code, json.dumps(body).encode())
