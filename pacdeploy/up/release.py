@@ -83,6 +83,7 @@ def up(
         return _finish_unchanged(cluster, plan, request, out, ns_existed, note)
 
     history = revisions.read(cluster, ns) if ns_existed else []
+    _settle_abandoned(cluster, ns, history)
     number = revisions.next_number(history)
     taken = _backup_first(cluster, plan, request, number, history, out)
     change = note or revisions.describe(_planned(plan))
@@ -176,6 +177,15 @@ def _finish_unchanged(
             cluster, plan, request, history.result(), revisions.DEPLOYED, note
         )
     return UpResult(changes, revision)
+
+
+def _settle_abandoned(cluster: Cluster, ns: str, history: list[Revision]) -> None:
+    """An `up` killed after recording its revision left it pending; run again with a change
+    still to make, it records a revision of its own, so the one it takes over from is
+    settled, not left pending for good."""
+    latest = history[-1] if history else None
+    if latest is not None and latest.status == revisions.PENDING:
+        revisions.settle(cluster, ns, latest, revisions.FAILED, f"interrupted: {latest.change}")
 
 
 def _settle_interrupted(

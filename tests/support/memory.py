@@ -27,12 +27,13 @@ from typing import Any
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import REGISTRY, Resource
 from pacdeploy.kube.wire import Request
+from tests.support.kill_points import NOT_WRITES
 from tests.support.selectors import matches
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
-NOT_WRITES = ("/apis/authorization.k8s.io/",)  # access reviews change nothing
 WORKLOADS = ("Deployment", "StatefulSet")
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 
 
 class Killed(BaseException):  # a process's death, not an error it handles
@@ -128,21 +129,42 @@ class Memory:
         spec_changed = before is None or before.get("spec") != obj.get("spec")
         generation = (before or {}).get("metadata", {}).get("generation", 0)
         obj["metadata"]["generation"] = generation + 1 if spec_changed else generation
+        if key[0] == "PersistentVolumeClaim" and spec_changed and before is not None:
+            self._expand(obj)
         stored = self._store(key, obj, "MODIFIED" if before else "ADDED")
         if key[0] in WORKLOADS and spec_changed:
             self._roll_out(stored)
         return stored
 
-    def remove(self, key: Key) -> None:
+    def _expand(self, claim: Obj) -> None:
+        """The resizer: a bound claim of a class that allows it gets what it asks for."""
+        found = self.objects.get(("StorageClass", "", claim["spec"].get("storageClassName", "")))
+        if found is not None and found.get("allowVolumeExpansion"):
+            asked = claim["spec"]["resources"]["requests"]["storage"]
+            claim.setdefault("status", {})["capacity"] = {"storage": asked}
+
+    def remove(self, key: Key, *, orphan: bool = False) -> None:
+        """``orphan``: a workload's pods stay (`--cascade=orphan`)."""
         obj = self.objects[key]
         self._store(key, obj, "DELETED")
         kind, namespace, name = key
         if kind == "Namespace":
             for inside in [k for k in self.objects if k[1] == name]:
                 self.remove(inside)
-        elif kind in WORKLOADS:
+        elif kind in WORKLOADS and not orphan:
             for pod in self._pods_of(namespace, name):
                 self.remove(pod)
+
+    def _default_class(self) -> str | None:
+        return next(
+            (
+                k[2]
+                for k, o in self.objects.items()
+                if k[0] == "StorageClass"
+                and (o["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+            ),
+            None,
+        )
 
     def _pods_of(self, namespace: str, owner: str) -> list[Key]:
         return [
@@ -163,7 +185,9 @@ class Memory:
             self._store(*_pod(namespace, name, i, template), "ADDED")
         for claim in spec.get("volumeClaimTemplates", []):
             for i in range(replicas):
-                key, obj = _claim(namespace, name, i, claim)
+                key, obj = _claim(namespace, name, i, claim, spec["selector"])
+                # The DefaultStorageClass admission plugin's part.
+                obj["spec"].setdefault("storageClassName", self._default_class())
                 if key not in self.objects:
                     self._store(key, obj, "ADDED")
         counts = ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas")
@@ -207,14 +231,17 @@ def _pod(namespace: str, owner: str, index: int, template: Obj) -> tuple[Key, Ob
     return ("Pod", namespace, name), obj
 
 
-def _claim(namespace: str, owner: str, index: int, template: Obj) -> tuple[Key, Obj]:
+def _claim(namespace: str, owner: str, index: int, template: Obj, selector: Obj) -> tuple[Key, Obj]:
+    """A claim as the StatefulSet controller makes it: its template's labels and the
+    StatefulSet's selector's."""
     name = f"{template['metadata']['name']}-{owner}-{index}"
+    labels = {**(template["metadata"].get("labels") or {}), **selector.get("matchLabels", {})}
     spec = copy.deepcopy(template["spec"])
     size = spec["resources"]["requests"]["storage"]
     obj = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"name": owner}},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": {**spec, "volumeName": f"pv-{uuid.uuid4().hex[:8]}"},
         "status": {"phase": "Bound", "capacity": {"storage": size}},
     }

@@ -20,7 +20,8 @@ def answer(memory: Memory, request: Request, address: Address, query: dict[str, 
     if request.method == "GET":
         return _get(memory, address, query) if address.name else _list(memory, address, query)
     if request.method == "DELETE":
-        return _delete(memory, address)
+        orphan = isinstance(request.body, dict) and request.body.get("propagationPolicy")
+        return _delete(memory, address, orphan=orphan == "Orphan")
     body = request.body if isinstance(request.body, dict) else {}
     dry_run = query.get("dryRun") == "All"
     if request.method == "POST":
@@ -122,9 +123,9 @@ def _patch(
     return 200, copy.deepcopy(memory.put(address.key(), obj))
 
 
-def _delete(memory: Memory, address: Address) -> Answer:
+def _delete(memory: Memory, address: Address, *, orphan: bool) -> Answer:
     current = memory.objects.get(address.key())
     if current is None:
         return _missing(address)
-    memory.remove(address.key())
+    memory.remove(address.key(), orphan=orphan)
     return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
