@@ -37,9 +37,11 @@ unit: install
 
 # Two phases (tests/conftest.py says which test goes where): the tests that share the
 # cluster on $(WORKERS) pytest-xdist workers side by side, then the exclusive ones, each
-# alone. Both phases run whatever the first gives; exit 5 is "nothing selected".
+# alone. Both phases run whatever the first gives; exit 5 is "nothing selected". Tests
+# go to the workers one at a time, the long ones first, so that no long one is left to
+# run on alone at the end.
 WORKERS ?= 2
-TWO_PHASES = $(BIN)/pytest -n $(WORKERS) -m "not exclusive" $(1) $(PYTEST_ARGS); first=$$?; \
+TWO_PHASES = $(BIN)/pytest -n $(WORKERS) --maxschedchunk=1 -m "not exclusive" $(1) $(PYTEST_ARGS); first=$$?; \
 	$(BIN)/pytest -p no:xdist -m exclusive $(1) $(PYTEST_ARGS); then=$$?; \
 	for code in $$first $$then; do [ $$code -eq 0 ] || [ $$code -eq 5 ] || exit $$code; done
 

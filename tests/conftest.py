@@ -15,7 +15,10 @@ How a new integration test is classified:
   `namespace` or `app_ns` fixture) and objects named after it, and read only those.
   `up` may run: for the whole suite the target's class is already the only default (the
   first process sets it, the last puts the cluster's own default back), so `up` changes
-  no StorageClass. The class also allows volume expansion for the whole suite.
+  no StorageClass. `down --purge` may run too: it gives back the class it found, and the
+  record it keeps on that class while it runs (`storage.PURGING`, naming its namespace)
+  is not counted against the tests beside it. The class also allows volume expansion
+  for the whole suite.
 - It is exclusive when it changes what every other test sees: the default StorageClass or
   any StorageClass's fields, the sandbox's processes (killed, restarted, SIGSTOPped),
   cluster-wide objects other tests read. Using one of EXCLUSIVE_FIXTURES (`another_default`,
@@ -37,10 +40,16 @@ from pathlib import Path
 
 import pytest
 
-from pacdeploy.data import restore
+from pacdeploy.app import storage
 from pacdeploy.errors import NotFound
 from pacdeploy.kube.client import Cluster, connect
 from tests.support import cli
+from tests.support.classes import (
+    class_annotations,
+    classes_put_back,
+    put_class_annotations_back,
+    release_kept_volumes,
+)
 from tests.support.sharing import Record, Sharing
 
 
@@ -64,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "exclusive: changes what every other test sees; runs alone (see conftest)"
     )
+    config.addinivalue_line("markers", "long: runs for a minute or more; started first")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks added here
@@ -71,6 +81,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if EXCLUSIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.exclusive)
+    # The longest first: xdist hands tests out in this order, and a long one started last
+    # would run on alone after everything else (a stable sort: the same order on every
+    # worker, as xdist requires).
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     if config.getoption("--cluster") == "sandbox":
         return
     skip = pytest.mark.skip(reason="needs the pacdeploy sandbox (KWOK port forwards or restarts)")
@@ -176,8 +190,6 @@ def _existing() -> Target:
 def _arrive(target: Target, previous: Record | None, *, was_running: bool) -> Record:
     """The first process of the suite: the cluster as found recorded (or as the record of
     a run that died first says it was), the target's class made the only default."""
-    from pacdeploy.app import storage
-
     record = dict(previous or {})
     record.setdefault("was_running", was_running)
     cluster = target.cluster()
@@ -263,38 +275,6 @@ LEFT_BEHIND = (
 )
 
 
-def class_annotations(cluster: Cluster) -> dict[str, dict[str, str]]:
-    """StorageClass name -> its annotations: which is default (both keys), pacdeploy's
-    records, anything a test wrote."""
-    return {
-        sc["metadata"]["name"]: dict(sc["metadata"].get("annotations") or {})
-        for sc in cluster.list("StorageClass")
-    }
-
-
-def put_class_annotations_back(cluster: Cluster, before: dict[str, dict[str, str]]) -> list[str]:
-    """Each class that still exists gets exactly the annotations it had in ``before``; the
-    names of those that had changed."""
-    changed = []
-    for name, now in class_annotations(cluster).items():
-        if name in before and now != before[name]:
-            patch = {k: before[name].get(k) for k in now.keys() | before[name].keys()}
-            cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": patch}})
-            changed.append(name)
-    return changed
-
-
-def classes_put_back(request: pytest.FixtureRequest, cluster: Cluster, before: dict) -> None:
-    """A test's StorageClass annotations put back; a test not alone must not have changed
-    them (every test beside it sees the default class)."""
-    changed = put_class_annotations_back(cluster, before)
-    if changed and request.node.get_closest_marker("exclusive") is None:
-        pytest.fail(
-            f"changed StorageClass {', '.join(changed)} while other tests ran: "
-            "mark it @pytest.mark.exclusive (tests/conftest.py)"
-        )
-
-
 def _snapshot(cluster: Cluster) -> dict[str, object]:
     """What a user of the cluster would notice: default classes, namespaces, cluster objects."""
     state: dict[str, object] = {
@@ -341,13 +321,6 @@ def namespace(cluster: Cluster) -> Iterator[str]:
     cluster.delete("Namespace", name)
 
 
-def release_kept_volumes(cluster: Cluster, namespace: str) -> None:
-    """Volumes a restore kept (Retain) outlive their namespace: a failed test's too."""
-    selector = f"{restore.REPLACED_NAMESPACE}={namespace}"
-    for volume in cluster.list("PersistentVolume", label_selector=selector):
-        cluster.delete("PersistentVolume", volume["metadata"]["name"])
-
-
 @pytest.fixture
 def app_ns(cluster, target, request):
     """A namespace name for pacdeploy to create; everything is cleaned up afterwards."""
@@ -358,4 +331,4 @@ def app_ns(cluster, target, request):
     release_kept_volumes(cluster, name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
-    classes_put_back(request, cluster, classes_before)
+    classes_put_back(request, cluster, classes_before, [name])

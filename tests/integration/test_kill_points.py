@@ -1,6 +1,8 @@
 """Killed at any point, finished by the next command: each multi-step command is run with
 -vv, its request log read as it runs, and SIGKILLed right after its Nth write, for every N
-from 1 to the number of writes an uninterrupted run makes. Then the user's next command
+from 1 to the number of writes an uninterrupted run makes (`up` and `down --purge`: at
+every write on the in-memory API server, tests/unit/test_up_down_kill_points.py, and here
+at the writes where the real one's semantics matter). Then the user's next command
 runs (the same command, and the undo where there is one) and must leave what an
 uninterrupted run leaves: exit 0, every byte of the marker where it should be, mongo's
 replicas as before, exactly one default StorageClass, nothing left over.
@@ -11,73 +13,23 @@ On the sandbox (real bytes in the volumes' directories, the real snapshot contro
 from __future__ import annotations
 
 import re
-import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from pacdeploy.app import storage
 from pacdeploy.data import consistency, restore
-from tests.conftest import class_annotations, classes_put_back, release_kept_volumes
 from tests.integration.test_backups import lock_count, volume_dir
-from tests.support import cli
+from tests.support.classes import class_annotations, others_purges_dropped
+from tests.support.kill_points import (
+    Namespaces,
+    class_writes,
+    nth_class_write,
+    run_counting,
+    write_to,
+)
 
-pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
-
-# urllib3 logs each request once its response is in: the write has happened.
-REQUEST = re.compile(r'"(POST|PUT|PATCH|DELETE) (\S+) HTTP/1\.1" (\d+)')
-NOT_WRITES = ("/apis/authorization.k8s.io/",)  # access reviews change nothing
-
-
-def is_write(line: str) -> bool:
-    found = REQUEST.search(line)
-    return (
-        bool(found)
-        and not found.group(2).startswith(NOT_WRITES)
-        and ("dryRun=All" not in found.group(2))
-    )
-
-
-def run_counting(target, *args: str, kill_after: int | None = None) -> tuple[int, int, str]:
-    """Run the CLI with -vv; SIGKILL it right after its ``kill_after``-th write.
-    Returns (exit code, writes seen, output)."""
-    proc = cli.start("--context", target.context, "-vv", *args, env=target.env(), merge_stderr=True)
-    seen, lines = 0, []
-    for line in proc.stdout:
-        lines.append(line)
-        if is_write(line):
-            seen += 1
-            if seen == kill_after:
-                proc.kill()
-                break
-    proc.stdout.close()
-    return proc.wait(timeout=300), seen, "".join(lines)
-
-
-class Namespaces:
-    """Fresh app namespaces, all removed at the end with what pacdeploy made for them."""
-
-    def __init__(self, cluster, request):
-        self.cluster = cluster
-        self.request = request
-        self.made: list[str] = []
-        self.lock = threading.Lock()
-        self.classes = class_annotations(cluster)
-
-    def new(self) -> str:
-        name = f"pd-kill-{uuid.uuid4().hex[:6]}"
-        with self.lock:
-            self.made.append(name)
-        return name
-
-    def cleanup(self) -> None:
-        for name in self.made:
-            self.cluster.delete("Namespace", name)
-            release_kept_volumes(self.cluster, name)
-            for kind in ("ClusterRoleBinding", "ClusterRole"):
-                self.cluster.delete(kind, f"pacman-node-reader-{name}")
-        classes_put_back(self.request, self.cluster, self.classes)
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only, pytest.mark.long]
 
 
 @pytest.fixture
@@ -129,7 +81,7 @@ def with_backup(target, cluster, namespaces) -> str:
     return ns
 
 
-PARALLEL = 4  # kill points run side by side where they share nothing (not up and down)
+PARALLEL = 4  # kill points run side by side where they share nothing
 
 
 def kill_points(target, cluster, namespaces, prepare, args) -> int:
@@ -209,38 +161,99 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
 PURGE = ("down", "--purge", "--yes")
 
 
-def test_up_and_down_purge_killed_at_every_write_are_finished_by_running_them_again(
+# Every write of both is killed on the in-memory API server (tests/unit/
+# test_up_down_kill_points.py); here, those where the real one's own semantics matter,
+# and a first, a middle and a last. `up`: the namespace (first), the RBAC binding
+# (checked against its role), each workload (its controller goes on without us), mongo's
+# init script (a middle), the revision settled (last). The purge: its record on our class
+# (first), each workload (pods terminating with their grace period), the namespace
+# (finalizers, Terminating), and the record's removal (last). In pairs: one round each.
+NAMESPACE_DELETED = r"^DELETE /api/v1/namespaces/[^/?]+$"
+UP_POINTS = (
+    write_to(r"^PATCH /api/v1/namespaces/[^/?]+\?"),
+    write_to("/clusterrolebindings/"),
+    write_to("/statefulsets/mongo"),
+    write_to("/deployments/pacman"),
+    write_to("/configmaps/mongo-init"),
+    write_to(r"^PATCH .*/configmaps/pacdeploy\."),
+)
+PURGE_POINTS = (
+    nth_class_write(1),
+    write_to("^DELETE .*/statefulsets/mongo"),
+    write_to("^DELETE .*/deployments/pacman"),
+    write_to(NAMESPACE_DELETED),
+    write_to("^DELETE .*/configmaps/mongo-init"),
+    nth_class_write(2),
+)
+LAST = len(UP_POINTS) - 1  # a command killed after its last write may have exited first
+
+
+def test_up_and_down_purge_killed_where_it_matters_are_finished_by_running_them_again(
+    target, cluster, namespaces
+):
+    """Each round is one of each: `up` killed after one of UP_POINTS and run again, then,
+    on the app that leaves, `down --purge` killed after one of PURGE_POINTS and run
+    again. The suite's class is already the only default (tests/conftest.py), so `up`
+    records it as the one to give back, the purge gives back what is there, and the
+    rounds run beside other tests, side by side: each must leave every class's
+    annotations as they were, the suite's class the only default. The writes that switch
+    the default are killed in the exclusive test below."""
+    before = class_annotations(cluster)
+
+    def round_(n: int) -> None:
+        up_and_purge(target, cluster, namespaces.new(), before, n)
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as rounds:
+        list(rounds.map(round_, range(len(UP_POINTS))))
+
+
+def up_and_purge(target, cluster, ns, before, n: int) -> None:
+    """Round ``n`` in ``ns`` on the suite's default class."""
+    killed = (-9, 0) if n == LAST else (-9,)
+    code, _, output = run_counting(target, "-n", ns, "up", kill_when=UP_POINTS[n])
+    assert code in killed, (n, output[-2000:])
+    again = next_command(target, ns, "up")
+    assert again.returncode == 0, (n, again.stderr)
+    history = target.succeeds("-n", ns, "history").splitlines()[1:]
+    assert history and history[-1].split()[2] == "deployed", (n, history)
+    write_marker(cluster, ns, "scores")
+    code, _, output = run_counting(target, "-n", ns, *PURGE, kill_when=PURGE_POINTS[n])
+    assert code in killed, (n, output[-2000:])
+    again = next_command(target, ns, *PURGE)
+    assert again.returncode == 0, (n, again.stderr)
+    assert cluster.get("Namespace", ns) is None, n
+    after = class_annotations(cluster)
+    assert others_purges_dropped(after, [ns]) == others_purges_dropped(before, [ns]), n
+    assert one_default(cluster) == [target.storage_class], n
+
+
+def test_up_and_down_purge_killed_switching_the_default_class_give_it_back(
     target, cluster, namespaces, another_default
 ):
-    """Both change the one default StorageClass, so their kill points run one after the
-    other; each round is one of each: `up` killed after its Nth write and run again, then,
-    on the app that leaves, `down --purge` killed after its Nth write and run again (past
-    a command's last kill point, it runs uninterrupted). Each round starts and must end
-    with another class the only default, as before the first, killed, `up`."""
-    before = one_default(cluster)
-    assert before == [another_default]
-    first = namespaces.new()
-    code, ups, output = run_counting(target, "-n", first, "up")
-    assert code == 0 and ups > 2, output
-    write_marker(cluster, first, "scores")
-    code, downs, output = run_counting(target, "-n", first, *PURGE)
-    assert code == 0 and downs > 2, output
-    assert one_default(cluster) == before
-    for n in range(1, max(ups, downs) + 1):
+    """Another class is the only default, as on a fresh cluster: `up` makes the suite's
+    class the only one (two class writes), the purge gives it back (its record, the two
+    classes, the record's removal). Killed where the real API server's part matters (in
+    memory at every write): `up` between its two class writes; the purge once its
+    namespace is deleted (the record on our class is all that is left) and between the
+    classes it gives back. One round after the other (each changes what every test
+    sees); each ends with every class as it was before the first `up`."""
+    before = class_annotations(cluster)
+    assert one_default(cluster) == [another_default]
+    rounds = [(nth_class_write(1), write_to(NAMESPACE_DELETED)), (None, nth_class_write(2))]
+    for n, (kill_up, kill_purge) in enumerate(rounds):
         ns = namespaces.new()
-        run_counting(target, "-n", ns, "up", kill_after=n if n <= ups else None)
-        again = next_command(target, ns, "up")
-        assert again.returncode == 0, (n, again.stderr)
+        code, _, output = run_counting(target, "-n", ns, "up", kill_when=kill_up)
+        assert code == -9 if kill_up else code == 0 and class_writes(output) == 2, output
+        assert next_command(target, ns, "up").returncode == 0, n
         history = target.succeeds("-n", ns, "history").splitlines()[1:]
         assert history and history[-1].split()[2] == "deployed", (n, history)
         assert one_default(cluster) == [target.storage_class], n
-        write_marker(cluster, ns, "scores")
-        run_counting(target, "-n", ns, *PURGE, kill_after=n if n <= downs else None)
+        code, _, output = run_counting(target, "-n", ns, *PURGE, kill_when=kill_purge)
+        assert code == -9, (n, output[-2000:])
         again = next_command(target, ns, *PURGE)
         assert again.returncode == 0, (n, again.stderr)
         assert cluster.get("Namespace", ns) is None, n
-        # The way out gives the default back as it was before the first, killed, up.
-        assert one_default(cluster) == before, n
+        assert class_annotations(cluster) == before, n
 
 
 def restored(target, cluster, namespaces) -> str:
