@@ -253,7 +253,10 @@ def test_up_and_down_purge_killed_switching_the_default_class_give_it_back(
         again = next_command(target, ns, *PURGE)
         assert again.returncode == 0, (n, again.stderr)
         assert cluster.get("Namespace", ns) is None, n
-        assert class_annotations(cluster) == before, n
+        # Exactly as before; a purge record of a namespace not this test's is another
+        # process's (a second suite on the same cluster), not this one's to judge.
+        after = others_purges_dropped(class_annotations(cluster), namespaces.made)
+        assert after == others_purges_dropped(before, namespaces.made), n
 
 
 def restored(target, cluster, namespaces) -> str:

@@ -317,6 +317,7 @@ class MemoryWire:
         self.dead = False
 
     def cluster(self) -> Cluster:
+        # Cluster types its wire as Wire; this answers the two calls it makes (rest, transport).
         return Cluster(self, "memory", "https://memory.invalid", retry_seconds=0)  # type: ignore[arg-type]
 
     def rest(self, request: Request) -> Answer:
