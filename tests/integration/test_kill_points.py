@@ -303,8 +303,9 @@ def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_agai
 
     def revision_1_live(cluster, ns):
         pod = cluster.get("StatefulSet", "mongo", ns)["spec"]["template"]["spec"]
-        inits = [c["name"] for c in pod["initContainers"]]
-        return left_over(cluster, ns) + ([] if inits == ["prepare-base-dir"] else [f"{inits}"])
+        # Revision 2 added the volume-permissions init container: revision 1 has none.
+        inits = [c["name"] for c in pod.get("initContainers") or []]
+        return left_over(cluster, ns) + ([f"{inits}"] if "volume-permissions" in inits else [])
 
     found = unrecovered(
         target, cluster, namespaces, changed_with_backup, args, rerun, "v1", revision_1_live
