@@ -4,7 +4,7 @@ command group. Commands stay thin: they parse, ask, call the domain packages and
     settings.py  Settings (the global options), parameter types, confirmation
     app.py       up, diff, template, scale, status, down
     history.py   history, rollback
-    data.py      backup create|list|delete|prune, restore
+    data.py      backup create|list|delete|prune|export|import, restore
     forward.py   forward
     diagnose.py  logs, report
     mongo.py     shell, test

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from pacdeploy.cli.settings import (
@@ -19,6 +21,7 @@ from pacdeploy.errors import InvalidInput
 
 PRUNING = "backup prune deletes backups"
 RESTORING = "restore replaces the high scores"
+IMPORTING = "backup import replaces the high scores"
 
 
 @click.group()
@@ -124,6 +127,42 @@ def backup_prune(
     for found in doomed:
         backups.delete(cluster, settings.namespace, found.name, timeout, settings.out)
         settings.out.info(f"backup {found.name} deleted")
+
+
+@backup.command("export")
+@click.option(
+    "-o",
+    "--output-file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the archive (mongodump --archive).",
+)
+@pass_settings
+def backup_export(settings: Settings, path: Path) -> None:
+    """The app's database, live, as a mongodump archive on this machine's disk (any MongoDB
+    version, namespace or cluster can import it)."""
+    from pacdeploy.data import archives
+
+    found = archives.export(settings.cluster(), settings.namespace, path)
+    settings.out.info(f"exported {found.describe()} from pod {found.pod} to {path}")
+
+
+@backup.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@YES
+@pass_settings
+def backup_import(settings: Settings, path: Path, yes: bool) -> None:
+    """Replace the app's database by the archive PATH (from `backup export`, or mongodump)."""
+    from pacdeploy.data import archives
+
+    require_confirmation(yes, IMPORTING)
+    if not path.is_file():
+        raise InvalidInput(f"no archive file {path}")
+    ns = settings.namespace
+    confirm(yes, f"Replace the high scores in namespace {ns} by those in {path}?", IMPORTING)
+    pod, count = archives.import_(settings.cluster(), ns, path)
+    settings.out.info(f"imported {count} documents from {path} into pod {pod}")
 
 
 @click.command("restore")

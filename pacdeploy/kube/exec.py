@@ -2,15 +2,20 @@
 does: a websocket in the channel.k8s.io framing (each message's first byte its stream:
 0 stdin, 1 stdout, 2 stderr, 3 the command's outcome as a JSON Status, 4 the terminal's
 size). ``run`` collects a command's output; ``attach`` joins it to a local terminal.
+
+``stream`` feeds stdin and hands stdout on as it comes (an archive larger than memory): it
+speaks v5.channel.k8s.io, whose channel 255 closes stdin so the command sees end of file
+(KEP-4006; v4 has no way to say it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +24,9 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import resource
 
 PROTOCOL = "v4.channel.k8s.io"
-STDIN, STDOUT, STDERR, STATUS, RESIZE = 0, 1, 2, 3, 4
+STREAMING = "v5.channel.k8s.io"
+STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
+FRAME = 64 * 1024  # stdin bytes per websocket message
 
 
 @dataclass(frozen=True)
@@ -65,36 +72,87 @@ def run(
     timeout: float,
 ) -> Ran:
     """``command`` in ``container`` of ``pod``; NotReady if it does not end in ``timeout``."""
+    out: list[bytes] = []
+    ran = _session(cluster, (pod, namespace, container), command, None, out.append, timeout)
+    return dataclasses.replace(ran, stdout=b"".join(out).decode(errors="replace"))
+
+
+def stream(
+    cluster: Cluster,
+    pod: str,
+    namespace: str,
+    container: str,
+    command: list[str],
+    *,
+    stdin: Iterable[bytes],
+    stdout: Callable[[bytes], object],
+    idle: float,
+) -> Ran:
+    """``command`` fed ``stdin`` (then end of file), its stdout handed to ``stdout`` as it
+    comes; NotReady if it is silent for ``idle`` seconds. The Ran's stdout is empty."""
+    return _session(cluster, (pod, namespace, container), command, stdin, stdout, idle)
+
+
+def _session(
+    cluster: Cluster,
+    where: tuple[str, str, str],
+    command: list[str],
+    stdin: Iterable[bytes] | None,
+    stdout: Callable[[bytes], object],
+    timeout: float,
+) -> Ran:
     from websocket import ABNF, WebSocketException, WebSocketTimeoutException
 
+    pod, namespace, container = where
     path = resource("Pod").path(pod, namespace, "exec")
     query = {"container": container, "command": command, "stdout": "true", "stderr": "true"}
+    if stdin is not None:
+        query["stdin"] = "true"
     try:
-        ws = cluster.open_websocket(path, query, PROTOCOL)
+        ws = cluster.open_websocket(path, query, PROTOCOL if stdin is None else STREAMING)
     except (WebSocketException, OSError) as exc:
         raise PacdeployError(f"cannot exec into pod {pod}: {exc}") from exc
-    streams: dict[int, list[bytes]] = {STDOUT: [], STDERR: [], STATUS: []}
+    errors: list[bytes] = []
+    status: list[bytes] = []
+    sinks = {STDOUT: stdout, STDERR: errors.append, STATUS: status.append}
+    writer = _feed(ws, stdin) if stdin is not None else None
     try:
         ws.settimeout(timeout)
         while True:
             opcode, data = ws.recv_data()
             if opcode == ABNF.OPCODE_CLOSE or not data:
                 break
-            if data[0] in streams:
-                streams[data[0]].append(bytes(data[1:]))
+            if (sink := sinks.get(data[0])) is not None and len(data) > 1:
+                sink(bytes(data[1:]))
     except WebSocketTimeoutException as exc:
         raise NotReady(f"`{command[0]}` in pod {pod} did not finish in {timeout:.0f}s") from exc
     except (WebSocketException, OSError):
         pass  # the server closes the stream once the command is over
     finally:
         ws.shutdown()
-    raw = b"".join(streams[STATUS]).decode(errors="replace").strip()
-    status = json.loads(raw) if raw else None
-    return outcome(
-        status,
-        b"".join(streams[STDOUT]).decode(errors="replace"),
-        b"".join(streams[STDERR]).decode(errors="replace"),
-    )
+        if writer is not None:
+            writer.join()
+    raw = b"".join(status).decode(errors="replace").strip()
+    return outcome(json.loads(raw) if raw else None, "", b"".join(errors).decode(errors="replace"))
+
+
+def _feed(ws: Any, stdin: Iterable[bytes]) -> threading.Thread:
+    """Send ``stdin`` in frames, then close it; a command that ended early stops the feed
+    (the reader reports how it ended)."""
+    from websocket import WebSocketException
+
+    def send() -> None:
+        try:
+            for chunk in stdin:
+                for at in range(0, len(chunk), FRAME):
+                    ws.send_binary(bytes([STDIN]) + chunk[at : at + FRAME])
+            ws.send_binary(bytes([CLOSE, STDIN]))
+        except (WebSocketException, OSError):
+            pass
+
+    writer = threading.Thread(target=send, name="exec-stdin", daemon=True)
+    writer.start()
+    return writer
 
 
 @dataclass(frozen=True)

@@ -150,12 +150,12 @@ def _node_resources(cluster: Cluster) -> None:
 
 
 def _stand_ins(cluster: Cluster) -> None:
-    """What an exec into a simulated pod finds: the sandbox's mongo shell, by each name."""
-    for name in objects.SHELL_NAMES:
-        shell = paths.exec_bin() / name
-        shell.parent.mkdir(parents=True, exist_ok=True)
-        shell.write_bytes((Path(objects.__file__).parent / objects.MONGO_SHELL).read_bytes())
-        shell.chmod(0o755)
+    """What an exec into a simulated pod finds: the sandbox's mongo shell and tools."""
+    for name, source in objects.STAND_INS.items():
+        stand_in = paths.exec_bin() / name
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_bytes((Path(objects.__file__).parent / source).read_bytes())
+        stand_in.chmod(0o755)
     _create_missing(cluster, [objects.cluster_exec(paths.exec_log())])
 
 

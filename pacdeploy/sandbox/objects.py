@@ -139,12 +139,19 @@ def port_forward(name: str, namespaces: list[str], port: int, target_port: int) 
     }
 
 
-# What an exec into a simulated pod finds on its PATH: the sandbox's mongo shell, under the
-# name of each stack's shell (`mongo` for the lesson's 4.4, `mongosh` for 8.0): pacdeploy
-# sends both the same script, as `<shell> --quiet --eval SCRIPT`.
+# What an exec into a simulated pod finds on its PATH (name -> the file beside this module):
+# the sandbox's mongo shell, under the name of each stack's shell (`mongo` for the lesson's
+# 4.4, `mongosh` for 8.0: pacdeploy sends both the same script, as `<shell> --quiet --eval
+# SCRIPT`), and the database tools both images ship, which move documents between volumes.
 EXEC_LOG_ENV = "PACDEPLOY_EXEC_LOG"
-MONGO_SHELL = "mongo_shell.sh"  # beside this module
-SHELL_NAMES = ("mongo", "mongosh")
+MONGO_SHELL = "mongo_shell.sh"
+MONGO_TOOLS = "mongo_tools.py"
+STAND_INS = {
+    "mongo": MONGO_SHELL,
+    "mongosh": MONGO_SHELL,
+    "mongodump": MONGO_TOOLS,
+    "mongorestore": MONGO_TOOLS,
+}
 
 
 def cluster_exec(log: Path) -> dict[str, Any]:

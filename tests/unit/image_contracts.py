@@ -153,6 +153,17 @@ class MongoContract:
         BITNAMI + "Dockerfile: FROM docker.io/bitnami/minideb:buster (Debian coreutils); "
         "libmongodb.sh itself runs chown when root",
     )
+    # `backup export`/`import` and the move run them in the mongod container. The 4.4
+    # Dockerfile unpacks Bitnami's "mongodb" component, whose contents are in no source:
+    # Bitnami's own chart runs mongodump in this image, and users ran it in the 4.4 era.
+    tools = Fact(
+        frozenset({"mongo", "mongodump", "mongorestore"}),
+        "bitnami/charts@003925208cf5bf2345a2e9cb90ed32f46249b706:bitnami/mongodb/templates/"
+        'backup/cronjob.yaml: image: {{ include "mongodb.image" . }}, command /bin/sh -c '
+        '"mongodump ... --archive=..."; bitnami/charts#8127 (2021-11, MongoDB 4.4): '
+        "`mongodump --db=xxxxx --out=yyyy` run in the image; mongorestore ships beside it "
+        "in the component (mongodb-database-tools, separate since 4.4)",
+    )
     platforms = Fact(("amd64",), BITNAMI + 'Dockerfile: OS_ARCH="amd64" (one build)')
     needs_avx = Fact(False, BITNAMI + 'Dockerfile: component_unpack "mongodb" "4.4.4-0" (4.4)')
 
