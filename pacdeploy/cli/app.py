@@ -12,6 +12,7 @@ from pacdeploy.cli.settings import (
     OUTPUT,
     PARALLEL_ROUND,
     TIMEOUT,
+    YES,
     Settings,
     confirm,
     pass_settings,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # loaded by the commands themselves: `--help` stays instant
     from pacdeploy.up.plan import Wanted
 
 DEFAULTS = Options()
+MOVING = "up --stack moves the scores to another MongoDB"
 
 
 def up_options(command: Any) -> Any:
@@ -143,6 +145,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
     is_flag=True,
     help="Roll back to the last deployed revision if the wait fails (alias: --atomic).",
 )
+@YES
 @TIMEOUT
 @pass_settings
 def up(
@@ -153,10 +156,12 @@ def up(
     keep_backups: int,
     atomic: bool,
     timeout: float,
+    yes: bool,
     **given: Any,
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
-    from pacdeploy.up import apply, release
+    from pacdeploy.data.moves import state_dir
+    from pacdeploy.up import apply, move, release
 
     request = release.UpRequest(
         _wanted(settings, given),
@@ -170,7 +175,11 @@ def up(
         plan = release.plan_for(cluster, request, settings.out)
         report_changes(settings.out, apply.apply_up(cluster, plan, dry_run=True), dry_run=True)
         return
-    result = release.up(cluster, request, settings.out)
+    moving = move.plan(cluster, request.wanted, state_dir())
+    if moving is None:
+        result = release.up(cluster, request, settings.out)
+    else:
+        result = move.run(cluster, moving, request, settings.out, lambda q: confirm(yes, q, MOVING))
     report_changes(settings.out, result.changes)
     if result.revision is not None:
         settings.out.info(f"revision {result.revision.number} deployed")

@@ -29,7 +29,7 @@ BACKUP_LABEL = "pacdeploy.io/backup"
 CLAIM_LABEL = "pacdeploy.io/claim"
 # Why an automatic backup was taken (absent: the user asked for it).
 REASON_LABEL = "pacdeploy.io/backup-reason"
-BEFORE_UP, BEFORE_RESTORE = "before-up", "before-restore"
+BEFORE_UP, BEFORE_RESTORE, BEFORE_MOVE = "before-up", "before-restore", "before-move"
 # Every claim a backup covers, on each of its snapshots: one that lacks some was interrupted.
 CLAIMS_ANNOTATION = "pacdeploy.io/backup-claims"
 MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63

@@ -7,7 +7,7 @@ from typing import Any
 
 from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
-from pacdeploy.data import consistency, restore, revisions
+from pacdeploy.data import consistency, moves, restore, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
@@ -18,6 +18,7 @@ from pacdeploy.status.schema import (
     DriftDoc,
     IngressDoc,
     LockDoc,
+    MoveDoc,
     PodDoc,
     RestoreDoc,
     RevisionDoc,
@@ -120,6 +121,7 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
         "ingress": None,
         "claims": [],
         "restore": None,
+        "move": None,
         "mongoLocked": None,
         "drift": [],
         "revision": None,
@@ -131,6 +133,7 @@ def document(namespace: str, found: dict[str, Any]) -> StatusDoc:
         "drift": drifted(found),
         "revision": _revision(found.get("revisions") or []),
         "restore": _restore(statefulset, namespace),
+        "move": _move(ns, namespace),
         "mongoLocked": _locked(statefulset, namespace),
         "deployment": _workload(found["deployment"], found["pods"]),
         "statefulset": _workload(statefulset, found["pods"]),
@@ -165,6 +168,12 @@ def _restore(statefulset: dict[str, Any] | None, namespace: str) -> RestoreDoc |
         "finish": under_way.command(namespace),
         "undo": f"pacdeploy restore --undo --yes -n {namespace}",
     }
+
+
+def _move(ns: dict[str, Any], namespace: str) -> MoveDoc | None:
+    if (moving := moves.intent_of(ns)) is None:
+        return None
+    return {"source": moving.source, "target": moving.target, "finish": moving.command(namespace)}
 
 
 def _locked(statefulset: dict[str, Any] | None, namespace: str) -> LockDoc | None:

@@ -41,6 +41,13 @@ def outline(doc: StatusDoc) -> Outline:
 
 def _warnings(doc: StatusDoc) -> list[Outline]:
     found = []
+    if (moving := doc["move"]) is not None:
+        found.append(
+            Outline(
+                f"move of the scores from the {moving['source']} stack to the "
+                f"{moving['target']} stack interrupted: finish it with `{moving['finish']}`"
+            )
+        )
     if (under_way := doc["restore"]) is not None:
         found.append(
             Outline(

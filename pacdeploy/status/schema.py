@@ -76,6 +76,14 @@ class RestoreDoc(TypedDict):
     undo: str
 
 
+class MoveDoc(TypedDict):
+    """A move of the scores to another stack's MongoDB, interrupted or under way."""
+
+    source: str  # the stack the data comes from
+    target: str
+    finish: str
+
+
 class LockDoc(TypedDict):
     pods: list[str]  # mongo's writes held there since an interrupted backup
     release: str
@@ -107,6 +115,7 @@ class StatusDoc(TypedDict):
     ingress: IngressDoc | None
     claims: list[ClaimDoc]
     restore: RestoreDoc | None
+    move: MoveDoc | None
     mongoLocked: LockDoc | None
     drift: list[DriftDoc]
     revision: RevisionDoc | None

@@ -7,6 +7,7 @@ built on that.
     apply.py     server-side apply in waves, then waiting for the workloads
     release.py   `up` as a release: backup first, revision recorded, --rollback-on-failure
     resize.py    `up --storage-size`: claims grown, the StatefulSet replaced, pods kept
+    move.py      `up --stack` onto another stack's MongoDB: the scores dumped and restored
     rollback.py  `rollback [--with-data]`
     diff.py      `diff`: what `up` would change, by server-side dry run
     scale.py     `scale`

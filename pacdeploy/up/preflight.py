@@ -42,8 +42,8 @@ def stack_here(
     claims: list[dict[str, Any]],
 ) -> Options:
     """The stack to deploy: the one asked for, else the one whose MongoDB wrote the data
-    here, else the default. Moving the data to another stack's MongoDB is not done (yet):
-    it is refused before anything is written, so a plain `up` never strands the scores."""
+    here, else the default. Another stack than the data's is `up`'s move (up/move.py),
+    made before this plan; a plan that meets it (a dry run, `diff`) cannot show it."""
     here = stacks.of_data(statefulset, claims)
     if not given:
         return dataclasses.replace(options, stack=here or options.stack)
@@ -52,9 +52,9 @@ def stack_here(
     ns = options.namespace
     raise Conflict(
         f"namespace {ns} holds the {here} stack's MongoDB data; --stack {options.stack} "
-        "would need the scores moved to another MongoDB, which pacdeploy cannot do yet",
-        f"Nothing was changed. Keep `--stack {here}`, or start over with `pacdeploy down "
-        f"--purge -n {ns}` (the scores are lost) and `pacdeploy up --stack {options.stack}`",
+        "moves the scores to another MongoDB first, which a dry run or diff cannot show",
+        f"Nothing was changed. `pacdeploy up --stack {options.stack} -n {ns}` moves them "
+        "(it asks first)",
     )
 
 

@@ -92,7 +92,7 @@ def test_on_arm64_nodes_only_the_default_stack_runs_and_the_lesson_is_refused_be
 
 
 @pytest.mark.sandbox_only
-def test_a_plain_up_keeps_the_stack_and_another_stack_is_refused_before_any_write(
+def test_a_plain_up_keeps_the_stack_and_another_stack_asks_before_any_write(
     target, cluster, app_ns
 ):
     target.succeeds("-n", app_ns, "up", "--stack", "lesson")
@@ -101,8 +101,12 @@ def test_a_plain_up_keeps_the_stack_and_another_stack_is_refused_before_any_writ
     assert again.returncode == 0, again.stderr
     image = cluster.get("StatefulSet", "mongo", app_ns)["spec"]["template"]["spec"]
     assert image["containers"][0]["image"] == "docker.io/bitnamilegacy/mongodb:4.4.8"
+    # Moving the scores asks first: without a terminal, only --yes goes on.
     moved = target.pacdeploy("-n", app_ns, "up", "--stack", "modern")
-    assert moved.returncode == 5, moved.stderr
-    assert "lesson stack's MongoDB data" in one_line(moved.stderr)
+    assert moved.returncode == 2, moved.stderr
+    assert "moves the scores to another MongoDB and needs confirmation" in one_line(moved.stderr)
+    # A dry run cannot show a move: refused, naming the command that makes it.
+    dry = target.pacdeploy("-n", app_ns, "up", "--stack", "modern", "--dry-run")
+    assert dry.returncode == 5 and "lesson stack's MongoDB data" in one_line(dry.stderr)
     after = cluster.get("StatefulSet", "mongo", app_ns)["metadata"]["resourceVersion"]
     assert after == before

@@ -40,6 +40,7 @@ def doc():
         "ingress": None,
         "claims": [claim, orphan],
         "restore": None,
+        "move": None,
         "mongoLocked": None,
         "drift": [],
         "revision": None,
