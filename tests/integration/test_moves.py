@@ -14,30 +14,35 @@ import pytest
 from pacdeploy.app import stacks
 from pacdeploy.data import moves
 from tests.integration.test_archives import SCORES, documents, write_documents
-from tests.integration.test_kill_points import Namespaces, run_counting
+from tests.integration.test_kill_points import Namespaces, next_command, unrecovered
 from tests.support import one_line
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 CLAIM = "mongo-db-mongo-0"
 
 
+def release_moved(cluster, ns: str) -> None:
+    """The volumes moves kept for ``ns`` (Retain) outlive it: a test lets them go."""
+    for volume in cluster.list("PersistentVolume", label_selector=f"{moves.MOVED_NAMESPACE}={ns}"):
+        cluster.delete("PersistentVolume", volume["metadata"]["name"])
+
+
 @pytest.fixture
-def namespaces(cluster):
-    made = Namespaces(cluster)
+def namespaces(cluster, request):
+    made = Namespaces(cluster, request)
     yield made
     made.cleanup()
+    for ns in made.made:
+        release_moved(cluster, ns)
 
 
 @pytest.fixture
 def kept_volumes(cluster):
-    """Namespaces whose kept volumes (Retain) a test leaves: released after it."""
+    """Namespaces whose kept volumes a test leaves: let go after it."""
     made: list[str] = []
     yield made
     for ns in made:
-        for volume in cluster.list(
-            "PersistentVolume", label_selector=f"{moves.MOVED_NAMESPACE}={ns}"
-        ):
-            cluster.delete("PersistentVolume", volume["metadata"]["name"])
+        release_moved(cluster, ns)
 
 
 def lesson_with_scores(target, cluster, ns: str) -> str:
@@ -87,29 +92,37 @@ def test_the_scores_move_to_the_modern_stack_and_back_to_the_kept_volume(
     assert "move" not in target.succeeds("-n", app_ns, "status")
 
 
+def with_scores(target, cluster, namespaces) -> str:
+    ns = namespaces.new()
+    lesson_with_scores(target, cluster, ns)
+    return ns
+
+
+def moved(cluster, ns: str) -> list[str]:
+    """What differs from the end of an uninterrupted move."""
+    problems = []
+    if on_stack(cluster, ns) != "modern":
+        problems.append("mongo not on the modern stack")
+    if documents(cluster, ns) != SCORES:
+        problems.append(f"documents {documents(cluster, ns)}")
+    if moves.intent_of(cluster.get("Namespace", ns)) is not None:
+        problems.append("move intent left")
+    if cluster.get("Deployment", "pacman", ns)["spec"]["replicas"] != 2:
+        problems.append("web replicas not back")
+    return problems
+
+
 def test_a_move_killed_after_each_of_its_writes_is_finished_by_running_it_again(
-    target, cluster, namespaces, kept_volumes
+    target, cluster, namespaces
 ):
-    first = namespaces.new()
-    kept_volumes.append(first)
-    lesson_with_scores(target, cluster, first)
-    code, writes, output = run_counting(target, "-n", first, "up", "--stack", "modern", "--yes")
-    assert code == 0 and writes > 5, output
-    for n in range(1, writes + 1):
-        ns = namespaces.new()
-        kept_volumes.append(ns)
-        lesson_with_scores(target, cluster, ns)
-        run_counting(target, "-n", ns, "up", "--stack", "modern", "--yes", kill_after=n)
-        said = target.pacdeploy("-n", ns, "status")
-        interrupted = moves.intent_of(cluster.get("Namespace", ns)) is not None
-        assert not interrupted or "move of the scores from the lesson stack" in said.stdout, n
-        if interrupted:  # a plain up would not finish it: it names the command that does
-            plain = target.pacdeploy("-n", ns, "up")
-            assert plain.returncode == 5 and "--stack modern --yes" in one_line(plain.stderr), n
-        again = target.pacdeploy("-n", ns, "up", "--stack", "modern", "--yes")
-        assert again.returncode == 0, (n, again.stderr)
-        assert on_stack(cluster, ns) == "modern", n
-        assert documents(cluster, ns) == SCORES, n
-        assert moves.intent_of(cluster.get("Namespace", ns)) is None, n
-        assert cluster.get("Deployment", "pacman", ns)["spec"]["replicas"] == 2, n
-        cluster.delete("Namespace", ns)
+    args = ("up", "--stack", "modern", "--yes")
+
+    def then(ns):
+        if moves.intent_of(cluster.get("Namespace", ns)) is not None:
+            said = target.pacdeploy("-n", ns, "status").stdout
+            assert "move of the scores from the lesson stack" in said, said
+            plain = target.pacdeploy("-n", ns, "up")  # it names the command, changes nothing
+            assert plain.returncode == 5 and "--stack modern --yes" in one_line(plain.stderr)
+        return next_command(target, ns, *args)
+
+    assert unrecovered(target, cluster, namespaces, with_scores, args, then, extra=moved) == []

@@ -14,7 +14,7 @@ from pacdeploy.up.fields import APPLIED, without_digest
 from pacdeploy.up.plan import Wanted
 
 # `up`'s own ways of going about a change, not what it deploys.
-HOW_UP_GOES = {"dry_run", "snapshot", "keep_backups", "atomic", "timeout"}
+HOW_UP_GOES = {"dry_run", "snapshot", "keep_backups", "atomic", "timeout", "yes"}
 
 
 def wanted(**options):
