@@ -27,6 +27,7 @@ from typing import Any
 
 from pacdeploy.app import stacks
 from pacdeploy.data.restore import RECLAIM_POLICY
+from pacdeploy.errors import Conflict
 from pacdeploy.kube.resources import annotations_of, labels_of, name_of
 
 INTENT = "pacdeploy.io/move"  # Namespace annotation: a move under way (JSON)
@@ -63,6 +64,17 @@ def intent_of(namespace: dict[str, Any] | None) -> MoveIntent | None:
         return MoveIntent(**json.loads(raw)) if raw else None
     except (ValueError, TypeError):
         return None
+
+
+def none_under_way(namespace: dict[str, Any] | None, name: str, *, explicit: bool) -> None:
+    """A plain `up` (no ``explicit`` --stack) does not go on over an interrupted move: only
+    the command that started it finishes it (up/move.py)."""
+    if not explicit and (moving := intent_of(namespace)) is not None:
+        raise Conflict(
+            f"a move of the scores to the {moving.target} stack was interrupted in "
+            f"namespace {name}",
+            f"Finish it with `{moving.command(name)}`",
+        )
 
 
 def last_of(namespace: dict[str, Any] | None) -> dict[str, str]:

@@ -55,25 +55,26 @@ def _stack_of(obj: dict[str, Any] | None) -> str | None:
 
 
 def plan(cluster: Cluster, wanted: Wanted, state: Path) -> Move | None:
-    """The move `up` must make first (None: none), resuming one that was interrupted."""
+    """The move `up --stack` must make first (None: none), resuming one that was
+    interrupted. Only an explicit --stack moves anything (a plain `up` meeting a move's
+    intent is refused by its plan, which reads the Namespace anyway)."""
+    if not wanted.stack_given:
+        return None
     ns = wanted.options.namespace
     namespace = cluster.get("Namespace", ns)
     intent = moves.intent_of(namespace)
-    if intent is None and (not wanted.stack_given or namespace is None):
-        return None  # only an explicit --stack moves anything
+    if namespace is None:
+        return None
     sts, claims, kept = pool.together(
         lambda: cluster.get("StatefulSet", STATEFULSET, ns),
         lambda: backups.mongo_claims(cluster.list("PersistentVolumeClaim", ns)),
         lambda: cluster.list("PersistentVolume", label_selector=f"{moves.MOVED_NAMESPACE}={ns}"),
     )
-    if intent is not None and (not wanted.stack_given or wanted.options.stack != intent.target):
-        raise Conflict(
-            f"a move of the scores to the {intent.target} stack was interrupted in namespace {ns}",
-            f"Finish it with `{intent.command(ns)}`",
-        )
+    if intent is not None and wanted.options.stack != intent.target:
+        moves.none_under_way(namespace, ns, explicit=False)  # another stack: refused
     here = stacks.of_data(sts, claims)
     if intent is None:
-        if not wanted.stack_given or here is None or here == wanted.options.stack:
+        if here is None or here == wanted.options.stack:
             return None
         if len(claims) != 1:
             raise Conflict(

@@ -25,6 +25,7 @@ from pacdeploy.app.manifests import (
     validate,
     with_claim_size,
 )
+from pacdeploy.data import moves
 from pacdeploy.data.backups import mongo_claims
 from pacdeploy.data.restore import intent_of
 from pacdeploy.errors import Conflict, PermissionDenied
@@ -159,6 +160,7 @@ def plan_up(
             f"namespace {ns_name} is being deleted (Terminating)",
             "Wait until it is gone (kubectl get ns -w) or choose another with -n",
         )
+    moves.none_under_way(namespace, wanted.options.namespace, explicit=wanted.stack_given)
     storage.require(classes, wanted.storage_class)
     class_patches = (
         []

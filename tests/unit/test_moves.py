@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pacdeploy.app import stacks
 from pacdeploy.data import moves
 from pacdeploy.data.moves import MoveIntent
 from pacdeploy.data.restore import RECLAIM_POLICY
+from pacdeploy.errors import Conflict
 from pacdeploy.status.outline import outline
 from tests.unit.test_status_outline import doc, lines
 
@@ -87,3 +90,13 @@ def test_status_names_an_interrupted_move_first_with_the_command_that_finishes_i
         "  move of the scores from the lesson stack to the modern stack interrupted: finish "
         "it with `pacdeploy up --stack modern --yes -n pacman`"
     )
+
+
+def test_a_plain_up_over_an_interrupted_move_is_refused_naming_the_command():
+    interrupted = namespace(**{moves.INTENT: INTENT.dump()})
+    with pytest.raises(Conflict) as refused:
+        moves.none_under_way(interrupted, "ns", explicit=False)
+    assert "move of the scores to the modern stack was interrupted" in refused.value.problem
+    assert INTENT.command("ns") in (refused.value.fix or "")
+    moves.none_under_way(interrupted, "ns", explicit=True)  # up --stack: the move resumes
+    moves.none_under_way(namespace(), "ns", explicit=False)
