@@ -133,7 +133,10 @@ def _session(
         if writer is not None:
             writer.join()
     raw = b"".join(status).decode(errors="replace").strip()
-    return outcome(json.loads(raw) if raw else None, "", b"".join(errors).decode(errors="replace"))
+    said = b"".join(errors).decode(errors="replace")
+    if stdin is not None and not raw:  # v5 always sends the outcome: the stream was cut
+        return Ran(False, "", said, "the exec stream closed before the command's outcome", 1)
+    return outcome(json.loads(raw) if raw else None, "", said)
 
 
 def _feed(ws: Any, stdin: Iterable[bytes]) -> threading.Thread:

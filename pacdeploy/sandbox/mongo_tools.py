@@ -108,6 +108,7 @@ def kubectl(*args: str) -> dict[str, Any]:
     config = state / "clusters" / "pacdeploy" / "kubeconfig.yaml"
     ran = subprocess.run(
         ["kubectl", "--kubeconfig", str(config), *args, "-o", "json"],
+        stdin=subprocess.DEVNULL,  # the archive on our stdin is ours alone
         capture_output=True,
         text=True,
         check=False,

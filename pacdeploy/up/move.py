@@ -190,6 +190,9 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> N
         cluster.merge_patch("PersistentVolume", name, restore.prebind_patch(move.claim, ns))
         cluster.create(moves.claim_on(move.reuse, move.claim, ns))
         out.info(f"persistentvolumeclaim/{move.claim} bound again to {name}")
+        # The data is in place: a resumed move neither dumps nor restores (the kept
+        # volume's labels, which say it is the way back, go at the end).
+        _record(cluster, move, dataclasses.replace(intent, restored=True))
 
 
 def _new_mongo(cluster: Cluster, move: Move, request: release.UpRequest, out: Output) -> None:
@@ -276,6 +279,7 @@ def _finish(cluster: Cluster, move: Move, out: Output) -> None:
             cluster.merge_patch("PersistentVolume", name_of(volume), moves.unkeep_patch(volume))
     if move.reuse is not None:
         out.info(f"mongo runs on the {intent.target} stack's data again ({name_of(move.reuse)})")
+    # Before the intent goes: a move killed in between is resumed, and needs it no more.
+    move.archive.unlink(missing_ok=True)
     done = {"id": intent.id, "source": intent.source, "target": intent.target}
     _record(cluster, move, None, None if move.reuse else json.dumps(done, sort_keys=True))
-    move.archive.unlink(missing_ok=True)

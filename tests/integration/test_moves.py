@@ -98,18 +98,26 @@ def with_scores(target, cluster, namespaces) -> str:
     return ns
 
 
-def moved(cluster, ns: str) -> list[str]:
-    """What differs from the end of an uninterrupted move."""
-    problems = []
-    if on_stack(cluster, ns) != "modern":
-        problems.append("mongo not on the modern stack")
-    if documents(cluster, ns) != SCORES:
-        problems.append(f"documents {documents(cluster, ns)}")
-    if moves.intent_of(cluster.get("Namespace", ns)) is not None:
-        problems.append("move intent left")
-    if cluster.get("Deployment", "pacman", ns)["spec"]["replicas"] != 2:
-        problems.append("web replicas not back")
-    return problems
+def ended_on(stack: str, kept: str):
+    """What differs from the end of an uninterrupted move to ``stack`` that keeps the
+    ``kept`` stack's volume."""
+
+    def differences(cluster, ns: str) -> list[str]:
+        problems = []
+        if on_stack(cluster, ns) != stack:
+            problems.append(f"mongo not on the {stack} stack")
+        if documents(cluster, ns) != SCORES:
+            problems.append(f"documents {documents(cluster, ns)}")
+        if moves.intent_of(cluster.get("Namespace", ns)) is not None:
+            problems.append("move intent left")
+        if cluster.get("Deployment", "pacman", ns)["spec"]["replicas"] != 2:
+            problems.append("web replicas not back")
+        volumes = cluster.list("PersistentVolume", label_selector=f"{moves.MOVED_NAMESPACE}={ns}")
+        if [v["metadata"]["labels"][stacks.LABEL] for v in volumes] != [kept]:
+            problems.append(f"kept volumes {[v['metadata']['name'] for v in volumes]}")
+        return problems
+
+    return differences
 
 
 def test_a_move_killed_after_each_of_its_writes_is_finished_by_running_it_again(
@@ -125,4 +133,32 @@ def test_a_move_killed_after_each_of_its_writes_is_finished_by_running_it_again(
             assert plain.returncode == 5 and "--stack modern --yes" in one_line(plain.stderr)
         return next_command(target, ns, *args)
 
-    assert unrecovered(target, cluster, namespaces, with_scores, args, then, extra=moved) == []
+    assert (
+        unrecovered(
+            target, cluster, namespaces, with_scores, args, then, extra=ended_on("modern", "lesson")
+        )
+        == []
+    )
+
+
+def moved_to_modern(target, cluster, namespaces) -> str:
+    ns = with_scores(target, cluster, namespaces)
+    target.succeeds("-n", ns, "up", "--stack", "modern", "--yes")
+    write_documents(cluster, ns, {"highscore": [{"_id": 7, "name": "new", "score": 1}]})
+    return ns
+
+
+def test_going_back_killed_after_each_of_its_writes_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
+    args = ("up", "--stack", "lesson", "--yes")
+    found = unrecovered(
+        target,
+        cluster,
+        namespaces,
+        moved_to_modern,
+        args,
+        lambda ns: next_command(target, ns, *args),
+        extra=ended_on("lesson", "modern"),
+    )
+    assert found == []
