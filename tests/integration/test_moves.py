@@ -31,9 +31,9 @@ def release_moved(cluster, ns: str) -> None:
 def namespaces(cluster, request):
     made = Namespaces(cluster, request)
     yield made
-    made.cleanup()
-    for ns in made.made:
+    for ns in made.made:  # first: the cleanup below may fail the test
         release_moved(cluster, ns)
+    made.cleanup()
 
 
 @pytest.fixture
