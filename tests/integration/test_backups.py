@@ -329,12 +329,15 @@ def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app
 
 
 # -- consistent backups: mongo's writes held while the snapshot is cut -----------------------
-def exec_calls(since: int) -> list[str]:
-    """What the sandbox's `mongo` shell was asked since byte ``since`` of its log."""
+def exec_calls(since: int, namespace: str) -> list[str]:
+    """What the sandbox's mongo shell was asked since byte ``since`` of its log about the
+    pods of ``namespace`` (each call names them in its comment, "pacdeploy NS/POD"): the
+    log is shared with the tests running beside this one."""
     from pacdeploy.sandbox import paths
 
     log = paths.exec_log()
-    return log.read_bytes()[since:].decode().splitlines() if log.exists() else []
+    lines = log.read_bytes()[since:].decode().splitlines() if log.exists() else []
+    return [line for line in lines if f"pacdeploy {namespace}/" in line]
 
 
 def exec_log_size() -> int:
@@ -367,7 +370,7 @@ def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_n
         for text in ("mongo locked in pod mongo-0", "cut while mongo was locked", "mongo unlocked")
     ]
     assert steps == sorted(steps), out
-    calls = exec_calls(since)
+    calls = exec_calls(since, app_ns)
     assert [("lock: true" in c, "fsyncUnlock" in c) for c in calls] == [
         (True, False),
         (False, True),
@@ -388,7 +391,7 @@ def test_a_snapshot_that_is_not_cut_in_time_still_unlocks_mongo(target, cluster,
     assert failed.returncode == 6, failed.stderr
     assert "not cut within the 3s mongo may stay locked" in one_line(failed.stderr)
     assert "mongo unlocked in pod mongo-0" in failed.stdout
-    assert ["fsyncUnlock" in c for c in exec_calls(since)] == [False, True]
+    assert ["fsyncUnlock" in c for c in exec_calls(since, app_ns)] == [False, True]
     assert lock_count(app_ns, "mongo-0") == 0
 
 
@@ -450,4 +453,4 @@ def test_no_lock_backs_up_without_exec(target, cluster, app_ns):
     since = exec_log_size()
     out = target.succeeds("-n", app_ns, "backup", "create", "b1", "--no-lock")
     assert "locked" not in out
-    assert exec_calls(since) == []
+    assert exec_calls(since, app_ns) == []
