@@ -16,6 +16,7 @@ Heavy imports (the kubernetes client) happen inside commands so `pacdeploy --hel
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -161,4 +162,13 @@ def _fail(message: str, code: int) -> None:
 
 
 def _interrupted() -> None:
-    _fail("interrupted; what was done is kept, run the command again to finish", EXIT_INTERRUPTED)
+    """Ctrl-C ends the process now, as it ends kubectl. A normal exit would first wait for
+    the worker threads still in a request (a parallel round, a retry backing off for up to
+    RETRY_SECONDS): the interpreter joins them at exit. Every command is safe to kill at
+    any write (tests/integration/test_kill_points.py), and the next run finishes the job."""
+    output.for_terminal().error(
+        "interrupted; what was done is kept, run the command again to finish"
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
