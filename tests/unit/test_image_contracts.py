@@ -9,6 +9,7 @@ import pytest
 
 from pacdeploy.app import credentials
 from pacdeploy.app.manifests import SERVICE_TYPES, Options, render
+from tests.support.podspec import effective, env_of, mounts_of, pod_of
 from tests.unit.image_contracts import CONTRACTS, MongoContract, PacmanContract
 
 COMBINATIONS = [
@@ -31,24 +32,10 @@ COMBINATIONS = [
 MEBI = {"Mi": 1, "Gi": 1024}
 
 
-def _pod(objs, kind):
-    return next(o for o in objs if o["kind"] == kind)["spec"]["template"]["spec"]
-
-
-def _effective(pod, container, key):
-    """A securityContext field as the kubelet applies it: container first, then pod."""
-    value = (container.get("securityContext") or {}).get(key)
-    return (pod.get("securityContext") or {}).get(key) if value is None else value
-
-
-def _env(container):
-    return {e["name"]: e for e in container.get("env", [])}
-
-
 def _secret_keys(container):
     return {
         name: e["valueFrom"]["secretKeyRef"]["key"]
-        for name, e in _env(container).items()
+        for name, e in env_of(container).items()
         if "secretKeyRef" in e.get("valueFrom", {})
     }
 
@@ -73,40 +60,36 @@ def objs(request):
 
 def test_mongo_runs_as_the_image_user_in_group_zero(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = pod["containers"][0]
-    assert _effective(pod, mongo, "runAsUser") == MongoContract.user.value
+    assert effective(pod, mongo, "runAsUser") == MongoContract.user.value
     # A non-zero primary group cannot write the image's config dir: mongo-0 crash-loops.
-    assert _effective(pod, mongo, "runAsGroup") in (None, MongoContract.group.value)
-
-
-def _mounts(container):
-    return {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+    assert effective(pod, mongo, "runAsGroup") in (None, MongoContract.group.value)
 
 
 def test_mongo_root_is_read_only_and_what_it_writes_is_on_seeded_empty_dirs(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = pod["containers"][0]
-    assert _effective(pod, mongo, "readOnlyRootFilesystem") is True
+    assert effective(pod, mongo, "readOnlyRootFilesystem") is True
     empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
-    mounts = _mounts(mongo)
+    mounts = mounts_of(mongo)
     for path in MongoContract.image_writable_paths.value:
         assert mounts[path]["name"] in empty, path
     # The setup edits mongodb.conf and never writes it: a copy of the image's must be there.
     (seed,) = [c for c in pod["initContainers"] if c["name"] == "prepare-base-dir"]
     assert seed["image"] == mongo["image"] and seed["command"][0] == MongoContract.shell.value
-    seeded = _mounts(seed)
+    seeded = mounts_of(seed)
     for path in MongoContract.conf_rendered_at_build.value:
         # cp -a keeps mongodb.log's link to /dev/stdout: the container's log stays its output
         target = next(p for p, m in seeded.items() if m["subPath"] == mounts[path]["subPath"])
         assert f"cp -a {path}/. {target}/" in seed["command"][-1]
-    assert _effective(pod, seed, "runAsUser") == MongoContract.user.value
+    assert effective(pod, seed, "runAsUser") == MongoContract.user.value
 
 
 def test_mongo_volume_is_writable_by_its_user(objs):
     rendered, options = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
     assert mounts[MongoContract.volume_path.value] == "mongo-db"
     assert pod["securityContext"]["fsGroup"] == MongoContract.user.value
@@ -126,8 +109,8 @@ def test_mongo_volume_is_writable_by_its_user(objs):
 
 def test_mongo_env_is_what_the_image_reads(objs):
     rendered, _ = objs
-    mongo = _pod(rendered, "StatefulSet")["containers"][0]
-    env = _env(mongo)
+    mongo = pod_of(rendered, "StatefulSet")["containers"][0]
+    env = env_of(mongo)
     assert set(env) <= MongoContract.env_read.value
     for name in MongoContract.env_required_together.value:
         assert name in env or f"{name}_FILE" in env, name
@@ -139,11 +122,11 @@ def _mongo_secret_keys(pod):
     mongo = pod["containers"][0]
     volumes = {v["name"]: v for v in pod["volumes"]}
     found = {}
-    for name, entry in _env(mongo).items():
+    for name, entry in env_of(mongo).items():
         if name not in MongoContract.secret_files.value:
             continue
         path = entry["value"]
-        mount = next(m for p, m in _mounts(mongo).items() if path.startswith(p + "/"))
+        mount = next(m for p, m in mounts_of(mongo).items() if path.startswith(p + "/"))
         secret = volumes[mount["name"]]["secret"]
         item = next(i for i in secret["items"] if f"{mount['mountPath']}/{i['path']}" == path)
         found[name.removesuffix("_FILE")] = item["key"]
@@ -152,7 +135,7 @@ def _mongo_secret_keys(pod):
 
 def test_mongo_reads_its_credentials_from_files_it_may_read(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     assert not _secret_keys(pod["containers"][0])  # no Secret in the environment
     assert set(_mongo_secret_keys(pod)) == {
         n.removesuffix("_FILE") for n in MongoContract.secret_files.value
@@ -165,8 +148,8 @@ def test_mongo_reads_its_credentials_from_files_it_may_read(objs):
 
 def test_wiredtiger_cache_fits_the_memory_limit(objs):
     rendered, _ = objs
-    mongo = _pod(rendered, "StatefulSet")["containers"][0]
-    flags = _env(mongo)[MongoContract.extra_flags_to_mongod.value]["value"].split()
+    mongo = pod_of(rendered, "StatefulSet")["containers"][0]
+    flags = env_of(mongo)[MongoContract.extra_flags_to_mongod.value]["value"].split()
     (cache,) = [f for f in flags if f.startswith("--wiredTigerCacheSizeGB=")]
     cache_mi = float(cache.split("=")[1]) * 1024
     # mongod needs about as much again beside the cache (connections, indexes, the engine).
@@ -175,7 +158,7 @@ def test_wiredtiger_cache_fits_the_memory_limit(objs):
 
 def test_mongo_probes_use_the_shell_the_image_ships(objs):
     rendered, _ = objs
-    mongo = _pod(rendered, "StatefulSet")["containers"][0]
+    mongo = pod_of(rendered, "StatefulSet")["containers"][0]
     for probe in ("readinessProbe", "livenessProbe"):
         command = mongo[probe]["exec"]["command"]
         assert command[0] == MongoContract.shell_on_path.value
@@ -184,9 +167,9 @@ def test_mongo_probes_use_the_shell_the_image_ships(objs):
 
 def test_pacman_env_port_and_probes_match_the_app(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "Deployment")
+    pod = pod_of(rendered, "Deployment")
     web = pod["containers"][0]
-    env = _env(web)
+    env = env_of(web)
     assert set(env) <= PacmanContract.env_read.value
     user, password = PacmanContract.auth_pair.value
     assert (user in env) == (password in env)
@@ -197,30 +180,30 @@ def test_pacman_env_port_and_probes_match_the_app(objs):
         assert web[probe]["httpGet"]["path"] == PacmanContract.probe_path.value
         assert named[web[probe]["httpGet"]["port"]] == PacmanContract.port.value
     assert env["MY_NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
-    assert _effective(pod, web, "runAsUser") not in (None, 0)
+    assert effective(pod, web, "runAsUser") not in (None, 0)
     # The app writes nothing, so its root can be read-only.
     assert PacmanContract.writes_nothing.value
-    assert _effective(pod, web, "readOnlyRootFilesystem") is True
+    assert effective(pod, web, "readOnlyRootFilesystem") is True
     # Its credentials can only come from the environment (no *_FILE in the app).
     assert set(PacmanContract.credentials_from_env.value) <= set(_secret_keys(web))
 
 
 def test_pacman_may_read_its_node_and_nothing_else(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "Deployment")
+    pod = pod_of(rendered, "Deployment")
     assert pod["automountServiceAccountToken"] is True  # routes/location.js reads the token
     (role,) = [o for o in rendered if o["kind"] == "ClusterRole"]
     verb, resource = PacmanContract.node_api.value
     assert role["rules"] == [{"apiGroups": [""], "resources": [resource], "verbs": [verb]}]
     (binding,) = [o for o in rendered if o["kind"] == "ClusterRoleBinding"]
     assert binding["subjects"][0]["name"] == pod["serviceAccountName"]
-    assert _pod(rendered, "StatefulSet")["automountServiceAccountToken"] is False
+    assert pod_of(rendered, "StatefulSet")["automountServiceAccountToken"] is False
 
 
 def test_app_and_database_share_the_same_credentials(objs):
     rendered, _ = objs
-    mongo = _mongo_secret_keys(_pod(rendered, "StatefulSet"))
-    web = _secret_keys(_pod(rendered, "Deployment")["containers"][0])
+    mongo = _mongo_secret_keys(pod_of(rendered, "StatefulSet"))
+    web = _secret_keys(pod_of(rendered, "Deployment")["containers"][0])
     assert web["MONGO_DATABASE"] == mongo["MONGODB_DATABASE"]
     assert web["MONGO_AUTH_USER"] == mongo["MONGODB_USERNAME"]
     assert web["MONGO_AUTH_PWD"] == mongo["MONGODB_PASSWORD"]
@@ -252,14 +235,14 @@ def test_a_backups_lock_authenticates_as_the_images_root_without_a_password_in_a
     from pacdeploy.data import consistency
 
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = next(c for c in pod["containers"] if c["name"] == consistency.CONTAINER)
     command = consistency.mongo_eval(
         consistency.LOCK, "ns/mongo-0", consistency.shell_of({"spec": pod})
     )
     assert command[0] == MongoContract.shell_on_path.value
     assert MongoContract.root_user.value == consistency.ROOT_USER
-    password_file = _env(mongo)["MONGODB_ROOT_PASSWORD_FILE"]["value"]
+    password_file = env_of(mongo)["MONGODB_ROOT_PASSWORD_FILE"]["value"]
     reads = f"{MongoContract.shell_reads_files.value}('{password_file}')"
     assert reads in command[-1]
     mounts = [m["mountPath"] for m in mongo["volumeMounts"]]
@@ -273,7 +256,7 @@ def test_lock_and_unlock_say_by_the_shells_exit_code_whether_mongod_did_them():
     from pacdeploy.data import consistency
 
     for stack, (mongo, _) in CONTRACTS.items():
-        pod = _pod(render(Options(stack=stack)), "StatefulSet")
+        pod = pod_of(render(Options(stack=stack)), "StatefulSet")
         shell = consistency.shell_of({"spec": pod})
         assert shell.stack.name == stack
         for call in (consistency.LOCK, consistency.UNLOCK, consistency.RELEASE):

@@ -12,6 +12,7 @@ import yaml
 from pacdeploy.app import credentials, stacks
 from pacdeploy.app.manifests import ARCH_LABEL, SERVICE_TYPES, Options, render
 from pacdeploy.data import consistency
+from tests.support.podspec import effective, env_of, mounts_of, pod_of
 from tests.unit.image_contracts import CONTRACTS
 from tests.unit.image_contracts import OfficialMongoContract as Mongo
 from tests.unit.image_contracts import SaintdlePacmanContract as Pacman
@@ -21,23 +22,6 @@ COMBINATIONS = [
     Options(replicas=r, service_type=t, ingress=i, volume_permissions=v)
     for r, t, i, v in itertools.product((0, 3), SERVICE_TYPES, (False, True), (False, True))
 ]
-
-
-def _pod(objs, kind):
-    return next(o for o in objs if o["kind"] == kind)["spec"]["template"]["spec"]
-
-
-def _effective(pod, container, key):
-    value = (container.get("securityContext") or {}).get(key)
-    return (pod.get("securityContext") or {}).get(key) if value is None else value
-
-
-def _env(container):
-    return {e["name"]: e for e in container.get("env", [])}
-
-
-def _mounts(container):
-    return {m["mountPath"]: m for m in container.get("volumeMounts", [])}
 
 
 def _arches(pod):
@@ -58,35 +42,35 @@ def test_modern_is_the_default_stack():
 
 def test_mongo_runs_as_the_images_user_and_group_and_owns_its_volume(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = pod["containers"][0]
-    assert _effective(pod, mongo, "runAsUser") == Mongo.user.value
-    assert _effective(pod, mongo, "runAsGroup") == Mongo.group.value
+    assert effective(pod, mongo, "runAsUser") == Mongo.user.value
+    assert effective(pod, mongo, "runAsGroup") == Mongo.group.value
     # Not root: the entrypoint neither chowns nor steps down, so fsGroup gives it the volume.
     assert Mongo.steps_down_only_as_root.value
     assert pod["securityContext"]["fsGroup"] == Mongo.group.value
-    assert _mounts(mongo)[Mongo.volume_path.value]["name"] == "mongo-db"
-    assert _mounts(mongo)[Mongo.home.value]["name"] == "mongo-db"  # mongosh writes its HOME
+    assert mounts_of(mongo)[Mongo.volume_path.value]["name"] == "mongo-db"
+    assert mounts_of(mongo)[Mongo.home.value]["name"] == "mongo-db"  # mongosh writes its HOME
 
 
 def test_mongo_root_is_read_only_and_what_it_writes_is_on_empty_dirs(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = pod["containers"][0]
-    assert _effective(pod, mongo, "readOnlyRootFilesystem") is True
+    assert effective(pod, mongo, "readOnlyRootFilesystem") is True
     empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
     for path in Mongo.image_writable_paths.value:
-        assert _mounts(mongo)[path]["name"] in empty, path
+        assert mounts_of(mongo)[path]["name"] in empty, path
 
 
 def test_mongo_reads_root_from_files_and_makes_the_app_user_from_files(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     mongo = pod["containers"][0]
-    env = _env(mongo)
+    env = env_of(mongo)
     assert set(env) <= Mongo.env_read.value
     assert set(env) == Mongo.secret_files.value  # nothing secret in the environment
-    mounts = _mounts(mongo)
+    mounts = mounts_of(mongo)
     (secret,) = [v for v in pod["volumes"] if "secret" in v]
     assert secret["secret"]["defaultMode"] == 0o440  # fsGroup makes 999 its group
     for name, entry in env.items():
@@ -107,7 +91,7 @@ def test_mongo_reads_root_from_files_and_makes_the_app_user_from_files(objs):
 
 def test_mongo_runs_mongod_with_a_cache_inside_its_limit_and_probes_with_mongosh(objs):
     rendered, _ = objs
-    mongo = _pod(rendered, "StatefulSet")["containers"][0]
+    mongo = pod_of(rendered, "StatefulSet")["containers"][0]
     assert mongo["args"][0] == Mongo.cmd.value
     (cache,) = [a for a in mongo["args"] if a.startswith("--wiredTigerCacheSizeGB=")]
     assert float(cache.split("=")[1]) * 1024 <= 1024 / 2  # limit 1Gi: as much again beside
@@ -122,7 +106,7 @@ def test_mongo_runs_mongod_with_a_cache_inside_its_limit_and_probes_with_mongosh
 def test_every_container_asks_for_and_is_limited_in_ephemeral_storage(objs):
     rendered, _ = objs
     for kind in ("StatefulSet", "Deployment"):
-        pod = _pod(rendered, kind)
+        pod = pod_of(rendered, kind)
         for container in pod["containers"]:
             for bound in ("requests", "limits"):
                 assert "ephemeral-storage" in container["resources"][bound], (kind, bound)
@@ -130,9 +114,9 @@ def test_every_container_asks_for_and_is_limited_in_ephemeral_storage(objs):
 
 def test_pacman_env_probes_and_user_match_the_app(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "Deployment")
+    pod = pod_of(rendered, "Deployment")
     web = pod["containers"][0]
-    env = _env(web)
+    env = env_of(web)
     assert set(env) <= Pacman.env_read.value
     name, value = Pacman.db_type.value
     assert env[name]["value"] == value
@@ -145,10 +129,10 @@ def test_pacman_env_probes_and_user_match_the_app(objs):
     # One connect at start: a pod that never reached MongoDB is restarted by its startup probe.
     assert Pacman.connects_once.value
     assert web["startupProbe"]["httpGet"]["path"] == Pacman.readiness_path.value
-    assert _effective(pod, web, "runAsUser") >= 10000
-    assert _effective(pod, web, "runAsGroup") == Pacman.group.value
+    assert effective(pod, web, "runAsUser") >= 10000
+    assert effective(pod, web, "runAsGroup") == Pacman.group.value
     assert Pacman.writes_nothing.value
-    assert _effective(pod, web, "readOnlyRootFilesystem") is True
+    assert effective(pod, web, "readOnlyRootFilesystem") is True
     assert pod["automountServiceAccountToken"] is True  # location.js reads its Node
     secret_env = {n for n, e in env.items() if "secretKeyRef" in e.get("valueFrom", {})}
     assert set(Pacman.credentials_from_env.value) <= secret_env
@@ -157,12 +141,12 @@ def test_pacman_env_probes_and_user_match_the_app(objs):
 def test_pods_land_only_where_their_image_has_a_build():
     for stack, (mongo, pacman) in CONTRACTS.items():
         rendered = render(Options(stack=stack))
-        assert _arches(_pod(rendered, "StatefulSet")) == mongo.platforms.value, stack
-        assert _arches(_pod(rendered, "Deployment")) == pacman.platforms.value, stack
+        assert _arches(pod_of(rendered, "StatefulSet")) == mongo.platforms.value, stack
+        assert _arches(pod_of(rendered, "Deployment")) == pacman.platforms.value, stack
     # An override's platforms are unknown: no pinning then (assume nothing).
     rendered = render(Options(pacman_image="example.org/pacman@sha256:" + "1" * 64))
-    assert "affinity" not in _pod(rendered, "Deployment")
-    assert _arches(_pod(rendered, "StatefulSet")) == Mongo.platforms.value
+    assert "affinity" not in pod_of(rendered, "Deployment")
+    assert _arches(pod_of(rendered, "StatefulSet")) == Mongo.platforms.value
 
 
 def test_stack_data_says_what_the_sources_say():
@@ -188,23 +172,23 @@ def test_the_kustomization_holds_the_modern_stacks_images_as_pacdeploy_renders_t
     raw = [o for docs in files.values() for o in docs if o]
     rendered = render(Options())
     for kind in ("StatefulSet", "Deployment"):
-        assert _pod(raw, kind) == _pod(rendered, kind), kind
+        assert pod_of(raw, kind) == pod_of(rendered, kind), kind
 
 
 def test_a_backup_authenticates_with_mongosh_reading_the_password_file(objs):
     rendered, _ = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     shell = consistency.shell_of({"spec": pod})
     command = consistency.mongo_eval(consistency.LOCK, "ns/mongo-0", shell)
     assert command[0] == Mongo.shell_on_path.value
-    password_file = _env(pod["containers"][0])["MONGO_INITDB_ROOT_PASSWORD_FILE"]["value"]
+    password_file = env_of(pod["containers"][0])["MONGO_INITDB_ROOT_PASSWORD_FILE"]["value"]
     assert f"{Mongo.shell_reads_files.value}('{password_file}', 'utf8')" in command[-1]
     assert not any("PASSWORD=" in part or "$" in part for part in command)
 
 
 def test_volume_permissions_chowns_the_modern_volume_to_its_user(objs):
     rendered, options = objs
-    pod = _pod(rendered, "StatefulSet")
+    pod = pod_of(rendered, "StatefulSet")
     inits = pod.get("initContainers", [])
     if not options.volume_permissions:
         assert inits == []
