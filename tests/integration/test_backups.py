@@ -131,10 +131,12 @@ def test_a_restore_failing_half_way_keeps_the_data_and_says_how_to_go_back(targe
     )
     shutil.rmtree(paths.state_root() / "snapshots" / content["status"]["snapshotHandle"])
 
-    failed = target.pacdeploy("-n", app_ns, "restore", "b1", "--yes", "--timeout", "5s")
+    # Long enough for the steps before it (the replaced data's backup holds the old claim
+    # until its snapshot is cut: seconds on a loaded machine), so what fails is the new claim.
+    failed = target.pacdeploy("-n", app_ns, "restore", "b1", "--yes", "--timeout", "20s")
     assert failed.returncode == 6, failed.stderr
     line = one_line(failed.stderr)
-    assert line.startswith("error: restore failed: not ready after 5s")
+    assert line.startswith("error: restore failed: not ready after 20s")
     assert "snapshot data" in line and "not found" in line  # the provisioner's own words
     assert f"kept on {old}" in line
     assert f"pacdeploy restore --undo --yes -n {app_ns}" in line
