@@ -168,3 +168,40 @@ def append_log(path: Path, line: str) -> None:
     """One more line in a log a ClusterLogs serves, as a running container would write it."""
     with path.open("a") as log:
         log.write(_cri([line]).replace("12:00:00", "12:59:59"))
+
+
+_READY = """\
+{{ $now := Now }}
+phase: Running
+conditions:
+- type: Initialized
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+- type: Ready
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+- type: ContainersReady
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: "%s"
+  ready: true
+  started: true
+  state:
+    running:
+      startedAt: {{ $now | Quote }}
+{{ end }}
+"""
+
+
+def ready_stage(namespace: str, app: str, image_id: str) -> dict[str, Any]:
+    """A Stage that makes the ``app`` pods of ``namespace`` Ready and report ``image_id``
+    for each container, as a kubelet reports the digest it pulled (KWOK's default stage
+    reports none)."""
+    stage = failing_stage(namespace, app, "ready: true")
+    stage["metadata"]["name"] = f"ready-{app}-{namespace}-{uuid.uuid4().hex[:4]}"
+    stage["spec"]["next"] = {"statusTemplate": _READY % image_id}
+    return stage
