@@ -62,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The suite runs many tests at once on two cores; the sandbox's snapshot controller then
+# cuts a snapshot in tens of seconds, not the second or two of a quiet machine. A backup
+# holds mongo's writes for at most PACDEPLOY_LOCK_SECONDS (30 by default) and fails past
+# it, as it should on a real cluster; the tests of that failure set their own (2-3 s).
+os.environ.setdefault("PACDEPLOY_LOCK_SECONDS", "120")
+
 # Fixtures that change what every other test sees: a test using one runs alone.
 EXCLUSIVE_FIXTURES = frozenset(
     {"another_default", "not_expandable", "paused_provisioner", "api_server"}
