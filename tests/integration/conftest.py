@@ -59,6 +59,20 @@ def app(target, cluster, app_ns, request):
 
 
 @pytest.fixture
+def stages(cluster):
+    """Create Stages for a test; delete them afterwards (they are cluster-scoped)."""
+    created = []
+
+    def add(stage):
+        cluster.create(stage)
+        created.append(stage["metadata"]["name"])
+
+    yield add
+    for name in created:
+        cluster.delete("Stage", name)
+
+
+@pytest.fixture
 def expandable(cluster, target):
     """The target's class allows volume expansion: the suite makes it so (tests/conftest.py)."""
     assert cluster.get("StorageClass", target.storage_class).get("allowVolumeExpansion")

@@ -19,21 +19,8 @@ IMAGE_ID = f"docker.io/library/mongo@{DIGEST}"
 RAN = f"{stacks.STACKS[stacks.DEFAULT].mongo.ref}@{DIGEST}"
 
 
-@pytest.fixture
-def stage(cluster):
-    made = []
-
-    def add(obj):
-        cluster.create(obj)
-        made.append(obj["metadata"]["name"])
-
-    yield add
-    for name in made:
-        cluster.delete("Stage", name)
-
-
-def test_a_rollback_runs_the_digest_its_revision_recorded(target, cluster, app_ns, stage):
-    stage(ready_stage(app_ns, "mongo", IMAGE_ID))
+def test_a_rollback_runs_the_digest_its_revision_recorded(target, cluster, app_ns, stages):
+    stages(ready_stage(app_ns, "mongo", IMAGE_ID))
     target.succeeds("-n", app_ns, "up")
     (first,) = json.loads(target.succeeds("-n", app_ns, "history", "-o", "json"))
     assert first["images"] == {"mongo": RAN}

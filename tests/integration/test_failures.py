@@ -30,20 +30,6 @@ FAIL_FAST = 60.0  # seconds: "fails early", against a --timeout of 5 minutes
 ROOT_CAUSE_WITHIN = 10.0  # seconds after the pod shows it (plus the CLI's start)
 
 
-@pytest.fixture
-def stages(cluster):
-    """Create Stages for a test; delete them afterwards (they are cluster-scoped)."""
-    created = []
-
-    def add(stage):
-        cluster.create(stage)
-        created.append(stage["metadata"]["name"])
-
-    yield add
-    for name in created:
-        cluster.delete("Stage", name)
-
-
 def own_credentials(cluster, namespace):
     """The namespace and Secret as `up` would make them, with passwords this test knows."""
     cluster.create(
