@@ -23,7 +23,7 @@ from pacdeploy.diagnose.report import secret_only
 from pacdeploy.kube.resources import name_of, ref_of
 from pacdeploy.up import fields
 from pacdeploy.wait.logs import secret_values
-from tests.integration.test_failures import own_credentials, stages  # noqa: F401 - fixture
+from tests.integration.test_failures import own_credentials
 from tests.support import eventually, one_line
 from tests.support.kwok import CRASH_LOOP, append_log, every_container_logs, failing_stage
 
@@ -241,7 +241,7 @@ def test_report_holds_what_support_asks_for_and_no_secret(target, cluster, app, 
 
 
 @pytest.mark.sandbox_only
-def test_report_on_a_crash_looping_mongo(target, cluster, app_ns, stages, tmp_path):  # noqa: F811
+def test_report_on_a_crash_looping_mongo(target, cluster, app_ns, stages, tmp_path):
     values = own_credentials(cluster, app_ns)
     stages(failing_stage(app_ns, "mongo", CRASH_LOOP.format(exit_code=1, reason="Error")))
     logs, _ = every_container_logs(
