@@ -102,7 +102,7 @@ def completion(shell: str) -> None:
 
 
 for command in (
-    app.up,
+    app.up_command,
     app.diff,
     app.template,
     app.scale,

@@ -20,7 +20,7 @@ from pacdeploy.cli.settings import (
 )
 
 if TYPE_CHECKING:  # loaded by the commands themselves: `--help` stays instant
-    from pacdeploy.up.plan import Wanted
+    from pacdeploy.release.plan import Wanted
 
 DEFAULTS = Options()
 MOVING = "up --stack moves the scores to another MongoDB"
@@ -94,7 +94,7 @@ def up_options(command: Any) -> Any:
 def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
     """What `up` and `diff` are asked to deploy, checked before any connection is made."""
     from pacdeploy.app.manifests import validate
-    from pacdeploy.up.plan import Wanted
+    from pacdeploy.release.plan import Wanted
 
     replicas = given["replicas"]
     options = Options(
@@ -122,7 +122,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
     )
 
 
-@click.command()
+@click.command("up")
 @up_options
 @click.option("--dry-run", is_flag=True, help="Server-side dry run: show what would change.")
 @click.option(
@@ -148,7 +148,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
 @YES
 @TIMEOUT
 @pass_settings
-def up(
+def up_command(
     settings: Settings,
     /,
     dry_run: bool,
@@ -161,9 +161,9 @@ def up(
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
     from pacdeploy.data.moves import state_dir
-    from pacdeploy.up import apply, move, release
+    from pacdeploy.release import apply, move, up
 
-    request = release.UpRequest(
+    request = up.UpRequest(
         _wanted(settings, given),
         backup_first=snapshot,
         atomic=atomic,
@@ -172,12 +172,12 @@ def up(
     )
     cluster = settings.cluster(warm=PARALLEL_ROUND)
     if dry_run:
-        plan = release.plan_for(cluster, request, settings.out)
+        plan = up.plan_for(cluster, request, settings.out)
         report_changes(settings.out, apply.apply_up(cluster, plan, dry_run=True), dry_run=True)
         return
     moving = move.plan(cluster, request.wanted, state_dir())
     if moving is None:
-        result = release.up(cluster, request, settings.out)
+        result = up.up(cluster, request, settings.out)
     else:
         result = move.run(cluster, moving, request, settings.out, lambda q: confirm(yes, q, MOVING))
     report_changes(settings.out, result.changes)
@@ -198,18 +198,18 @@ def up(
 def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy.data import revisions
-    from pacdeploy.up import diff as changes
-    from pacdeploy.up import release
+    from pacdeploy.release import diff as changes
+    from pacdeploy.release import up
 
-    request = release.UpRequest(_wanted(settings, given))
+    request = up.UpRequest(_wanted(settings, given))
     cluster = settings.cluster(warm=PARALLEL_ROUND)
     manifests = None
     if revision is not None:
         target = revisions.find(
             revisions.read(cluster, settings.namespace), revision, settings.namespace
         )
-        request, manifests = release.request_for(target), target.manifests
-    found = changes.diff(cluster, release.plan_for(cluster, request, settings.out, manifests))
+        request, manifests = up.request_for(target), target.manifests
+    found = changes.diff(cluster, up.plan_for(cluster, request, settings.out, manifests))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     else:
@@ -242,7 +242,7 @@ def template(
     settings: Settings, /, with_secret: bool, validate: bool, fmt: str, **given: Any
 ) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
-    from pacdeploy.up import template as manifests
+    from pacdeploy.release import template as manifests
 
     wanted = _wanted(settings, given)
     if validate:
@@ -267,7 +267,7 @@ def template(
 def scale(settings: Settings, replicas: int, timeout: float) -> None:
     """Scale the web Deployment and wait for the rollout."""
     from pacdeploy.app.manifests import validate_replicas
-    from pacdeploy.up import scale as scaling
+    from pacdeploy.release import scale as scaling
 
     validate_replicas(replicas)
     cluster = settings.cluster(warm=scaling.FIRST_ROUND)
@@ -301,7 +301,7 @@ def status(settings: Settings, fmt: str) -> None:
 @pass_settings
 def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
-    from pacdeploy.up.down import down as remove
+    from pacdeploy.release.down import down as remove
 
     if purge:
         confirm(

@@ -60,7 +60,7 @@ def rollback(
 ) -> None:
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy.data import revisions
-    from pacdeploy.up import rollback as going_back
+    from pacdeploy.release import rollback as going_back
 
     if with_data:
         common.require_confirmation(yes, WITH_DATA)

@@ -68,7 +68,7 @@ def intent_of(namespace: dict[str, Any] | None) -> MoveIntent | None:
 
 def none_under_way(namespace: dict[str, Any] | None, name: str, *, explicit: bool) -> None:
     """A plain `up` (no ``explicit`` --stack) does not go on over an interrupted move: only
-    the command that started it finishes it (up/move.py)."""
+    the command that started it finishes it (release/move.py)."""
     if not explicit and (moving := intent_of(namespace)) is not None:
         raise Conflict(
             f"a move of the scores to the {moving.target} stack was interrupted in "

@@ -34,8 +34,8 @@ from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.logs import Window
 from pacdeploy.kube.resources import name_of
+from pacdeploy.release.fields import comparable
 from pacdeploy.status.collect import APP_PODS, collect
-from pacdeploy.up.fields import comparable
 from pacdeploy.wait.logs import redact
 
 LOG_LINES = 500

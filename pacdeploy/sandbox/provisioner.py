@@ -115,7 +115,7 @@ def to_resize(claim: dict[str, Any], classes: dict[str, dict[str, Any]]) -> str 
     """The size a bound claim of an expandable class of ours asks to grow to, else None:
     the external-resizer's job, which the sandbox plays (the volume is a directory, so any
     size fits; its bytes stay as they are)."""
-    from pacdeploy.up.resize import capacity, quantity, requested
+    from pacdeploy.release.resize import capacity, quantity, requested
 
     have = capacity(claim)
     storage_class = classes.get(claim["spec"].get("storageClassName") or "")

@@ -12,6 +12,7 @@ from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
+from pacdeploy.release.fields import drift
 from pacdeploy.status.schema import (
     SCHEMA_VERSION,
     ClaimDoc,
@@ -27,7 +28,6 @@ from pacdeploy.status.schema import (
     StorageClassDoc,
     WorkloadDoc,
 )
-from pacdeploy.up.fields import drift
 from pacdeploy.wait import readiness
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"

@@ -21,7 +21,7 @@ from pacdeploy.app.manifests import Options, render
 from pacdeploy.data import revisions
 from pacdeploy.diagnose.report import secret_only
 from pacdeploy.kube.resources import name_of, ref_of
-from pacdeploy.up import fields
+from pacdeploy.release import fields
 from pacdeploy.wait.logs import secret_values
 from tests.integration.test_failures import own_credentials
 from tests.support import eventually, one_line

@@ -172,16 +172,16 @@ def test_rollback_on_failure_is_helm_4s_name_for_atomic(monkeypatch):
     """Either name asks `up` for the same thing (the request's ``atomic``), and neither
     is the default; what atomic does on a real cluster is test_failures.py's to show."""
     from pacdeploy.cli.settings import Settings
-    from pacdeploy.up import move, release
+    from pacdeploy.release import move, up
 
     asked: list[bool] = []
 
-    def up(cluster, request, out):
+    def fake_up(cluster, request, out):
         asked.append(request.atomic)
-        return release.UpResult(changes=[], revision=None)
+        return up.UpResult(changes=[], revision=None)
 
     monkeypatch.setattr(Settings, "cluster", lambda self, warm=1: None)
-    monkeypatch.setattr(release, "up", up)
+    monkeypatch.setattr(up, "up", fake_up)
     monkeypatch.setattr(move, "plan", lambda cluster, wanted, state: None)  # no move to make
     for flags in (["--rollback-on-failure"], ["--atomic"], []):
         main([*NO_CLUSTER, "up", *flags])

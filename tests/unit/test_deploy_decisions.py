@@ -2,7 +2,7 @@
 
 from pacdeploy.app.manifests import MANAGED_BY, Options, render
 from pacdeploy.kube.resources import ref_of
-from pacdeploy.up import apply, down, fields, plan, scale
+from pacdeploy.release import apply, down, fields, plan, scale
 from pacdeploy.wait import readiness
 
 OBJECTS = render(Options(namespace="games", ingress=True))

@@ -12,8 +12,8 @@ from pacdeploy.data.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube.errors import only_own_conflicts
 from pacdeploy.output import aligned
-from pacdeploy.up import fields, rollback
-from pacdeploy.up.fields import FieldChange, drift, dry_run_changes, field_changes
+from pacdeploy.release import fields, rollback
+from pacdeploy.release.fields import FieldChange, drift, dry_run_changes, field_changes
 
 
 def rev(number: int, status: str = DEPLOYED, **kw) -> Revision:

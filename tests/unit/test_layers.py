@@ -14,7 +14,7 @@ LAYERS = (
     ("pacdeploy.app",),
     ("pacdeploy.wait",),
     ("pacdeploy.data",),
-    ("pacdeploy.up",),
+    ("pacdeploy.release",),
     ("pacdeploy.forward", "pacdeploy.sandbox"),
     ("pacdeploy.status",),
     ("pacdeploy.diagnose",),

@@ -7,7 +7,7 @@ import pytest
 from pacdeploy.app import stacks
 from pacdeploy.app.manifests import Options
 from pacdeploy.errors import Conflict
-from pacdeploy.up import preflight
+from pacdeploy.release import preflight
 
 
 def node(name, arch="amd64", *, ready=True, cordoned=False, taint=None, labels=None):

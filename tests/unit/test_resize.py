@@ -7,8 +7,8 @@ import pytest
 
 from pacdeploy.app.manifests import Options, claim_size, render, validate_storage_size
 from pacdeploy.errors import InvalidInput
+from pacdeploy.release.resize import NotExpandable, Resize, decide
 from pacdeploy.sandbox.provisioner import to_resize
-from pacdeploy.up.resize import NotExpandable, Resize, decide
 
 STS = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
 

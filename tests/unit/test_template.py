@@ -9,9 +9,9 @@ from pacdeploy.app import credentials
 from pacdeploy.app.manifests import SECRET, Options
 from pacdeploy.cli import app as commands
 from pacdeploy.cli import main
-from pacdeploy.up import template
-from pacdeploy.up.fields import APPLIED, without_digest
-from pacdeploy.up.plan import Wanted
+from pacdeploy.release import template
+from pacdeploy.release.fields import APPLIED, without_digest
+from pacdeploy.release.plan import Wanted
 
 # `up`'s own ways of going about a change, not what it deploys.
 HOW_UP_GOES = {"dry_run", "snapshot", "keep_backups", "atomic", "timeout", "yes"}
@@ -22,7 +22,7 @@ def wanted(**options):
 
 
 def test_template_takes_every_option_up_takes_about_what_it_deploys():
-    up = {p.name for p in commands.up.params} - HOW_UP_GOES
+    up = {p.name for p in commands.up_command.params} - HOW_UP_GOES
     assert up <= {p.name for p in commands.template.params}
 
 

@@ -22,10 +22,10 @@ from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
-from pacdeploy.up import fields, resize
-from pacdeploy.up.apply import apply_up, wait_up
-from pacdeploy.up.down import APP_PODS, down
-from pacdeploy.up.plan import Change, UpPlan, Wanted, plan_up
+from pacdeploy.release import fields, resize
+from pacdeploy.release.apply import apply_up, wait_up
+from pacdeploy.release.down import APP_PODS, down
+from pacdeploy.release.plan import Change, UpPlan, Wanted, plan_up
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
-from pacdeploy.up import release
-from pacdeploy.up.plan import Wanted
+from pacdeploy.release import up
+from pacdeploy.release.plan import Wanted
 from pacdeploy.wait import gone, rollout
 
 MONGO_PODS = f"name={STATEFULSET}"
@@ -195,10 +195,10 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> N
         _record(cluster, move, dataclasses.replace(intent, restored=True))
 
 
-def _new_mongo(cluster: Cluster, move: Move, request: release.UpRequest, out: Output) -> None:
+def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, out: Output) -> None:
     """The target stack's mongo objects as `up` will apply them; mongo Ready on its claim."""
     stopped = _with_replicas(request, 0)
-    planned = release.plan_for(cluster, stopped, out)
+    planned = up.plan_for(cluster, stopped, out)
     for obj in planned.objects:
         if obj["kind"] not in ("Deployment", "Secret"):
             cluster.apply(obj, force=True)
@@ -227,15 +227,15 @@ def _restore(cluster: Cluster, move: Move, out: Output) -> None:
     _record(cluster, move, dataclasses.replace(intent, restored=True))
 
 
-def _with_replicas(request: release.UpRequest, replicas: int) -> release.UpRequest:
+def _with_replicas(request: up.UpRequest, replicas: int) -> up.UpRequest:
     options = dataclasses.replace(request.wanted.options, replicas=replicas)
     wanted = dataclasses.replace(request.wanted, options=options, replicas_given=True)
     return dataclasses.replace(request, wanted=wanted, backup_first=False, atomic=False)
 
 
 def run(
-    cluster: Cluster, move: Move, request: release.UpRequest, out: Output, confirm: Any
-) -> release.UpResult:
+    cluster: Cluster, move: Move, request: up.UpRequest, out: Output, confirm: Any
+) -> up.UpResult:
     """Carry ``move`` out, then `up` as asked; on a failure, say how to finish it."""
     ns, intent = move.namespace, move.intent
     if move.resumed:
@@ -255,7 +255,7 @@ def run(
         _replace_old(cluster, move, timeout, out)
         _new_mongo(cluster, move, request, out)
         _restore(cluster, move, out)
-        result = release.up(
+        result = up.up(
             cluster,
             _with_replicas(request, move.intent.web_replicas),
             out,

@@ -42,7 +42,7 @@ def stack_here(
     claims: list[dict[str, Any]],
 ) -> Options:
     """The stack to deploy: the one asked for, else the one whose MongoDB wrote the data
-    here, else the default. Another stack than the data's is `up`'s move (up/move.py),
+    here, else the default. Another stack than the data's is `up`'s move (release/move.py),
     made before this plan; a plan that meets it (a dry run, `diff`) cannot show it."""
     here = stacks.of_data(statefulset, claims)
     if not given:

@@ -19,8 +19,8 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.output import Output
-from pacdeploy.up.apply import waves
-from pacdeploy.up.plan import Change, read_live, scope
+from pacdeploy.release.apply import waves
+from pacdeploy.release.plan import Change, read_live, scope
 from pacdeploy.wait import gone
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"

@@ -33,9 +33,9 @@ from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
-from pacdeploy.up import preflight
-from pacdeploy.up.fields import up_to_date, with_digest
-from pacdeploy.up.resize import Resize, decide
+from pacdeploy.release import preflight
+from pacdeploy.release.fields import up_to_date, with_digest
+from pacdeploy.release.resize import Resize, decide
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""Changing the app: plan (reads and checks only), apply in waves, wait; and the commands
+"""The app's lifecycle: plan (reads and checks only), apply in waves, wait; and the commands
 built on that.
 
     plan.py      read the cluster, check everything, decide each change (UpPlan)
     preflight.py which stack, and will its images run on the nodes the pods could land on
     fields.py    comparing objects field by field: drift, dry-run changes, the digest
     apply.py     server-side apply in waves, then waiting for the workloads
-    release.py   `up` as a release: backup first, revision recorded, --rollback-on-failure
+    up.py        `up` as a release: backup first, revision recorded, --rollback-on-failure
     resize.py    `up --storage-size`: claims grown, the StatefulSet replaced, pods kept
     move.py      `up --stack` onto another stack's MongoDB: the scores dumped and restored
     rollback.py  `rollback [--with-data]`

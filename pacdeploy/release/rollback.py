@@ -9,8 +9,8 @@ from pacdeploy.data.revisions import Revision
 from pacdeploy.errors import InvalidInput, NotFound
 from pacdeploy.kube.client import Cluster
 from pacdeploy.output import Output
-from pacdeploy.up import release
-from pacdeploy.up.release import UpResult
+from pacdeploy.release import up
+from pacdeploy.release.up import UpResult
 
 
 def target(history: list[Revision], number: int | None, namespace: str) -> Revision:
@@ -63,9 +63,9 @@ def rollback(
         # An earlier run applied the revision and was killed restoring: finish that first.
         _restore(cluster, namespace, taken.name, timeout, out)
         taken = None
-    result = release.up(
+    result = up.up(
         cluster,
-        release.request_for(target, timeout, backup=not with_data),
+        up.request_for(target, timeout, backup=not with_data),
         out,
         manifests=revisions.pinned(target.manifests, target.images),  # what its pods ran
         note=note,

@@ -19,8 +19,8 @@ from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.output import Output
-from pacdeploy.up.fields import unchanged_by_dry_run
-from pacdeploy.up.plan import WORKLOADS, Change, UpPlan
+from pacdeploy.release.fields import unchanged_by_dry_run
+from pacdeploy.release.plan import WORKLOADS, Change, UpPlan
 from pacdeploy.wait import rollout
 from pacdeploy.wait.causes import Hints
 

@@ -11,7 +11,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref
 from pacdeploy.output import Output
-from pacdeploy.up.plan import Change, needs_for_wait
+from pacdeploy.release.plan import Change, needs_for_wait
 from pacdeploy.wait import rollout
 
 _DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)

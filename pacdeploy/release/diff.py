@@ -15,8 +15,8 @@ from pacdeploy.app.manifests import SECRET
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
-from pacdeploy.up.fields import DIGEST_PATH, MISSING, FieldChange, drift, dry_run_changes
-from pacdeploy.up.plan import UpPlan
+from pacdeploy.release.fields import DIGEST_PATH, MISSING, FieldChange, drift, dry_run_changes
+from pacdeploy.release.plan import UpPlan
 
 
 @dataclass
