@@ -175,18 +175,18 @@ def restore_command(
     settings: Settings, name: str | None, undo: bool, yes: bool, timeout: float
 ) -> None:
     """Put MongoDB's data back to backup NAME (the current data is kept until it works)."""
-    from pacdeploy.data import restore_plan, restore_steps
+    from pacdeploy.restore import plan, run
 
     if (name is None) == (not undo):
         raise InvalidInput("give a backup NAME or --undo (not both)", "See `pacdeploy backup list`")
     require_confirmation(yes, RESTORING)
     cluster = settings.cluster()
-    plan = restore_plan.plan(cluster, settings.namespace, None if undo else name)
-    restore_steps.run(
+    restore_plan = plan.plan(cluster, settings.namespace, None if undo else name)
+    run.run(
         cluster,
-        plan,
+        restore_plan,
         timeout=timeout,
         out=settings.out,
         confirm=lambda question: confirm(yes, question, RESTORING),
     )
-    settings.out.info(f"mongo is ready on the data from {plan.source}")
+    settings.out.info(f"mongo is ready on the data from {restore_plan.source}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pacdeploy.app import stacks
-from pacdeploy.data.restore import RECLAIM_POLICY
+from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.errors import Conflict
 from pacdeploy.kube.resources import annotations_of, labels_of, name_of
 

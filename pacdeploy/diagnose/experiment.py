@@ -27,12 +27,12 @@ from pacdeploy.app import deployed
 from pacdeploy.app.manifests import SERVICE, STATEFULSET
 from pacdeploy.data import shell
 from pacdeploy.data.consistency import CONTAINER
-from pacdeploy.data.restore import intent_of
 from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
 from pacdeploy.kube import exec as pod_exec
 from pacdeploy.kube import watch
 from pacdeploy.kube.client import Cluster
+from pacdeploy.restore.rules import intent_of
 from pacdeploy.wait import readiness
 from pacdeploy.wait.polling import Deadline, rounds
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pacdeploy.app import stacks
 from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
-from pacdeploy.data import archives, backups, moves, restore, snapshots
+from pacdeploy.data import archives, backups, moves, snapshots
 from pacdeploy.data.moves import MoveIntent
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import pool
@@ -30,6 +30,7 @@ from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
 from pacdeploy.release import up
 from pacdeploy.release.plan import Wanted
+from pacdeploy.restore import rules
 from pacdeploy.wait import gone, rollout
 
 MONGO_PODS = f"name={STATEFULSET}"
@@ -187,7 +188,7 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> N
         move.current = None
     if move.reuse is not None and move.current is None:
         name = name_of(move.reuse)
-        cluster.merge_patch("PersistentVolume", name, restore.prebind_patch(move.claim, ns))
+        cluster.merge_patch("PersistentVolume", name, rules.prebind_patch(move.claim, ns))
         cluster.create(moves.claim_on(move.reuse, move.claim, ns))
         out.info(f"persistentvolumeclaim/{move.claim} bound again to {name}")
         # The data is in place: a resumed move neither dumps nor restores (the kept

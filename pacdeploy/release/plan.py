@@ -27,7 +27,6 @@ from pacdeploy.app.manifests import (
 )
 from pacdeploy.data import moves
 from pacdeploy.data.backups import mongo_claims
-from pacdeploy.data.restore import intent_of
 from pacdeploy.errors import Conflict, PermissionDenied
 from pacdeploy.kube import permissions, pool
 from pacdeploy.kube.client import Cluster
@@ -36,6 +35,7 @@ from pacdeploy.kube.resources import name_of, ref, ref_of, resource
 from pacdeploy.release import preflight
 from pacdeploy.release.fields import up_to_date, with_digest
 from pacdeploy.release.resize import Resize, decide
+from pacdeploy.restore.rules import intent_of
 
 log = logging.getLogger(__name__)
 

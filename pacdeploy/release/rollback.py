@@ -4,13 +4,14 @@ restores the data as it was while that revision was live."""
 from __future__ import annotations
 
 from pacdeploy.app.manifests import STATEFULSET
-from pacdeploy.data import backups, restore, restore_plan, restore_steps, revisions
+from pacdeploy.data import backups, revisions
 from pacdeploy.data.revisions import Revision
 from pacdeploy.errors import InvalidInput, NotFound
 from pacdeploy.kube.client import Cluster
 from pacdeploy.output import Output
 from pacdeploy.release import up
 from pacdeploy.release.up import UpResult
+from pacdeploy.restore import plan, rules, run
 
 
 def target(history: list[Revision], number: int | None, namespace: str) -> Revision:
@@ -77,10 +78,10 @@ def rollback(
 
 def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:
     mongo = cluster.get("StatefulSet", STATEFULSET, namespace)
-    under_way = restore.intent_of(mongo) if mongo else None
+    under_way = rules.intent_of(mongo) if mongo else None
     return under_way is not None and under_way.backup == backup
 
 
 def _restore(cluster: Cluster, namespace: str, backup: str, timeout: float, out: Output) -> None:
-    plan = restore_plan.plan(cluster, namespace, backup)
-    restore_steps.run(cluster, plan, timeout=timeout, out=out, confirm=lambda _: None)
+    restore_plan = plan.plan(cluster, namespace, backup)
+    run.run(cluster, restore_plan, timeout=timeout, out=out, confirm=lambda _: None)

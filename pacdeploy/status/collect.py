@@ -7,12 +7,13 @@ from typing import Any
 
 from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
-from pacdeploy.data import consistency, moves, restore, revisions
+from pacdeploy.data import consistency, moves, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import pool
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.release.fields import drift
+from pacdeploy.restore import rules
 from pacdeploy.status.schema import (
     SCHEMA_VERSION,
     ClaimDoc,
@@ -160,7 +161,7 @@ def _revision(found: list[revisions.Revision]) -> RevisionDoc | None:
 
 
 def _restore(statefulset: dict[str, Any] | None, namespace: str) -> RestoreDoc | None:
-    under_way = restore.intent_of(statefulset) if statefulset is not None else None
+    under_way = rules.intent_of(statefulset) if statefulset is not None else None
     if not under_way:
         return None
     return {

@@ -9,9 +9,9 @@ import uuid
 import pytest
 
 from pacdeploy.app.manifests import DEPLOYMENT, Options, render
-from pacdeploy.data import restore
 from pacdeploy.errors import Conflict
 from pacdeploy.kube.client import Cluster
+from pacdeploy.restore import rules
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -106,7 +106,7 @@ def test_a_kept_volume_given_back_is_reserved_for_its_claim_never_freed(
     cluster.create(volume(name, klass, {**old, "uid": str(uuid.uuid4())}))
     try:
         eventually(lambda: phase(cluster, name) == "Released")
-        cluster.merge_patch("PersistentVolume", name, restore.prebind_patch(old["name"], namespace))
+        cluster.merge_patch("PersistentVolume", name, rules.prebind_patch(old["name"], namespace))
         assert cluster.get("PersistentVolume", name)["spec"]["claimRef"].get("uid") is None
         # Available, as a freed volume would be: what keeps it is the name in its claimRef.
         eventually(lambda: phase(cluster, name) == "Available")

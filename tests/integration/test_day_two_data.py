@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from pacdeploy.data import shell
-from pacdeploy.data.restore import INTENT, Intent
 from pacdeploy.kube.resources import name_of
+from pacdeploy.restore.rules import INTENT, Intent
 from pacdeploy.sandbox import objects, paths
 from pacdeploy.sandbox.provisioner import volume_path
 from pacdeploy.wait.logs import secret_values

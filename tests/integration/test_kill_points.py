@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pacdeploy.app import storage
-from pacdeploy.data import consistency, restore
+from pacdeploy.data import consistency
+from pacdeploy.restore import rules
 from tests.integration.test_backups import lock_count, volume_dir
 from tests.support.classes import class_annotations, others_purges_dropped
 from tests.support.kill_points import (
@@ -58,9 +59,9 @@ def left_over(cluster, ns: str) -> list[str]:
     sts = cluster.get("StatefulSet", "mongo", ns)
     if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
         problems.append(f"mongo at {sts['spec']['replicas']} replicas")
-    if restore.INTENT in (sts["metadata"].get("annotations") or {}):
+    if rules.INTENT in (sts["metadata"].get("annotations") or {}):
         problems.append("restore intent left")
-    kept = cluster.list("PersistentVolume", label_selector=f"{restore.REPLACED_NAMESPACE}={ns}")
+    kept = cluster.list("PersistentVolume", label_selector=f"{rules.REPLACED_NAMESPACE}={ns}")
     problems += [f"volume {v['metadata']['name']} still kept" for v in kept]
     claims = [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)]
     if claims != ["mongo-db-mongo-0"]:

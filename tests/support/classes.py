@@ -9,8 +9,8 @@ from collections.abc import Collection
 import pytest
 
 from pacdeploy.app import storage
-from pacdeploy.data import restore
 from pacdeploy.kube.client import Cluster
+from pacdeploy.restore import rules
 
 
 def class_annotations(cluster: Cluster) -> dict[str, dict[str, str]]:
@@ -79,6 +79,6 @@ def classes_put_back(
 
 def release_kept_volumes(cluster: Cluster, namespace: str) -> None:
     """Volumes a restore kept (Retain) outlive their namespace: a failed test's too."""
-    selector = f"{restore.REPLACED_NAMESPACE}={namespace}"
+    selector = f"{rules.REPLACED_NAMESPACE}={namespace}"
     for volume in cluster.list("PersistentVolume", label_selector=selector):
         cluster.delete("PersistentVolume", volume["metadata"]["name"])

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from pacdeploy.app.manifests import MANAGED_BY, Options, render
-from pacdeploy.data import backups, restore, retention, revisions, snapshots
+from pacdeploy.data import backups, retention, revisions, snapshots
+from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.data.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube.errors import only_own_conflicts
 from pacdeploy.output import aligned
 from pacdeploy.release import fields, rollback
 from pacdeploy.release.fields import FieldChange, drift, dry_run_changes, field_changes
+from pacdeploy.restore import rules
 
 
 def rev(number: int, status: str = DEPLOYED, **kw) -> Revision:
@@ -168,8 +170,8 @@ def test_a_waiting_snapshot_says_why_in_the_controllers_words() -> None:
 
 # -- restore ---------------------------------------------------------------------------
 def pv(name: str, claim: str | None = None, at: str | None = None, policy: str = "Delete") -> dict:
-    labels = {restore.REPLACED_CLAIM: claim, restore.REPLACED_NAMESPACE: "pacman"} if claim else {}
-    annotations = {restore.REPLACED_AT: at} if at else {}
+    labels = {rules.REPLACED_CLAIM: claim, rules.REPLACED_NAMESPACE: "pacman"} if claim else {}
+    annotations = {rules.REPLACED_AT: at} if at else {}
     return {
         "metadata": {"name": name, "labels": labels, "annotations": annotations},
         "spec": {"persistentVolumeReclaimPolicy": policy, "storageClassName": "csi-hostpath-sc"},
@@ -177,37 +179,35 @@ def pv(name: str, claim: str | None = None, at: str | None = None, policy: str =
 
 
 def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() -> None:
-    first = restore.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "r-1", "t1")
+    first = rules.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "r-1", "t1")
     assert first["spec"] == {"persistentVolumeReclaimPolicy": "Retain"}
     assert first["metadata"]["annotations"] == {
-        restore.RECLAIM_POLICY: "Delete",
-        restore.REPLACED_AT: "t1",
-        restore.RESTORE_ID: "r-1",
+        RECLAIM_POLICY: "Delete",
+        rules.REPLACED_AT: "t1",
+        rules.RESTORE_ID: "r-1",
     }
     kept = pv("pv1", "mongo-db-mongo-0", "t1", policy="Retain")
-    kept["metadata"]["annotations"].update(
-        {restore.RECLAIM_POLICY: "Delete", restore.RESTORE_ID: "r-1"}
-    )
-    again = restore.keep_patch(kept, "pacman", "mongo-db-mongo-0", "r-2", "t2")
+    kept["metadata"]["annotations"].update({RECLAIM_POLICY: "Delete", rules.RESTORE_ID: "r-1"})
+    again = rules.keep_patch(kept, "pacman", "mongo-db-mongo-0", "r-2", "t2")
     assert again["metadata"]["annotations"] == first["metadata"]["annotations"]
-    assert restore.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
+    assert rules.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
 
 
 def test_undo_binds_the_volumes_that_restore_kept() -> None:
     mine = pv("first", "mongo-db-mongo-0", "t1")
-    mine["metadata"]["annotations"][restore.RESTORE_ID] = "r-1"
+    mine["metadata"]["annotations"][rules.RESTORE_ID] = "r-1"
     other = pv("later", "mongo-db-mongo-0", "t2")
-    other["metadata"]["annotations"][restore.RESTORE_ID] = "r-2"
-    kept = restore.kept_by([mine, other, pv("free")], "r-1")
+    other["metadata"]["annotations"][rules.RESTORE_ID] = "r-2"
+    kept = rules.kept_by([mine, other, pv("free")], "r-1")
     assert {c: v["metadata"]["name"] for c, v in kept.items()} == {"mongo-db-mongo-0": "first"}
-    assert restore.kept_by([mine], "r-9") == {}
+    assert rules.kept_by([mine], "r-9") == {}
 
 
-INTENT = restore.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore-x")
+INTENT = rules.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore-x")
 
 
 def choose(intent=None, last=None, backup="b1", replicas=1):
-    return restore.choose(intent, last or {}, backup, replicas, "pacman", "r-new", "safe-new")
+    return rules.choose(intent, last or {}, backup, replicas, "pacman", "r-new", "safe-new")
 
 
 def test_a_new_restore_records_the_replicas_before_it_and_a_safety_backup() -> None:
@@ -252,9 +252,9 @@ def test_undo_after_a_completed_restore_restores_its_safety_backup() -> None:
 
 
 def test_the_intent_survives_its_annotation() -> None:
-    sts = {"metadata": {"annotations": {restore.INTENT: INTENT.dump()}}}
-    assert restore.intent_of(sts) == INTENT
-    assert restore.intent_of({"metadata": {"annotations": {restore.INTENT: "{oops"}}}) is None
+    sts = {"metadata": {"annotations": {rules.INTENT: INTENT.dump()}}}
+    assert rules.intent_of(sts) == INTENT
+    assert rules.intent_of({"metadata": {"annotations": {rules.INTENT: "{oops"}}}) is None
     assert INTENT.command("pacman") == "pacdeploy restore b1 --yes -n pacman"
 
 
@@ -268,12 +268,12 @@ def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None
             "volumeName": "pv-old",
         },
     }
-    new = restore.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", INTENT)
+    new = rules.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", INTENT)
     assert "volumeName" not in new["spec"] and "uid" not in new["metadata"]
     assert new["spec"]["dataSource"]["name"] == "b1-mongo-db-mongo-0"
     assert new["spec"]["storageClassName"] == "csi-hostpath-sc"
-    assert restore.made_by(new, "r-1") and not restore.made_by(new, "r-2")
-    back = restore.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"), INTENT)
+    assert rules.made_by(new, "r-1") and not rules.made_by(new, "r-2")
+    back = rules.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"), INTENT)
     assert back["spec"]["volumeName"] == "pv-first" and "dataSource" not in back["spec"]
 
 

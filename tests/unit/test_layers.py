@@ -14,6 +14,7 @@ LAYERS = (
     ("pacdeploy.app",),
     ("pacdeploy.wait",),
     ("pacdeploy.data",),
+    ("pacdeploy.restore",),
     ("pacdeploy.release",),
     ("pacdeploy.forward", "pacdeploy.sandbox"),
     ("pacdeploy.status",),

@@ -9,8 +9,8 @@ import pytest
 
 from pacdeploy.app import stacks
 from pacdeploy.data import moves
+from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.data.moves import MoveIntent
-from pacdeploy.data.restore import RECLAIM_POLICY
 from pacdeploy.errors import Conflict
 from pacdeploy.status.outline import outline
 from tests.unit.test_status_outline import doc, lines

@@ -1,4 +1,4 @@
-"""Planning a restore: read only what is the app's, and decide (with restore.py's rules)
+"""Planning a restore: read only what is the app's, and decide (by rules.py)
 each claim to replace, resuming a restore that was interrupted."""
 
 from __future__ import annotations
@@ -10,7 +10,11 @@ from pacdeploy.app import deployed
 from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, consistency
 from pacdeploy.data.backups import Backup
-from pacdeploy.data.restore import (
+from pacdeploy.errors import NotFound, NotReady
+from pacdeploy.kube import pool
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.resources import labels_of, name_of
+from pacdeploy.restore.rules import (
     REPLACED_NAMESPACE,
     SAFETY_PREFIX,
     RestorePlan,
@@ -24,10 +28,6 @@ from pacdeploy.data.restore import (
     new_id,
     on_volume,
 )
-from pacdeploy.errors import NotFound, NotReady
-from pacdeploy.kube import pool
-from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.resources import labels_of, name_of
 
 
 @dataclass

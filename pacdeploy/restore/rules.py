@@ -23,6 +23,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.errors import Conflict, NotFound
 from pacdeploy.kube.resources import annotations_of, labels_of, name_of
 
@@ -32,7 +33,6 @@ RESTORE_ID = "pacdeploy.io/restore-id"  # on a claim a restore made, and a volum
 REPLACED_CLAIM = "pacdeploy.io/replaced-claim"  # label: the claim a kept volume held
 REPLACED_NAMESPACE = "pacdeploy.io/replaced-namespace"
 REPLACED_AT = "pacdeploy.io/replaced-at"  # annotation: when it was first kept
-RECLAIM_POLICY = "pacdeploy.io/reclaim-policy"  # annotation: the policy to put back
 RESTORED_FROM = "pacdeploy.io/restored-from"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 SAFETY_PREFIX = "before-restore-"

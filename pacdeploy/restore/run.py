@@ -1,4 +1,4 @@
-"""Carrying out a restore plan (restore.py decides it): each step safe to run again.
+"""Carrying out a restore plan (rules.py decides it): each step safe to run again.
 
 1. record the intent on the StatefulSet (skipped when resuming: it is there);
 2. back up the data about to be replaced (an automatic backup; finished if interrupted);
@@ -19,7 +19,13 @@ from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, consistency, snapshots
-from pacdeploy.data.restore import (
+from pacdeploy.errors import PacdeployError
+from pacdeploy.kube import permissions
+from pacdeploy.kube.client import Cluster
+from pacdeploy.kube.permissions import Need
+from pacdeploy.kube.resources import name_of, ref
+from pacdeploy.output import Output
+from pacdeploy.restore.rules import (
     INTENT,
     LAST,
     RESTORED_FROM,
@@ -31,12 +37,6 @@ from pacdeploy.data.restore import (
     release_patch,
     way_back,
 )
-from pacdeploy.errors import PacdeployError
-from pacdeploy.kube import permissions
-from pacdeploy.kube.client import Cluster
-from pacdeploy.kube.permissions import Need
-from pacdeploy.kube.resources import name_of, ref
-from pacdeploy.output import Output
 from pacdeploy.wait import gone, rollout
 
 MONGO_PODS = f"name={STATEFULSET}"
