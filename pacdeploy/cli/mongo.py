@@ -36,7 +36,7 @@ def shell(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
     from pacdeploy.app.manifests import STATEFULSET
     from pacdeploy.data import shell as mongo
     from pacdeploy.data.consistency import CONTAINER
-    from pacdeploy.kube import exec as pod_exec
+    from pacdeploy.kube import podexec
 
     expr = " ".join(expression) or None
     if expr is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -48,15 +48,15 @@ def shell(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
     pod = mongo.ready_pod(cluster, ns)
     command = program.command(admin=admin, expression=expr)
     if expr is not None:
-        ran = pod_exec.run(cluster, pod, ns, CONTAINER, command, EXPRESSION_SECONDS)
+        ran = podexec.run(cluster, pod, ns, CONTAINER, command, EXPRESSION_SECONDS)
         sys.stdout.write(ran.stdout)
         sys.stderr.write(ran.stderr)
         if not ran.ok and not (ran.stdout or ran.stderr):
             settings.out.error(f"{command[0]} in pod {pod}: {ran.reason}")
         sys.exit(ran.code)
-    term = pod_exec.Terminal(sys.stdin.fileno(), _write, output.terminal_size, _on_resize)
+    term = podexec.Terminal(sys.stdin.fileno(), _write, output.terminal_size, _on_resize)
     with output.raw_terminal(sys.stdin.fileno()):
-        code = pod_exec.attach(cluster, pod, ns, container=CONTAINER, command=command, term=term)
+        code = podexec.attach(cluster, pod, ns, container=CONTAINER, command=command, term=term)
     sys.exit(code)
 
 

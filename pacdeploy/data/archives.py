@@ -26,7 +26,7 @@ from pathlib import Path
 from pacdeploy.app.manifests import SECRET, STATEFULSET
 from pacdeploy.data import consistency
 from pacdeploy.errors import InvalidInput, NotFound, NotReady, PacdeployError
-from pacdeploy.kube import exec as pod_exec
+from pacdeploy.kube import podexec
 from pacdeploy.kube.client import Cluster
 
 CONTAINER = STATEFULSET  # the mongod container's name in the manifests
@@ -133,7 +133,7 @@ def _run(
         yield f"{creds.password}\n".encode()
         yield from archive_in
 
-    ran = pod_exec.stream(
+    ran = podexec.stream(
         cluster,
         pod,
         namespace,

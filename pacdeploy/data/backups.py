@@ -19,7 +19,7 @@ from pacdeploy.app.manifests import MANAGED_BY, STATEFULSET, claim_template, is_
 from pacdeploy.data import consistency, retention, snapshots
 from pacdeploy.data.revisions import REVISION_LABEL
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
-from pacdeploy.kube import permissions, pool
+from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, labels_of, name_of
@@ -214,7 +214,7 @@ def sources(
 ) -> tuple[list[Source], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """The mongo volumes, the cluster's snapshot classes, the snapshots already called
     ``backup`` and the mongo pods an interrupted backup left locked, in one round trip."""
-    classes, claims, storage_classes, taken, statefulset = pool.together(
+    classes, claims, storage_classes, taken, statefulset = fanout.together(
         lambda: snapshots.classes(cluster),
         lambda: mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
         lambda: cluster.list("StorageClass"),
@@ -294,7 +294,7 @@ def create(
     with consistency.locked(
         cluster, namespace, enabled=enabled, required=required, out=out
     ) as held:
-        pool.each(cluster.create, wanted)
+        fanout.each(cluster.create, wanted)
         if held is not None:
             cut = snapshots.wait_cut(cluster, namespace, selector(name), held.deadline)
             consistency.cut_or_not(f"backup {name}", cut, held, out)
@@ -347,6 +347,6 @@ def delete(cluster: Cluster, namespace: str, name: str, timeout: float, out: Out
         "delete a backup",
     )
     names = [name_of(s) for s in found]
-    pool.each(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names)
+    fanout.each(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names)
     snapshots.wait_deleted(cluster, namespace, found, timeout, out)
     return names

@@ -34,8 +34,7 @@ from pacdeploy.app import stacks
 from pacdeploy.app.manifests import SECRET, STATEFULSET
 from pacdeploy.app.stacks import Stack
 from pacdeploy.errors import NotReady, PacdeployError
-from pacdeploy.kube import exec as pod_exec
-from pacdeploy.kube import permissions
+from pacdeploy.kube import permissions, podexec
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import annotations_of, name_of
@@ -204,7 +203,7 @@ def _run(cluster: Cluster, namespace: str, pod: str, call: str, shell: Shell) ->
     """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
     command = mongo_eval(call, f"{namespace}/{pod}", shell)
     try:
-        ran = pod_exec.run(cluster, pod, namespace, CONTAINER, command, LOCK_SECONDS)
+        ran = podexec.run(cluster, pod, namespace, CONTAINER, command, LOCK_SECONDS)
     except PacdeployError as exc:
         return exc.problem
     return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"

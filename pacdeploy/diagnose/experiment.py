@@ -29,8 +29,7 @@ from pacdeploy.data import shell
 from pacdeploy.data.consistency import CONTAINER
 from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
-from pacdeploy.kube import exec as pod_exec
-from pacdeploy.kube import watch
+from pacdeploy.kube import podexec, watch
 from pacdeploy.kube.client import Cluster
 from pacdeploy.restore.rules import intent_of
 from pacdeploy.wait import readiness
@@ -182,7 +181,7 @@ class Experiment:
         mine = json.dumps({"name": self.name})
         expression = f"db.{COLLECTION}.deleteMany({mine}).deletedCount"
         command = program.command(admin=False, expression=expression)
-        ran = pod_exec.run(self.cluster, pod, self.namespace, CONTAINER, command, 60.0)
+        ran = podexec.run(self.cluster, pod, self.namespace, CONTAINER, command, 60.0)
         if not ran.ok:
             raise PacdeployError(f"{command[0]} in pod {pod}: {ran.reason or ran.stderr.strip()}")
         return f"{self.name} removed in pod {pod}"

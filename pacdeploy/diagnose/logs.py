@@ -17,7 +17,7 @@ from typing import Any
 
 from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
 from pacdeploy.errors import NotFound, PacdeployError
-from pacdeploy.kube import logs, pool, watch
+from pacdeploy.kube import fanout, logs, watch
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.status.collect import APP_PODS
@@ -105,7 +105,7 @@ def read_all(
             return exc
 
     found = sources(pods)
-    return list(zip(found, pool.each(read, found), strict=True))
+    return list(zip(found, fanout.each(read, found), strict=True))
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pacdeploy.app.manifests import DEPLOYMENT, SERVICE, STATEFULSET
 from pacdeploy.data import backups, revisions
 from pacdeploy.diagnose.logs import read_all
 from pacdeploy.errors import PacdeployError
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.logs import Window
 from pacdeploy.kube.resources import name_of
@@ -73,7 +73,7 @@ def _pods(cluster: Cluster, namespace: str) -> Files:
     pods = cluster.list("Pod", namespace, label_selector=APP_PODS)
     workloads = [
         w
-        for w in pool.together(
+        for w in fanout.together(
             lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
             lambda: cluster.get("Deployment", DEPLOYMENT, namespace),
         )
@@ -129,7 +129,7 @@ def gather(cluster: Cluster, namespace: str) -> Bundle:
         "versions": lambda: _versions(cluster),
         "nodes": lambda: _nodes(cluster),
     }
-    pool.each(lambda item: bundle.add(*item), parts.items())
+    fanout.each(lambda item: bundle.add(*item), parts.items())
     return bundle
 
 

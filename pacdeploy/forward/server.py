@@ -20,10 +20,10 @@ import threading
 import time
 
 from pacdeploy.errors import InvalidInput, NotFound, PacdeployError
-from pacdeploy.forward.pool import Tunnels
 from pacdeploy.forward.service import ServicePort, ready_backends, resolve_service_port
 from pacdeploy.forward.stream import Stats, Stream, StreamError, TunnelClosed
 from pacdeploy.forward.tunnel import open_tunnel
+from pacdeploy.forward.tunnels import Tunnels
 from pacdeploy.forward.workers import Workers
 from pacdeploy.kube.client import Cluster
 

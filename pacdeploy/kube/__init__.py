@@ -11,8 +11,8 @@ execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as cli
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)
 client.py      Cluster: builds every request, one retrying call path, the object verbs on top
 watch.py       watching, and following a selection (list, then watch; again after 410)
-exec.py        running a command in a container (pods/exec over a websocket)
-pool.py        the one policy for requests side by side
+podexec.py     running a command in a container (pods/exec over a websocket)
+fanout.py      the one policy for requests side by side (threads, how many at once)
 permissions.py what the caller may do: rules reviews, then access reviews
 errors.py      how an API or transport failure becomes an error a user can act on
 contexts.py    adding or removing a named context in a kubeconfig file, as kind does

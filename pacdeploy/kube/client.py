@@ -19,7 +19,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
-from pacdeploy.kube import errors, kubeconfig, pool
+from pacdeploy.kube import errors, fanout, kubeconfig
 from pacdeploy.kube.resources import FIELD_MANAGER, holds, name_of, path_of, resource
 from pacdeploy.kube.transport import Transport
 from pacdeploy.kube.wire import REQUEST_TIMEOUT, Request, Wire
@@ -243,7 +243,7 @@ class Cluster:
         """The Events of these objects only, asked by uid side by side: a busy namespace
         keeps thousands, so its Events are never listed whole. ``limit``: the first uids."""
         uids = sorted({uid for o in objects if (uid := o["metadata"].get("uid"))})[:limit]
-        found = pool.each(
+        found = fanout.each(
             lambda uid: self.list("Event", namespace, field_selector=f"involvedObject.uid={uid}"),
             uids,
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.errors import PermissionDenied
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import resource
 
@@ -97,7 +97,7 @@ def rules_for(cluster: Cluster, namespaces: list[str | None]) -> Rules:
     A command that knows early it will write asks this beside its reads, saving a round trip.
     """
     scopes = sorted({ns or CLUSTER_SCOPE for ns in namespaces})
-    return dict(zip(scopes, pool.each(lambda ns: _rules(cluster, ns), scopes), strict=True))
+    return dict(zip(scopes, fanout.each(lambda ns: _rules(cluster, ns), scopes), strict=True))
 
 
 def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None = None) -> None:
@@ -118,7 +118,7 @@ def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None
         if (granted := known[need.namespace or CLUSTER_SCOPE]) is None
         or not rules_allow(granted, need)
     ]
-    verdicts = pool.each(lambda need: allowed(cluster, need), unsure)
+    verdicts = fanout.each(lambda need: allowed(cluster, need), unsure)
     missing = [str(need) for need, ok in zip(unsure, verdicts, strict=True) if not ok]
     if missing:
         raise PermissionDenied(

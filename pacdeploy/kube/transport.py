@@ -37,8 +37,8 @@ from urllib3.util.proxy import connection_requires_http_tunnel
 from pacdeploy.kube import proxy as proxies
 from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
 from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
+from pacdeploy.kube.fanout import WIDTH
 from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
-from pacdeploy.kube.pool import WIDTH
 
 TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 CONNECT_SECONDS = 5.0  # to open a connection (TCP, proxy, TLS), every request's too

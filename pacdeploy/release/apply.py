@@ -15,7 +15,7 @@ from typing import Any
 
 from pacdeploy.app import credentials, storage
 from pacdeploy.app.manifests import MANAGED_BY, SECRET, is_managed
-from pacdeploy.kube import permissions, pool
+from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.output import Output
@@ -61,14 +61,14 @@ def apply_up(cluster: Cluster, plan: UpPlan, *, dry_run: bool = False) -> list[C
     second, *later = rest or [[]]
     # The Secret and the default class go with the next wave: both must be in place
     # before the workloads (their pods read the one, their claims take the other).
-    applied, secret, classes = pool.together(
-        lambda: pool.each(apply, second),
+    applied, secret, classes = fanout.together(
+        lambda: fanout.each(apply, second),
         lambda: _ensure_secret(cluster, plan, dry_run),
         lambda: _default_class(cluster, plan, dry_run),
     )
     changes += [secret, *classes]
     for wave in later:
-        applied += pool.each(apply, wave)
+        applied += fanout.each(apply, wave)
     return changes + applied
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pacdeploy.app.manifests import SECRET
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
 from pacdeploy.release.fields import DIGEST_PATH, MISSING, FieldChange, drift, dry_run_changes
@@ -52,7 +52,7 @@ def diff(cluster: Cluster, plan: UpPlan) -> list[ObjectDiff]:
         return ObjectDiff(ref_of(obj), "configured", changes) if changes else None
 
     stale = [o for o in plan.objects if ref_of(o) in plan.stale]
-    found = [d for d in pool.each(one, stale) if d is not None]
+    found = [d for d in fanout.each(one, stale) if d is not None]
     if plan.resize is not None:
         for name, now in plan.resize.claims:
             growth = FieldChange("spec.resources.requests.storage", now, plan.resize.size)

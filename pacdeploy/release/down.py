@@ -14,7 +14,7 @@ from typing import Any
 from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET, Options, is_managed, render
 from pacdeploy.errors import Conflict
-from pacdeploy.kube import permissions, pool
+from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref, ref_of, resource
@@ -60,7 +60,7 @@ def down(
             "Run `pacdeploy down` without --purge, or delete the namespace yourself",
         )
     objects = render(Options(namespace=namespace, ingress=True))
-    live, class_list = pool.together(
+    live, class_list = fanout.together(
         lambda: read_live(cluster, objects, ns_obj),
         lambda: cluster.list("StorageClass") if purge else [],
     )
@@ -113,7 +113,7 @@ def _give_default_back(
 def _delete_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Change]:
     changes = []
     for wave in reversed(waves(objects)):  # within a wave, in parallel
-        deleted = pool.each(lambda o: cluster.delete(*_address(o)), wave)
+        deleted = fanout.each(lambda o: cluster.delete(*_address(o)), wave)
         changes += [
             Change(ref_of(o), "deleted") for o, gone in zip(wave, deleted, strict=True) if gone
         ]

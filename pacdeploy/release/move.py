@@ -24,7 +24,7 @@ from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
 from pacdeploy.data import archives, backups, moves, snapshots
 from pacdeploy.data.moves import MoveIntent
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
@@ -66,7 +66,7 @@ def plan(cluster: Cluster, wanted: Wanted, state: Path) -> Move | None:
     intent = moves.intent_of(namespace)
     if namespace is None:
         return None
-    sts, claims, kept = pool.together(
+    sts, claims, kept = fanout.together(
         lambda: cluster.get("StatefulSet", STATEFULSET, ns),
         lambda: backups.mongo_claims(cluster.list("PersistentVolumeClaim", ns)),
         lambda: cluster.list("PersistentVolume", label_selector=f"{moves.MOVED_NAMESPACE}={ns}"),

@@ -28,7 +28,7 @@ from pacdeploy.app.manifests import (
 from pacdeploy.data import moves
 from pacdeploy.data.backups import mongo_claims
 from pacdeploy.errors import Conflict, PermissionDenied
-from pacdeploy.kube import permissions, pool
+from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
@@ -134,7 +134,7 @@ def read_live(
             "kind": kind,
             **item,
         }
-        for kind, items in zip(kinds, pool.each(read, kinds), strict=True)
+        for kind, items in zip(kinds, fanout.each(read, kinds), strict=True)
         for item in items
     }
     return {ref_of(objects[0]): namespace, **{ref_of(o): found.get(ref_of(o)) for o in objects[1:]}}
@@ -150,7 +150,7 @@ def plan_up(
     options = wanted.options
     validate(options)
     ns_name = options.namespace
-    namespace, classes, nodes = pool.together(
+    namespace, classes, nodes = fanout.together(
         lambda: cluster.get("Namespace", ns_name),
         lambda: cluster.list("StorageClass"),
         lambda: _nodes(cluster),
@@ -169,7 +169,7 @@ def plan_up(
     )
 
     objects = render(options) if manifests is None else copy.deepcopy(manifests)
-    existing, secret, claims, warnings, rules = pool.together(
+    existing, secret, claims, warnings, rules = fanout.together(
         lambda: read_live(cluster, objects, namespace),
         lambda: cluster.get("Secret", SECRET, ns_name) if namespace else None,
         lambda: mongo_claims(cluster.list("PersistentVolumeClaim", ns_name)) if namespace else [],

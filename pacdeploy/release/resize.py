@@ -19,7 +19,7 @@ from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
-from pacdeploy.kube import official, pool
+from pacdeploy.kube import fanout, official
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
@@ -137,7 +137,9 @@ def _wait_grown(
         shown: dict[str, str] = {}
         for _ in rounds(deadline):
             names = [name for name, _ in resize.claims]
-            claims = pool.each(lambda n: cluster.get("PersistentVolumeClaim", n, namespace), names)
+            claims = fanout.each(
+                lambda n: cluster.get("PersistentVolumeClaim", n, namespace), names
+            )
             waiting = [c for c in claims if c is not None and not _grown(c, resize.size)]
             if not waiting:
                 return

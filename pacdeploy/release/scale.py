@@ -6,7 +6,7 @@ from typing import Any
 
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import DEPLOYMENT, validate_replicas
-from pacdeploy.kube import permissions, pool
+from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref
@@ -23,7 +23,7 @@ FIRST_ROUND = 3
 def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float, out: Output) -> Change:
     validate_replicas(replicas)
     needs = {Need.on("patch", "Deployment", namespace, "scale"), *needs_for_wait(namespace)}
-    _, before = pool.together(  # both before any change, in parallel
+    _, before = fanout.together(  # both before any change, in parallel
         lambda: permissions.require(cluster, needs, f"scale {_DEPLOYMENT_REF}"),
         lambda: deployed.get(cluster, "Deployment", DEPLOYMENT, namespace),
     )

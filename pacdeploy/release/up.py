@@ -18,7 +18,7 @@ from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, retention, revisions, snapshots
 from pacdeploy.data.revisions import Revision
 from pacdeploy.errors import NotReady, PermissionDenied
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
@@ -101,7 +101,7 @@ def up(
             revisions.record(cluster, ns, revision, history)
 
     live = revisions.live(history)
-    with pool.beside(record_first_install) as recorded:
+    with fanout.beside(record_first_install) as recorded:
         try:
             wait_up(cluster, plan, request.timeout, out, changes, live.images if live else None)
         except NotReady as failure:
@@ -167,7 +167,7 @@ def _finish_unchanged(
     pending: it is settled here, once the app is ready (read beside the wait)."""
     ns = request.wanted.options.namespace
     changes = apply_up(cluster, plan)
-    with pool.beside(lambda: revisions.read(cluster, ns) if ns_existed else None) as history:
+    with fanout.beside(lambda: revisions.read(cluster, ns) if ns_existed else None) as history:
         try:
             wait_up(cluster, plan, request.timeout, out)
         except NotReady:

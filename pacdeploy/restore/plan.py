@@ -11,7 +11,7 @@ from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, consistency
 from pacdeploy.data.backups import Backup
 from pacdeploy.errors import NotFound, NotReady
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.restore.rules import (
@@ -41,7 +41,7 @@ class Found:
 def read(cluster: Cluster, namespace: str) -> Found:
     """Only what is the app's: its StatefulSet and claims, their volumes by name, and the
     volumes restores kept, by label (never every volume of the cluster)."""
-    sts, claim_list, kept = pool.together(
+    sts, claim_list, kept = fanout.together(
         lambda: deployed.get(cluster, "StatefulSet", STATEFULSET, namespace),
         lambda: backups.mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
         lambda: cluster.list(
@@ -50,7 +50,7 @@ def read(cluster: Cluster, namespace: str) -> Found:
     )
     claims = {name_of(c): c for c in claim_list}
     names = [n for c in claims.values() if (n := c["spec"].get("volumeName"))]
-    volumes = pool.each(lambda n: cluster.get("PersistentVolume", n), names)
+    volumes = fanout.each(lambda n: cluster.get("PersistentVolume", n), names)
     bound = {name_of(v): v for v in volumes if v is not None}
     return Found(sts, claims, bound, kept)
 

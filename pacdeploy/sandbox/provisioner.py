@@ -37,7 +37,7 @@ from pacdeploy.app import storage
 from pacdeploy.errors import Conflict, PacdeployError
 from pacdeploy.kube.client import Cluster, connect
 from pacdeploy.kube.resources import name_of
-from pacdeploy.sandbox import snapshots
+from pacdeploy.sandbox import csi_snapshots
 from pacdeploy.sandbox.informer import Informer, Key, WorkQueue, key_of
 from pacdeploy.sandbox.objects import CSI_DRIVER, STORAGE_CLASSES
 
@@ -174,16 +174,16 @@ class Provisioner:
             if path := volume_path(obj):
                 shutil.rmtree(path, ignore_errors=True)
         elif key[0] == "VolumeSnapshotContent":
-            action = snapshots.content_action(obj)
+            action = csi_snapshots.content_action(obj)
             if action == "create":
                 handle = obj["spec"]["source"]["volumeHandle"]  # our handles: the PV's name
                 pv = self.caches["PersistentVolume"].get(("PersistentVolume", "", handle))
                 source, size = None, "0"
                 if pv is not None and (pv["spec"].get("csi") or {}).get("volumeHandle") == handle:
                     source, size = volume_path(pv), pv["spec"]["capacity"]["storage"]
-                snapshots.cut(self.cluster, obj, source, size, self.snapshots)
+                csi_snapshots.cut(self.cluster, obj, source, size, self.snapshots)
             elif action == "delete":
-                snapshots.drop(self.cluster, obj, self.snapshots)
+                csi_snapshots.drop(self.cluster, obj, self.snapshots)
 
     def _claim_changed(self, claim: dict[str, Any]) -> None:
         classes = {
@@ -206,8 +206,10 @@ class Provisioner:
         target = volume_path(pv)
         assert target is not None  # volume_for always sets one
         try:
-            origin = snapshots.restore_source(self.cluster, claim, storage_class, self.snapshots)
-        except snapshots.CannotProvision as exc:
+            origin = csi_snapshots.restore_source(
+                self.cluster, claim, storage_class, self.snapshots
+            )
+        except csi_snapshots.CannotProvision as exc:
             self._tell(claim, str(exc))
             raise  # asked again shortly: the snapshot may yet become ready
         if origin is None:
@@ -219,7 +221,7 @@ class Provisioner:
             self.cluster.create(pv)
         except Conflict:
             return  # made by an earlier pass, not yet in the cache
-        restored = f" from snapshot {snapshots.snapshot_source(claim)}" if origin else ""
+        restored = f" from snapshot {csi_snapshots.snapshot_source(claim)}" if origin else ""
         log.info(
             "provisioned %s for %s/%s%s",
             name_of(pv),
@@ -303,7 +305,7 @@ def main() -> None:
         if (key := queue.get(timeout=0.5)) is not None:
             try:
                 provisioner.handle(key)
-            except (PacdeployError, snapshots.CannotProvision) as exc:
+            except (PacdeployError, csi_snapshots.CannotProvision) as exc:
                 # The API server may be restarting, a snapshot not ready yet: ask again soon.
                 log.debug("%s: %s", "/".join(k for k in key if k), exc)
                 threading.Timer(RETRY_SECONDS, queue.add, args=(key,)).start()

@@ -9,7 +9,7 @@ from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
 from pacdeploy.data import consistency, moves, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
-from pacdeploy.kube import pool
+from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.release.fields import drift
@@ -97,9 +97,9 @@ def collect(cluster: Cluster, namespace: str) -> StatusDoc:
         "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
         "revisions": lambda: revisions.read(cluster, namespace),
     }
-    found = dict(zip(reads, pool.together(*reads.values()), strict=True))
+    found = dict(zip(reads, fanout.together(*reads.values()), strict=True))
     names = sorted({n for c in found["claims"] if (n := c["spec"].get("volumeName"))})
-    volumes = pool.each(lambda name: cluster.get("PersistentVolume", name), names)
+    volumes = fanout.each(lambda name: cluster.get("PersistentVolume", name), names)
     found["volumes"] = [v for v in volumes if v is not None]
     return document(namespace, found)
 

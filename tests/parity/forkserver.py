@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PRELOAD = ("kubernetes.client", "websocket", "pacdeploy.kube.client", "pacdeploy.kube.exec")
+PRELOAD = ("kubernetes.client", "websocket", "pacdeploy.kube.client", "pacdeploy.kube.podexec")
 
 
 def _child(request: dict) -> None:

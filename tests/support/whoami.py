@@ -19,7 +19,7 @@ import sys
 
 from pacdeploy.errors import PacdeployError
 from pacdeploy.kube.client import Cluster, connect
-from pacdeploy.kube.exec import PROTOCOL
+from pacdeploy.kube.podexec import PROTOCOL
 
 REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 

@@ -9,7 +9,7 @@ from pacdeploy.cli import main
 from pacdeploy.data import revisions, shell
 from pacdeploy.diagnose import logs, report
 from pacdeploy.errors import PermissionDenied
-from pacdeploy.kube import exec as exec_
+from pacdeploy.kube import podexec
 from pacdeploy.kube.logs import Window
 
 SECRET = "s3cr3t-Pa55"
@@ -141,12 +141,12 @@ def test_an_exit_code_comes_from_the_status_cause():
         "reason": "NonZeroExitCode",
         "details": {"causes": [{"reason": "ExitCode", "message": "2"}]},
     }
-    assert exec_.exit_code(failed) == 2
-    assert exec_.exit_code({"status": "Success"}) == 0 and exec_.exit_code(None) == 0
-    assert exec_.exit_code({"status": "Failure", "message": "executable not found"}) == 1
+    assert podexec.exit_code(failed) == 2
+    assert podexec.exit_code({"status": "Success"}) == 0 and podexec.exit_code(None) == 0
+    assert podexec.exit_code({"status": "Failure", "message": "executable not found"}) == 1
     kwok = "error executing command in container: cmd wait: mongo --eval x: exit status 2"
     assert (
-        exec_.exit_code({"status": "Failure", "message": f"Internal error occurred: {kwok}"}) == 2
+        podexec.exit_code({"status": "Failure", "message": f"Internal error occurred: {kwok}"}) == 2
     )
 
 

@@ -96,7 +96,7 @@ def test_transport_failures_name_the_server_and_context():
 
 
 def test_an_exec_succeeds_or_fails_as_its_status_says():
-    from pacdeploy.kube.exec import outcome
+    from pacdeploy.kube.podexec import outcome
 
     assert outcome({"status": "Success"}, "{ ok: 1 }", "").ok
     assert outcome(None, "", "").ok  # a server that sends no status: the stream just ended

@@ -3,6 +3,12 @@
 from pathlib import Path
 
 from pacdeploy.sandbox import objects
+from pacdeploy.sandbox.csi_snapshots import (
+    BEING_DELETED,
+    CONTENT_FINALIZER,
+    content_action,
+    snapshot_source,
+)
 from pacdeploy.sandbox.informer import Informer, WorkQueue, key_of
 from pacdeploy.sandbox.provisioner import (
     KEEP,
@@ -10,12 +16,6 @@ from pacdeploy.sandbox.provisioner import (
     to_provision,
     volume_for,
     volume_path,
-)
-from pacdeploy.sandbox.snapshots import (
-    BEING_DELETED,
-    CONTENT_FINALIZER,
-    content_action,
-    snapshot_source,
 )
 
 CLAIM = {
