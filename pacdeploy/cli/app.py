@@ -186,7 +186,7 @@ def up_command(
     settings.out.info(f"pacman is ready: `pacdeploy forward -n {settings.namespace}` to play")
 
 
-@click.command()
+@click.command("diff")
 @up_options
 @click.option(
     "--revision",
@@ -195,11 +195,10 @@ def up_command(
 )
 @OUTPUT
 @pass_settings
-def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) -> None:
+def diff_command(settings: Settings, /, fmt: str, revision: int | None, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy.data import revisions
-    from pacdeploy.release import diff as changes
-    from pacdeploy.release import up
+    from pacdeploy.release import diff, up
 
     request = up.UpRequest(_wanted(settings, given))
     cluster = settings.cluster(warm=PARALLEL_ROUND)
@@ -209,7 +208,7 @@ def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) ->
             revisions.read(cluster, settings.namespace), revision, settings.namespace
         )
         request, manifests = up.request_for(target), target.manifests
-    found = changes.diff(cluster, up.plan_for(cluster, request, settings.out, manifests))
+    found = diff.diff(cluster, up.plan_for(cluster, request, settings.out, manifests))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     else:
@@ -222,7 +221,7 @@ def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) ->
     sys.exit(1 if found else 0)
 
 
-@click.command()
+@click.command("template")
 @up_options
 @click.option(
     "--with-secret",
@@ -238,40 +237,40 @@ def diff(settings: Settings, /, fmt: str, revision: int | None, **given: Any) ->
     "-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
 )
 @pass_settings
-def template(
+def template_command(
     settings: Settings, /, with_secret: bool, validate: bool, fmt: str, **given: Any
 ) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
-    from pacdeploy.release import template as manifests
+    from pacdeploy.release import template
 
     wanted = _wanted(settings, given)
     if validate:
-        objects = manifests.planned(settings.cluster(warm=PARALLEL_ROUND), wanted, settings.out)
+        objects = template.planned(settings.cluster(warm=PARALLEL_ROUND), wanted, settings.out)
     else:
-        objects = manifests.offline(wanted)
-    note = None if with_secret else manifests.SECRET_NOTE
+        objects = template.offline(wanted)
+    note = None if with_secret else template.SECRET_NOTE
     if with_secret:
-        objects = manifests.with_secret(objects, settings.namespace)
+        objects = template.with_secret(objects, settings.namespace)
     else:
-        settings.out.warning(manifests.SECRET_NOTE)
+        settings.out.warning(template.SECRET_NOTE)
     if fmt == "json":
-        settings.out.data(manifests.as_list(objects), fmt)
+        settings.out.data(template.as_list(objects), fmt)
     else:
-        sys.stdout.write(manifests.as_yaml(objects, note))
+        sys.stdout.write(template.as_yaml(objects, note))
 
 
-@click.command()
+@click.command("scale")
 @click.option("--replicas", type=int, required=True, help="Web replicas (0-100).")
 @TIMEOUT
 @pass_settings
-def scale(settings: Settings, replicas: int, timeout: float) -> None:
+def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
     """Scale the web Deployment and wait for the rollout."""
     from pacdeploy.app.manifests import validate_replicas
-    from pacdeploy.release import scale as scaling
+    from pacdeploy.release import scale
 
     validate_replicas(replicas)
-    cluster = settings.cluster(warm=scaling.FIRST_ROUND)
-    change = scaling.scale(cluster, settings.namespace, replicas, timeout, settings.out)
+    cluster = settings.cluster(warm=scale.FIRST_ROUND)
+    change = scale.scale(cluster, settings.namespace, replicas, timeout, settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
 
@@ -290,7 +289,7 @@ def status(settings: Settings, fmt: str) -> None:
         settings.out.data(doc, fmt)
 
 
-@click.command()
+@click.command("down")
 @click.option(
     "--purge",
     is_flag=True,
@@ -299,9 +298,9 @@ def status(settings: Settings, fmt: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --purge.")
 @TIMEOUT
 @pass_settings
-def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
+def down_command(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
-    from pacdeploy.release.down import down as remove
+    from pacdeploy.release.down import down
 
     if purge:
         confirm(
@@ -310,7 +309,7 @@ def down(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
             "--purge deletes the high scores",
         )
     cluster = settings.cluster(warm=PARALLEL_ROUND)
-    changes = remove(cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out)
+    changes = down(cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out)
     report_changes(settings.out, changes)
     if not changes:
         settings.out.info(f"nothing to remove in namespace {settings.namespace}")

@@ -11,7 +11,7 @@ from pacdeploy.cli.settings import Duration, Settings, pass_settings
 from pacdeploy.errors import InvalidInput, PermissionDenied
 
 
-@click.command()
+@click.command("logs")
 @click.argument("workload", type=click.Choice((DEPLOYMENT, STATEFULSET)), required=False)
 @click.option("-f", "--follow", is_flag=True, help="Go on printing, across pods that come and go.")
 @click.option("-p", "--previous", is_flag=True, help="The previous instance of each container.")
@@ -24,7 +24,7 @@ from pacdeploy.errors import InvalidInput, PermissionDenied
     help="Lines from the end of each container's log (-1: all).",
 )
 @pass_settings
-def logs(
+def logs_command(
     settings: Settings,
     workload: str | None,
     follow: bool,
@@ -34,7 +34,7 @@ def logs(
 ) -> None:
     """Every container's log of the app (or of WORKLOAD), each line prefixed with its pod
     and container; Secret values are masked."""
-    from pacdeploy.diagnose import logs as app_logs
+    from pacdeploy.diagnose import logs
     from pacdeploy.kube.logs import Window
     from pacdeploy.wait.logs import secret_values
 
@@ -52,23 +52,23 @@ def logs(
         raise PermissionDenied(
             f"{exc.problem}: logs are shown only with the Secret's values masked", exc.fix
         ) from exc
-    pods = app_logs.app_pods(cluster, ns, workload)
+    pods = logs.app_pods(cluster, ns, workload)
     if not follow:
-        for source, text in app_logs.read_all(cluster, ns, pods, window=window):
+        for source, text in logs.read_all(cluster, ns, pods, window=window):
             if isinstance(text, str):
-                for line in app_logs.prefixed(source, text, secrets):
+                for line in logs.prefixed(source, text, secrets):
                     out.info(line)
             else:
                 out.warning(f"{source.prefix} {text.problem}")
         return
-    follower = app_logs.Follower(cluster, ns, app_logs.selector(workload), secrets=secrets)
+    follower = logs.Follower(cluster, ns, logs.selector(workload), secrets=secrets)
     try:
         follower.run(window, lambda line: (out.warning if line.notice else out.info)(line.text))
     except KeyboardInterrupt:
         return  # Ctrl-C is how a follow ends
 
 
-@click.command()
+@click.command("report")
 @click.option(
     "-o",
     "--output",
@@ -77,14 +77,14 @@ def logs(
     help="Where to write the tar.gz (default: pacdeploy-report-<namespace>-<time>.tar.gz).",
 )
 @pass_settings
-def report(settings: Settings, path: str | None) -> None:
+def report_command(settings: Settings, path: str | None) -> None:
     """A support bundle (tar.gz): status, Events, pods, logs, revisions, backups, versions,
     nodes; no secret value in it."""
     import os
     from datetime import UTC, datetime
 
     from pacdeploy.app import deployed
-    from pacdeploy.diagnose import report as bundle
+    from pacdeploy.diagnose import report
     from pacdeploy.wait.logs import secret_values
 
     ns = settings.namespace
@@ -95,9 +95,9 @@ def report(settings: Settings, path: str | None) -> None:
     cluster = settings.cluster(warm=6)
     deployed.get(cluster, "StatefulSet", STATEFULSET, ns)  # no app: nothing to report on
     # Read first: no bundle if they cannot be masked.
-    secrets = bundle.secret_only(secret_values(cluster, ns), ns)
-    gathered = bundle.gather(cluster, ns)
-    names = bundle.write(gathered, path, top=top, secrets=secrets)
+    secrets = report.secret_only(secret_values(cluster, ns), ns)
+    gathered = report.gather(cluster, ns)
+    names = report.write(gathered, path, top=top, secrets=secrets)
     for problem in gathered.problems:
         settings.out.warning(f"not in the report: {problem}")
     settings.out.info(f"report written to {path} ({len(names)} files)")

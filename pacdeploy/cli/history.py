@@ -6,8 +6,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pacdeploy.cli import settings as common
-from pacdeploy.cli.settings import Settings, pass_settings
+from pacdeploy.cli.settings import (
+    OUTPUT,
+    PARALLEL_ROUND,
+    TIMEOUT,
+    Settings,
+    confirm,
+    pass_settings,
+    report_changes,
+    require_confirmation,
+)
 
 if TYPE_CHECKING:
     from pacdeploy.data.revisions import Revision
@@ -16,7 +24,7 @@ WITH_DATA = "--with-data replaces the high scores"
 
 
 @click.command()
-@common.OUTPUT
+@OUTPUT
 @pass_settings
 def history(settings: Settings, fmt: str) -> None:
     """The revisions `up` recorded: what changed, how it ended, the backup taken first."""
@@ -49,33 +57,33 @@ def _images(revision: Revision) -> str:
     return ", ".join(f"{c}@{ran[c].rsplit('@', 1)[1][:19]}" for c in sorted(ran)) or "-"
 
 
-@click.command()
+@click.command("rollback")
 @click.argument("revision", type=click.IntRange(min=1), required=False)
 @click.option("--with-data", is_flag=True, help="Also restore the backup taken with that revision.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --with-data.")
-@common.TIMEOUT
+@TIMEOUT
 @pass_settings
-def rollback(
+def rollback_command(
     settings: Settings, revision: int | None, with_data: bool, yes: bool, timeout: float
 ) -> None:
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy.data import revisions
-    from pacdeploy.release import rollback as going_back
+    from pacdeploy.release import rollback
 
     if with_data:
-        common.require_confirmation(yes, WITH_DATA)
-    cluster = settings.cluster(warm=common.PARALLEL_ROUND)
-    target = going_back.target(
+        require_confirmation(yes, WITH_DATA)
+    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    target = rollback.target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
     )
     if with_data:
-        common.confirm(
+        confirm(
             yes,
             f"Roll back to revision {target.number} and replace MongoDB's data with the "
             "newest backup of that revision?",
             WITH_DATA,
         )
-    result = going_back.rollback(
+    result = rollback.rollback(
         cluster,
         settings.namespace,
         target,
@@ -83,6 +91,6 @@ def rollback(
         timeout=timeout,
         out=settings.out,
     )
-    common.report_changes(settings.out, result.changes)
+    report_changes(settings.out, result.changes)
     done = f"as revision {result.revision.number}" if result.revision else "(nothing changed)"
     settings.out.info(f"rolled back to revision {target.number} {done}")

@@ -24,17 +24,17 @@ def _on_resize(callback: Callable[[], None]) -> None:
     signal.signal(signal.SIGWINCH, lambda *_: callback())
 
 
-@click.command()
+@click.command("shell")
 @click.option("--admin", is_flag=True, help="As MongoDB's root user, on the admin database.")
 @click.argument("expression", nargs=-1, metavar="[-- EXPR]")
 @pass_settings
-def shell(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
+def shell_command(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
     """MongoDB's shell in a ready mongo pod, logged in as the app's user (the password is
     read inside the pod); `-- EXPR` evaluates EXPR, prints it and exits with the shell."""
     from pacdeploy import output
     from pacdeploy.app import deployed
     from pacdeploy.app.manifests import STATEFULSET
-    from pacdeploy.data import shell as mongo
+    from pacdeploy.data import shell
     from pacdeploy.data.consistency import CONTAINER
     from pacdeploy.kube import podexec
 
@@ -44,8 +44,8 @@ def shell(settings: Settings, admin: bool, expression: tuple[str, ...]) -> None:
             "shell needs a terminal", "Run it in one, or pass `-- EXPR` to evaluate EXPR"
         )
     cluster, ns = settings.cluster(), settings.namespace
-    program = mongo.shell_of(deployed.get(cluster, "StatefulSet", STATEFULSET, ns))
-    pod = mongo.ready_pod(cluster, ns)
+    program = shell.shell_of(deployed.get(cluster, "StatefulSet", STATEFULSET, ns))
+    pod = shell.ready_pod(cluster, ns)
     command = program.command(admin=admin, expression=expr)
     if expr is not None:
         ran = podexec.run(cluster, pod, ns, CONTAINER, command, EXPRESSION_SECONDS)

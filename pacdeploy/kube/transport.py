@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.util.proxy import connection_requires_http_tunnel
 
-from pacdeploy.kube import proxy as proxies
+from pacdeploy.kube import proxy
 from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
 from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
 from pacdeploy.kube.fanout import WIDTH
@@ -131,7 +131,7 @@ class Transport:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if endpoint.secure else 80)
         self.secure = endpoint.secure
-        self.proxy = proxies.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
+        self.proxy = proxy.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
         self.plugin = None
         if endpoint.exec:
             self.plugin = ExecPlugin(endpoint.exec, cluster_info(endpoint, self.proxy))
@@ -250,23 +250,23 @@ class Transport:
         }
         if self.endpoint.tls_server_name:
             options["server_hostname"] = self.endpoint.tls_server_name
-        proxy = self.proxy
-        if proxy is None:
+        via = self.proxy
+        if via is None:
             return urllib3.PoolManager(**options)
-        if proxy.scheme == "socks5":
+        if via.scheme == "socks5":
             from urllib3.contrib.socks import SOCKSProxyManager
 
             return SOCKSProxyManager(
-                f"socks5h://{proxy.url.split('://', 1)[1]}",
-                username=proxy.username,
-                password=proxy.password,
+                f"socks5h://{via.url.split('://', 1)[1]}",
+                username=via.username,
+                password=via.password,
                 **options,
             )
-        headers = {"Proxy-Authorization": auth} if (auth := proxy.basic_auth()) else None
+        headers = {"Proxy-Authorization": auth} if (auth := via.basic_auth()) else None
         return urllib3.ProxyManager(
-            proxy.url,
+            via.url,
             proxy_headers=headers,
-            proxy_ssl_context=ssl.create_default_context() if proxy.scheme == "https" else None,
+            proxy_ssl_context=ssl.create_default_context() if via.scheme == "https" else None,
             **options,
         )
 
@@ -275,7 +275,7 @@ class Transport:
         if self.proxy is None:
             sock = socket.create_connection((self.host, self.port), timeout=timeout)
         else:
-            sock = proxies.tunnel(self.proxy, self.host, self.port, timeout)
+            sock = proxy.tunnel(self.proxy, self.host, self.port, timeout)
         if not self.secure:
             return sock
         name = self.endpoint.tls_server_name or self.host

@@ -115,7 +115,7 @@ def _delete_in_waves(cluster: Cluster, objects: list[dict[str, Any]]) -> list[Ch
     for wave in reversed(waves(objects)):  # within a wave, in parallel
         deleted = fanout.each(lambda o: cluster.delete(*_address(o)), wave)
         changes += [
-            Change(ref_of(o), "deleted") for o, gone in zip(wave, deleted, strict=True) if gone
+            Change(ref_of(o), "deleted") for o, done in zip(wave, deleted, strict=True) if done
         ]
     return changes
 

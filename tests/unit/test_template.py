@@ -23,7 +23,7 @@ def wanted(**options):
 
 def test_template_takes_every_option_up_takes_about_what_it_deploys():
     up = {p.name for p in commands.up_command.params} - HOW_UP_GOES
-    assert up <= {p.name for p in commands.template.params}
+    assert up <= {p.name for p in commands.template_command.params}
 
 
 def test_offline_is_what_a_first_up_sends_leaving_the_default_class_alone():
