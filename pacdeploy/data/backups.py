@@ -17,6 +17,7 @@ from typing import Any
 
 from pacdeploy.app.manifests import MANAGED_BY, STATEFULSET, claim_template, is_managed
 from pacdeploy.data import consistency, retention, snapshots
+from pacdeploy.data.backup_record import Backup
 from pacdeploy.data.revisions import REVISION_LABEL
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube import fanout, permissions
@@ -35,34 +36,6 @@ CLAIMS_ANNOTATION = "pacdeploy.io/backup-claims"
 MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-@dataclass(frozen=True)
-class Backup:
-    name: str
-    created: str
-    size: str
-    ready: bool
-    revision: int | None
-    snapshots: tuple[str, ...]
-    reason: str | None = None  # why it was taken automatically; None: asked for
-    deleting: bool = False  # `backup delete` is under way
-
-    @property
-    def state(self) -> str:
-        return "deleting" if self.deleting else "true" if self.ready else "false"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "created": self.created,
-            "size": self.size,
-            "ready": self.ready,
-            "revision": self.revision,
-            "automatic": self.reason,
-            "deleting": self.deleting,
-            "snapshots": list(self.snapshots),
-        }
 
 
 def validate_name(name: str) -> None:

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pacdeploy.data.backups import Backup
+from pacdeploy.data.backup_record import Backup
 
 KEEP_AUTOMATIC = 5  # automatic backups kept (up --keep-backups); named ones are never pruned
 

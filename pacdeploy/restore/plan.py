@@ -9,7 +9,7 @@ from typing import Any
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, consistency
-from pacdeploy.data.backups import Backup
+from pacdeploy.data.backup_record import Backup
 from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster

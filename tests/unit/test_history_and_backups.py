@@ -8,6 +8,7 @@ import pytest
 
 from pacdeploy.app.manifests import MANAGED_BY, Options, render
 from pacdeploy.data import backups, retention, revisions, snapshots
+from pacdeploy.data.backup_record import Backup
 from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.data.revisions import DEPLOYED, FAILED, SUPERSEDED, Revision
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
@@ -335,7 +336,7 @@ def test_tables_align_like_kubectl_get() -> None:
 
 
 def _backup(name: str, created: str, reason: str | None = None, deleting: bool = False):
-    return backups.Backup(name, created, "1Gi", True, None, (name,), reason, deleting)
+    return Backup(name, created, "1Gi", True, None, (name,), reason, deleting)
 
 
 def test_pruning_keeps_the_newest_automatic_backups_and_every_named_one() -> None:
