@@ -20,12 +20,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pacdeploy.forward import spdy
-
-if TYPE_CHECKING:
-    from pacdeploy.forward.tunnel import Tunnel
 
 CHUNK = 256 * 1024
 # After the client hangs up, how long the pod's side may take to end its side too before
@@ -35,6 +32,15 @@ BACKLOG = 32 * 1024 * 1024  # bytes queued for one slow client before its tunnel
 
 Notify = Callable[[str], None]
 Spawn = Callable[..., None]  # runs fn(*args) on another thread (workers.Workers.run)
+
+
+class Carrier(Protocol):
+    """What a stream needs of the tunnel that carries it (tunnel.py's Tunnel is one): said
+    here, so this module imports nothing from tunnel.py, which is built on it."""
+
+    def send(self, frames: bytes | memoryview) -> None: ...
+
+    def finish(self, stream: Stream) -> None: ...
 
 
 class StreamError(Exception):
@@ -87,7 +93,7 @@ class Stream:
 
     def __init__(
         self,
-        tunnel: Tunnel,
+        tunnel: Carrier,
         data_id: int,
         port: int,
         client: socket.socket,
