@@ -3,6 +3,7 @@ and logical archives that cross MongoDB versions (restoring a backup is restore/
 
     revisions.py      the revisions `up` records (ConfigMaps), and their history
     snapshots.py      the CSI snapshot API: classes, readiness, waiting
+    backup_record.py  Backup: one backup as listed (its snapshots, state, why it was taken)
     backups.py        a backup: one VolumeSnapshot per mongo claim, taken, listed, deleted
     consistency.py    mongo's writes held (db.fsyncLock) while the snapshots are cut
     retention.py      which automatic backups pruning deletes

@@ -2,6 +2,7 @@
 
 service.py  which pod port a Service port means (kubectl's rules), and which pods are ready
 spdy.py     SPDY/3.1 frames, the protocol kubectl tunnels through a websocket
+wsframes.py the server's side of a websocket (RFC 6455 frames), read in large chunks
 tunnel.py   one websocket to one pod carrying every connection to it, and its reader
 stream.py   one connection's streams on a tunnel, and the pump that owns them
 tunnels.py  the tunnels: one per ready pod, opened before a connection needs it

@@ -9,8 +9,11 @@ credentials.py impersonation headers, oidc id-tokens, the cluster an exec plugin
 transport.py   the credentials layer: TLS trust, who we are, the proxy; every connection's origin
 execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)
+wire.py        Wire.exchange: every request built and sent in one place (REST, watch, websocket)
+official.py    the official client's parts we use: its REST layer, ApiException, parse_quantity
 client.py      Cluster: builds every request, one retrying call path, the object verbs on top
 watch.py       watching, and following a selection (list, then watch; again after 410)
+logs.py        container logs (pods/log): read once, or followed as they grow
 podexec.py     running a command in a container (pods/exec over a websocket)
 fanout.py      the one policy for requests side by side (threads, how many at once)
 permissions.py what the caller may do: rules reviews, then access reviews

@@ -10,6 +10,7 @@ built on that.
     move.py      `up --stack` onto another stack's MongoDB: the scores dumped and restored
     rollback.py  `rollback [--with-data]`
     diff.py      `diff`: what `up` would change, by server-side dry run
+    template.py  `template`: the manifests `up` would apply, for another tool to apply
     scale.py     `scale`
     down.py      `down [--purge]`
 """
