@@ -30,7 +30,7 @@ def main() -> None:
     ns = f"bench-soak-{uuid.uuid4().hex[:6]}"
     results: dict[str, dict[str, dict[str, float]]] = {}
     with StandIn({"/": b"ok", "/soak": BODY}) as server:
-        forward = objects.port_forward(f"pf-{ns}", [ns], 8080, server.port)
+        forward = objects.port_forward(f"pf-{ns}", [ns], 8080, target_port=server.port)
         cluster.create(forward)
         pacdeploy(
             "-n", ns, "up", "--keep-default-class", "--storage-class", "standard", "--replicas", "3"

@@ -96,7 +96,7 @@ def measure(port: int, args: argparse.Namespace) -> dict[str, float]:
 
 def compare(cluster, server: StandIn, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     ns = f"bench-fwd-{uuid.uuid4().hex[:6]}"
-    forward = objects.port_forward(f"pf-{ns}", [ns], 8080, server.port)
+    forward = objects.port_forward(f"pf-{ns}", [ns], 8080, target_port=server.port)
     cluster.create(forward)
     pacdeploy("-n", ns, "up", "--keep-default-class", "--storage-class", "standard")
     context = ["--context", lifecycle.CONTEXT, "-n", ns]

@@ -77,7 +77,13 @@ def make(job: tuple[Cluster, dict]) -> None:
     cluster.create(obj)
     if obj["kind"] == "PersistentVolume":
         available = {"status": {"phase": "Available"}}
-        cluster.merge_patch("PersistentVolume", obj["metadata"]["name"], available, None, "status")
+        cluster.merge_patch(
+            "PersistentVolume",
+            obj["metadata"]["name"],
+            available,
+            namespace=None,
+            subresource="status",
+        )
 
 
 def settle(cluster: Cluster, volumes: int) -> None:

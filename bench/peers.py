@@ -85,7 +85,7 @@ class Tools:
     """The commands of each tool for each case, against one kubeconfig."""
 
     def __init__(
-        self, config: Path, context: str, helm: Path, work: Path, proxy: LatencyProxy
+        self, config: Path, context: str, helm: Path, *, work: Path, proxy: LatencyProxy
     ) -> None:
         self.proxy = proxy
         self.env = {**os.environ, "KUBECONFIG": str(config)}
@@ -232,7 +232,7 @@ def proxied_kubeconfig(directory: Path, port: int) -> tuple[Path, str]:
     server = urlparse(cluster["server"])
     proxied = {**cluster, "server": f"{server.scheme}://127.0.0.1:{port}"}
     path = directory / f"kubeconfig-{port}"
-    contexts.write(path, contexts.with_context(None, "bench", proxied, user))
+    contexts.write(path, contexts.with_context(None, "bench", proxied, user=user))
     return path, "bench"
 
 
@@ -285,7 +285,7 @@ def main() -> None:
             for rtt in args.rtt:
                 with LatencyProxy(target.hostname or "127.0.0.1", target.port or 443, rtt) as px:
                     config, context = proxied_kubeconfig(work, px.port)
-                    tools = Tools(config, context, helm, work, px)
+                    tools = Tools(config, context, helm, work=work, proxy=px)
                     if rtt == 0:
                         results["requests"] = count_requests(tools)  # type: ignore[assignment]
                     per_tool: dict[str, dict[str, list[float]]] = {}

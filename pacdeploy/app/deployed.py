@@ -9,7 +9,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref
 
 
-def get(cluster: Cluster, kind: str, name: str, namespace: str) -> dict[str, Any]:
+def get(cluster: Cluster, kind: str, name: str, *, namespace: str) -> dict[str, Any]:
     """The object; NotFound, saying to run `up` first, when it is not there."""
     obj = cluster.get(kind, name, namespace)
     if obj is None:

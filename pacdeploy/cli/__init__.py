@@ -76,7 +76,7 @@ class Root(click.Group):
 @click.version_option(package_name="pacdeploy")
 @click.pass_context
 def cli(
-    ctx: click.Context, kubeconfig: str | None, context: str | None, namespace: str, verbose: int
+    ctx: click.Context, *, kubeconfig: str | None, context: str | None, namespace: str, verbose: int
 ) -> None:
     """Deploy the Pacman + MongoDB stateful demo to Kubernetes."""
     from pacdeploy.app.manifests import validate_namespace

@@ -151,6 +151,7 @@ def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
 def up_command(
     settings: Settings,
     /,
+    *,
     dry_run: bool,
     snapshot: bool,
     keep_backups: int,
@@ -179,7 +180,9 @@ def up_command(
     if moving is None:
         result = up.up(cluster, request, settings.out)
     else:
-        result = move.run(cluster, moving, request, settings.out, lambda q: confirm(yes, q, MOVING))
+        result = move.run(
+            cluster, moving, request, out=settings.out, confirm=lambda q: confirm(yes, q, MOVING)
+        )
     report_changes(settings.out, result.changes)
     if result.revision is not None:
         settings.out.info(f"revision {result.revision.number} deployed")
@@ -208,7 +211,7 @@ def diff_command(settings: Settings, /, fmt: str, revision: int | None, **given:
             revisions.read(cluster, settings.namespace), revision, settings.namespace
         )
         request, manifests = up.request_for(target), target.manifests
-    found = diff.diff(cluster, up.plan_for(cluster, request, settings.out, manifests))
+    found = diff.diff(cluster, up.plan_for(cluster, request, settings.out, manifests=manifests))
     if fmt != "table":
         settings.out.data([d.as_dict() for d in found], fmt)
     else:
@@ -238,7 +241,7 @@ def diff_command(settings: Settings, /, fmt: str, revision: int | None, **given:
 )
 @pass_settings
 def template_command(
-    settings: Settings, /, with_secret: bool, validate: bool, fmt: str, **given: Any
+    settings: Settings, /, *, with_secret: bool, validate: bool, fmt: str, **given: Any
 ) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
     from pacdeploy.release import template
@@ -270,7 +273,7 @@ def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
 
     validate_replicas(replicas)
     cluster = settings.cluster(warm=scale.FIRST_ROUND)
-    change = scale.scale(cluster, settings.namespace, replicas, timeout, settings.out)
+    change = scale.scale(cluster, settings.namespace, replicas, timeout=timeout, out=settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
 
@@ -298,7 +301,7 @@ def status(settings: Settings, fmt: str) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --purge.")
 @TIMEOUT
 @pass_settings
-def down_command(settings: Settings, purge: bool, yes: bool, timeout: float) -> None:
+def down_command(settings: Settings, *, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
     from pacdeploy.release.down import down
 

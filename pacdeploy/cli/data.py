@@ -44,7 +44,12 @@ def backup() -> None:
 @SHORT_TIMEOUT
 @pass_settings
 def backup_create(
-    settings: Settings, name: str | None, snapshot_class: str | None, no_lock: bool, timeout: float
+    settings: Settings,
+    *,
+    name: str | None,
+    snapshot_class: str | None,
+    no_lock: bool,
+    timeout: float,
 ) -> None:
     """Snapshot every MongoDB volume as backup NAME (default: backup-<UTC time>)."""
     from pacdeploy.data import backups, revisions
@@ -95,7 +100,7 @@ def backup_delete(settings: Settings, name: str, timeout: float) -> None:
     from pacdeploy.data import backups
 
     for snapshot in backups.delete(
-        settings.cluster(), settings.namespace, name, timeout, settings.out
+        settings.cluster(), settings.namespace, name, timeout=timeout, out=settings.out
     ):
         settings.out.info(f"volumesnapshot/{snapshot} deleted")
 
@@ -107,7 +112,7 @@ def backup_delete(settings: Settings, name: str, timeout: float) -> None:
 @SHORT_TIMEOUT
 @pass_settings
 def backup_prune(
-    settings: Settings, keep: int, older_than: float | None, yes: bool, timeout: float
+    settings: Settings, *, keep: int, older_than: float | None, yes: bool, timeout: float
 ) -> None:
     """Delete all but the newest KEEP backups, named ones too (--older-than: only older)."""
     from pacdeploy.data import backups, retention
@@ -125,7 +130,7 @@ def backup_prune(
         return
     confirm(yes, f"Delete backup(s) {', '.join(b.name for b in doomed)}?", PRUNING)
     for found in doomed:
-        backups.delete(cluster, settings.namespace, found.name, timeout, settings.out)
+        backups.delete(cluster, settings.namespace, found.name, timeout=timeout, out=settings.out)
         settings.out.info(f"backup {found.name} deleted")
 
 
@@ -172,7 +177,7 @@ def backup_import(settings: Settings, path: Path, yes: bool) -> None:
 @TIMEOUT
 @pass_settings
 def restore_command(
-    settings: Settings, name: str | None, undo: bool, yes: bool, timeout: float
+    settings: Settings, *, name: str | None, undo: bool, yes: bool, timeout: float
 ) -> None:
     """Put MongoDB's data back to backup NAME (the current data is kept until it works)."""
     from pacdeploy.restore import plan, run

@@ -26,6 +26,7 @@ from pacdeploy.errors import InvalidInput, PermissionDenied
 @pass_settings
 def logs_command(
     settings: Settings,
+    *,
     workload: str | None,
     follow: bool,
     previous: bool,
@@ -93,7 +94,7 @@ def report_command(settings: Settings, path: str | None) -> None:
     if os.path.exists(path):
         raise InvalidInput(f"{path} exists", "Pass -o with another file name, or remove it")
     cluster = settings.cluster(warm=6)
-    deployed.get(cluster, "StatefulSet", STATEFULSET, ns)  # no app: nothing to report on
+    deployed.get(cluster, "StatefulSet", STATEFULSET, namespace=ns)  # no app: nothing to report on
     # Read first: no bundle if they cannot be masked.
     secrets = report.secret_only(secret_values(cluster, ns), ns)
     gathered = report.gather(cluster, ns)

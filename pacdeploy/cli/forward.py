@@ -29,6 +29,7 @@ from pacdeploy.forward import DEFAULT_LOCAL_PORT
 @pass_settings
 def forward(
     settings: Settings,
+    *,
     local_port: int,
     address: str,
     service: str,
@@ -41,7 +42,12 @@ def forward(
 
     port: int | str = int(service_port) if service_port.isdigit() else service_port
     forwarder = Forwarder(
-        settings.cluster(), settings.namespace, service, port, address, local_port
+        settings.cluster(),
+        settings.namespace,
+        service,
+        port=port,
+        address=address,
+        local_port=local_port,
     ).open()
     if open_browser:
         import webbrowser

@@ -64,7 +64,7 @@ def _images(revision: Revision) -> str:
 @TIMEOUT
 @pass_settings
 def rollback_command(
-    settings: Settings, revision: int | None, with_data: bool, yes: bool, timeout: float
+    settings: Settings, *, revision: int | None, with_data: bool, yes: bool, timeout: float
 ) -> None:
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy.data import revisions

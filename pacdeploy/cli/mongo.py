@@ -44,11 +44,13 @@ def shell_command(settings: Settings, admin: bool, expression: tuple[str, ...]) 
             "shell needs a terminal", "Run it in one, or pass `-- EXPR` to evaluate EXPR"
         )
     cluster, ns = settings.cluster(), settings.namespace
-    program = shell.shell_of(deployed.get(cluster, "StatefulSet", STATEFULSET, ns))
+    program = shell.shell_of(deployed.get(cluster, "StatefulSet", STATEFULSET, namespace=ns))
     pod = shell.ready_pod(cluster, ns)
     command = program.command(admin=admin, expression=expr)
     if expr is not None:
-        ran = podexec.run(cluster, pod, ns, CONTAINER, command, EXPRESSION_SECONDS)
+        ran = podexec.run(
+            cluster, pod, ns, container=CONTAINER, command=command, timeout=EXPRESSION_SECONDS
+        )
         sys.stdout.write(ran.stdout)
         sys.stderr.write(ran.stderr)
         if not ran.ok and not (ran.stdout or ran.stderr):

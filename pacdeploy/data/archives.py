@@ -71,7 +71,7 @@ def restored(stderr: str) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
-def tool_command(tool: str, login: Login, namespace: str, pod: str) -> list[str]:
+def tool_command(tool: str, login: Login, namespace: str, *, pod: str) -> list[str]:
     """`mongodump` or `mongorestore` of the app's database, archive on stdout or stdin."""
     uri = f"mongodb://127.0.0.1:27017/?appName=pacdeploy%20{namespace}/{pod}"
     common = [tool, f"--uri={uri}", f"--username={login.user}", "--authenticationDatabase=admin"]
@@ -137,8 +137,8 @@ def _run(
         cluster,
         pod,
         namespace,
-        CONTAINER,
-        tool_command(tool, creds, namespace, pod),
+        container=CONTAINER,
+        command=tool_command(tool, creds, namespace, pod=pod),
         stdin=stdin(),
         stdout=archive_out,
         idle=idle,
@@ -152,8 +152,8 @@ def dump_to(
     cluster: Cluster,
     namespace: str,
     pod: str,
-    write: Callable[[bytes], object],
     *,
+    write: Callable[[bytes], object],
     idle: float = IDLE_SECONDS,
 ) -> Dumped:
     """mongodump in ``pod``, its archive handed to ``write`` as it comes."""
@@ -163,7 +163,7 @@ def dump_to(
 
 
 def restore_from(
-    cluster: Cluster, namespace: str, pod: str, chunks: Iterator[bytes], *, idle: float
+    cluster: Cluster, namespace: str, pod: str, *, chunks: Iterator[bytes], idle: float
 ) -> int:
     """mongorestore in ``pod`` from the archive in ``chunks``: the documents restored, or an
     error when any failed."""
@@ -200,7 +200,7 @@ def export(cluster: Cluster, namespace: str, path: Path) -> Dumped:
         raise InvalidInput(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as sink:
-            found = dump_to(cluster, namespace, pod, sink.write)
+            found = dump_to(cluster, namespace, pod, write=sink.write)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -210,4 +210,4 @@ def export(cluster: Cluster, namespace: str, path: Path) -> Dumped:
 def import_(cluster: Cluster, namespace: str, path: Path) -> tuple[str, int]:
     """The archive at ``path`` into the app's database: (pod, documents restored)."""
     pod = ready_pod(cluster, namespace)
-    return pod, restore_from(cluster, namespace, pod, file_chunks(path), idle=IDLE_SECONDS)
+    return pod, restore_from(cluster, namespace, pod, chunks=file_chunks(path), idle=IDLE_SECONDS)

@@ -62,9 +62,9 @@ def snapshot_for(
     backup: str,
     claim: str,
     namespace: str,
+    *,
     snapshot_class: str,
     revision: int | None,
-    *,
     claims: list[str] | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def selector(backup: str | None = None) -> str:
 def snapshot_list(
     cluster: Cluster, namespace: str, backup: str | None = None
 ) -> list[dict[str, Any]]:
-    return snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector(backup))
+    return snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector=selector(backup))
 
 
 def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
@@ -153,7 +153,7 @@ def prune(
         automatic_only=automatic_only,
     )
     for backup in doomed:
-        delete(cluster, namespace, backup.name, timeout, out)
+        delete(cluster, namespace, backup.name, timeout=timeout, out=out)
     return [b.name for b in doomed]
 
 
@@ -225,10 +225,10 @@ def create(
     conflict. ``lock``: mongo's writes held while the snapshots are cut (consistency.py)."""
     validate_name(name)
     volumes, classes, taken, locked = sources(cluster, namespace, name)
-    consistency.release_stale(cluster, namespace, locked, out)  # before any answer
+    consistency.release_stale(cluster, namespace, locked, out=out)  # before any answer
     if any(t["metadata"].get("deletionTimestamp") for t in taken):
         out.info(f"backup {name} is being deleted: waiting until it is gone")
-        snapshots.wait_deleted(cluster, namespace, taken, timeout, out)
+        snapshots.wait_deleted(cluster, namespace, taken, timeout=timeout, out=out)
         taken = []
     if taken:
         missing = unfinished(taken)
@@ -251,8 +251,10 @@ def create(
             name,
             v.claim,
             namespace,
-            snapshots.choose_class(classes, v.driver, v.storage_class, snapshot_class),
-            revision,
+            snapshot_class=snapshots.choose_class(
+                classes, v.driver, v.storage_class, requested=snapshot_class
+            ),
+            revision=revision,
             claims=covered,
             reason=reason,
         )
@@ -269,9 +271,9 @@ def create(
     ) as held:
         fanout.each(cluster.create, wanted)
         if held is not None:
-            cut = snapshots.wait_cut(cluster, namespace, selector(name), held.deadline)
-            consistency.cut_or_not(f"backup {name}", cut, held, out)
-    ready = wait_ready(cluster, namespace, name, timeout, out)
+            cut = snapshots.wait_cut(cluster, namespace, selector(name), deadline=held.deadline)
+            consistency.cut_or_not(f"backup {name}", cut, held, out=out)
+    ready = wait_ready(cluster, namespace, name, timeout=timeout, out=out)
     if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
         pruned = prune(
             cluster,
@@ -287,22 +289,26 @@ def create(
     return ready
 
 
-def wait_ready(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> Backup:
+def wait_ready(
+    cluster: Cluster, namespace: str, name: str, *, timeout: float, out: Output
+) -> Backup:
     """Block until every snapshot of the backup is readyToUse, saying what each waits on."""
     found = snapshots.wait_ready(
         cluster,
         namespace,
         f"backup {name}",
-        selector(name),
-        timeout,
-        out,
+        selector=selector(name),
+        timeout=timeout,
+        out=out,
         fix=f"Check the snapshot controller and driver, then `pacdeploy backup delete {name} "
         f"-n {namespace}` and retry",
     )
     return summarize(found)[0]
 
 
-def delete(cluster: Cluster, namespace: str, name: str, timeout: float, out: Output) -> list[str]:
+def delete(
+    cluster: Cluster, namespace: str, name: str, *, timeout: float, out: Output
+) -> list[str]:
     """Delete the backup's snapshots and wait until they and their contents are gone:
     a deleted backup is gone when this returns, so its name can be taken again."""
     found = snapshot_list(cluster, namespace, name)
@@ -321,5 +327,5 @@ def delete(cluster: Cluster, namespace: str, name: str, timeout: float, out: Out
     )
     names = [name_of(s) for s in found]
     fanout.each(lambda n: cluster.delete("VolumeSnapshot", n, namespace), names)
-    snapshots.wait_deleted(cluster, namespace, found, timeout, out)
+    snapshots.wait_deleted(cluster, namespace, found, timeout=timeout, out=out)
     return names

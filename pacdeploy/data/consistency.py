@@ -108,7 +108,10 @@ def held_by(statefulset: dict[str, Any] | None) -> list[str]:
 def _record(cluster: Cluster, namespace: str, pods: list[str]) -> None:
     value = json.dumps(sorted(pods)) if pods else None  # None: merge patch removes it
     cluster.merge_patch(
-        "StatefulSet", STATEFULSET, {"metadata": {"annotations": {HELD: value}}}, namespace
+        "StatefulSet",
+        STATEFULSET,
+        {"metadata": {"annotations": {HELD: value}}},
+        namespace=namespace,
     )
 
 
@@ -145,7 +148,7 @@ def locked(
     if not pods:
         yield None
         return
-    if not permissions.allowed(cluster, Need.on("create", "Pod", namespace, "exec")):
+    if not permissions.allowed(cluster, Need.on("create", "Pod", namespace, subresource="exec")):
         out.info(
             f"no permission to exec into mongo for db.fsyncLock(): the backup is {CRASH_CONSISTENT}"
         )
@@ -156,7 +159,7 @@ def locked(
     stuck: list[str] = []
     try:
         for pod in pods:
-            problem = _run(cluster, namespace, pod, LOCK, shells[pod])
+            problem = _run(cluster, namespace, pod, call=LOCK, shell=shells[pod])
             if problem is None:
                 held.append(pod)
                 out.info(f"mongo locked in pod {pod} (db.fsyncLock): writes wait for the snapshot")
@@ -170,16 +173,18 @@ def locked(
             out.warning(
                 f"db.fsyncLock() failed in pod {pod} ({problem}): the backup is {CRASH_CONSISTENT}"
             )
-            stuck += [d for d in held if not _unlock(cluster, namespace, d, shells[d], out)]
+            stuck += [
+                d for d in held if not _unlock(cluster, namespace, d, shell=shells[d], out=out)
+            ]
             held = []
             break
         yield Held(Deadline(LOCK_SECONDS), required) if held else None
     finally:
-        stuck += [p for p in held if not _unlock(cluster, namespace, p, shells[p], out)]
+        stuck += [p for p in held if not _unlock(cluster, namespace, p, shell=shells[p], out=out)]
         _record(cluster, namespace, stuck)  # what could not be unlocked stays for the next
 
 
-def cut_or_not(what: str, cut: bool, lock: Held, out: Output) -> None:
+def cut_or_not(what: str, cut: bool, lock: Held, *, out: Output) -> None:
     """Said of the snapshots taken while mongo was locked, once the lock must end: cut in
     time (consistent), or not. Not in time is a failure for a backup the user asked for,
     as a failed lock is; an automatic one goes on crash-consistent (the snapshots are
@@ -199,18 +204,20 @@ def cut_or_not(what: str, cut: bool, lock: Held, out: Output) -> None:
     out.warning(f"{late}; it is unlocked again and the backup is {CRASH_CONSISTENT}")
 
 
-def _run(cluster: Cluster, namespace: str, pod: str, call: str, shell: Shell) -> str | None:
+def _run(cluster: Cluster, namespace: str, pod: str, *, call: str, shell: Shell) -> str | None:
     """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
     command = mongo_eval(call, f"{namespace}/{pod}", shell)
     try:
-        ran = podexec.run(cluster, pod, namespace, CONTAINER, command, LOCK_SECONDS)
+        ran = podexec.run(
+            cluster, pod, namespace, container=CONTAINER, command=command, timeout=LOCK_SECONDS
+        )
     except PacdeployError as exc:
         return exc.problem
     return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"
 
 
-def _unlock(cluster: Cluster, namespace: str, pod: str, shell: Shell, out: Output) -> bool:
-    problem = _run(cluster, namespace, pod, UNLOCK, shell)
+def _unlock(cluster: Cluster, namespace: str, pod: str, *, shell: Shell, out: Output) -> bool:
+    problem = _run(cluster, namespace, pod, call=UNLOCK, shell=shell)
     if problem is None:
         out.info(f"mongo unlocked in pod {pod} (db.fsyncUnlock)")
         return True
@@ -221,7 +228,7 @@ def _unlock(cluster: Cluster, namespace: str, pod: str, shell: Shell, out: Outpu
     return False
 
 
-def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output) -> None:
+def release_stale(cluster: Cluster, namespace: str, pods: list[str], *, out: Output) -> None:
     """Unlock the ``pods`` an interrupted backup recorded as locked (:func:`held_by`), or
     stop: a backup would only add a lock to writes already held."""
     if not pods:
@@ -231,7 +238,7 @@ def release_stale(cluster: Cluster, namespace: str, pods: list[str], out: Output
     failed = {  # a pod that is gone took its lock along with its mongod
         p: why
         for p, found in live.items()
-        if (why := _run(cluster, namespace, p, RELEASE, shell_of(found))) is not None
+        if (why := _run(cluster, namespace, p, call=RELEASE, shell=shell_of(found))) is not None
     }
     if failed:
         pod, problem = next(iter(failed.items()))

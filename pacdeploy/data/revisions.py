@@ -204,7 +204,7 @@ def find(revisions: list[Revision], number: int, namespace: str) -> Revision:
     )
 
 
-def record(cluster: Cluster, namespace: str, revision: Revision, older: list[Revision]) -> None:
+def record(cluster: Cluster, namespace: str, revision: Revision, *, older: list[Revision]) -> None:
     """Store ``revision`` and drop what falls out of the history."""
     cluster.create(to_configmap(revision, namespace))
     for old in expired([*older, revision]):
@@ -215,6 +215,7 @@ def settle(
     cluster: Cluster,
     namespace: str,
     revision: Revision,
+    *,
     status: str,
     change: str | None = None,
     images: dict[str, str] | None = None,
@@ -224,4 +225,4 @@ def settle(
     data = {"status": status, **({"change": change} if change else {})}
     if images:
         data["images"] = json.dumps(images, sort_keys=True)
-    cluster.merge_patch("ConfigMap", revision.name, {"data": data}, namespace)
+    cluster.merge_patch("ConfigMap", revision.name, {"data": data}, namespace=namespace)

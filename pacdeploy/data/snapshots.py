@@ -33,7 +33,7 @@ class NoSnapshots(NotFound):
 
 
 def choose_class(
-    classes: list[dict[str, Any]], driver: str, storage_class: str, requested: str | None
+    classes: list[dict[str, Any]], driver: str, storage_class: str, *, requested: str | None
 ) -> str:
     """The VolumeSnapshotClass for ``driver``: the one asked for, else its default, else
     its only one."""
@@ -81,7 +81,7 @@ def why_not_ready(snapshot: dict[str, Any], events: list[dict[str, Any]]) -> str
 
 
 def list_kind(
-    cluster: Cluster, kind: str, namespace: str | None = None, selector: str | None = None
+    cluster: Cluster, kind: str, namespace: str | None = None, *, selector: str | None = None
 ) -> list[dict[str, Any]]:
     """A list of one of the snapshot API's kinds; NoSnapshots if the cluster lacks the API."""
     try:
@@ -103,22 +103,22 @@ def is_cut(snapshot: dict[str, Any]) -> bool:
 
 
 def watched(
-    cluster: Cluster, namespace: str, selector: str, deadline: Deadline
+    cluster: Cluster, namespace: str, selector: str, *, deadline: Deadline
 ) -> Iterator[tuple[float, list[dict[str, Any]]]]:
     """The selected snapshots at each change (changes.py), until ``deadline``."""
     return changes.selection(
         cluster,
         "VolumeSnapshot",
         namespace,
-        selector,
-        deadline,
-        read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector),
+        label_selector=selector,
+        deadline=deadline,
+        read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector=selector),
     )
 
 
-def wait_cut(cluster: Cluster, namespace: str, selector: str, deadline: Deadline) -> bool:
+def wait_cut(cluster: Cluster, namespace: str, selector: str, *, deadline: Deadline) -> bool:
     """Whether every selected snapshot is cut within ``deadline`` (mongo's lock)."""
-    for _, found in watched(cluster, namespace, selector, deadline):
+    for _, found in watched(cluster, namespace, selector, deadline=deadline):
         if found and all(is_cut(s) for s in found):
             return True
     return False
@@ -128,10 +128,10 @@ def wait_ready(
     cluster: Cluster,
     namespace: str,
     what: str,
+    *,
     selector: str,
     timeout: float,
     out: Output,
-    *,
     fix: str,
 ) -> list[dict[str, Any]]:
     """Until every selected snapshot is readyToUse, saying what each waits on (in the
@@ -141,7 +141,7 @@ def wait_ready(
     events: list[dict[str, Any]] = []
     events_read = -EVENTS_EVERY
     with out.board(("snapshot", "status")) as board:
-        for elapsed, found in watched(cluster, namespace, selector, deadline):
+        for elapsed, found in watched(cluster, namespace, selector, deadline=deadline):
             waiting = [s for s in found if not is_ready(s)]
             if waiting and elapsed >= EVENTS_AFTER and elapsed - events_read >= EVENTS_EVERY:
                 events, events_read = cluster.events_about(namespace, waiting), elapsed
@@ -163,13 +163,15 @@ def wait_ready(
 
 
 def wait_deleted(
-    cluster: Cluster, namespace: str, taken: list[dict[str, Any]], timeout: float, out: Output
+    cluster: Cluster, namespace: str, taken: list[dict[str, Any]], *, timeout: float, out: Output
 ) -> None:
     """Until every snapshot of ``taken`` and the content it was bound to are gone, saying
     what holds each (the snapshot controller's finalizers while it deletes the data)."""
     for snap in taken:
-        gone.wait_gone(cluster, "VolumeSnapshot", name_of(snap), timeout, out, namespace)
+        gone.wait_gone(
+            cluster, "VolumeSnapshot", name_of(snap), timeout=timeout, out=out, namespace=namespace
+        )
     for snap in taken:
         content = (snap.get("status") or {}).get("boundVolumeSnapshotContentName")
         if content:
-            gone.wait_gone(cluster, "VolumeSnapshotContent", content, timeout, out)
+            gone.wait_gone(cluster, "VolumeSnapshotContent", content, timeout=timeout, out=out)

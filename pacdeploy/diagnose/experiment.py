@@ -64,7 +64,7 @@ def refuse_unfinished(statefulset: dict[str, Any], namespace: str) -> None:
         )
 
 
-def _request(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+def _request(url: str, method: str, path: str, *, body: dict[str, Any] | None = None) -> Any:
     """One HTTP exchange straight to the forward (no proxy: it is this machine's port)."""
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=HTTP_SECONDS)
@@ -89,7 +89,9 @@ def _request(url: str, method: str, path: str, body: dict[str, Any] | None = Non
 @contextmanager
 def forwarded(cluster: Cluster, namespace: str) -> Iterator[str]:
     """pacdeploy's forward to the app's Service on a free local port, for the block: its URL."""
-    forwarder = Forwarder(cluster, namespace, SERVICE, 80, "127.0.0.1", 0).open()
+    forwarder = Forwarder(
+        cluster, namespace, SERVICE, port=80, address="127.0.0.1", local_port=0
+    ).open()
     threading.Thread(target=forwarder.serve_forever, daemon=True, name="forward").start()
     try:
         yield forwarder.url
@@ -108,7 +110,9 @@ class Experiment:
         self.name = f"pacdeploy-test-{secrets.token_hex(3)}"
 
     def run(self, report: Callable[[Step], None], *, keep_pod: bool) -> None:
-        statefulset = deployed.get(self.cluster, "StatefulSet", STATEFULSET, self.namespace)
+        statefulset = deployed.get(
+            self.cluster, "StatefulSet", STATEFULSET, namespace=self.namespace
+        )
         refuse_unfinished(statefulset, self.namespace)
         program = shell.shell_of(statefulset)
         with forwarded(self.cluster, self.namespace) as url:
@@ -134,7 +138,9 @@ class Experiment:
 
     def write(self, url: str) -> str:
         score = {"name": self.name, "cloud": "pacdeploy", "zone": "test", "host": "pacdeploy"}
-        answer = _request(url, "POST", "/highscores", {**score, "score": SCORE, "level": LEVEL})
+        answer = _request(
+            url, "POST", "/highscores", body={**score, "score": SCORE, "level": LEVEL}
+        )
         if isinstance(answer, dict) and answer.get("rs", "success") != "success":
             raise PacdeployError(f"the app did not keep the score: {answer}")
         return f"{SCORE} points as {self.name}, through {url}"
@@ -148,7 +154,9 @@ class Experiment:
         """A new mongo-0, Ready, on the claim it had: the same name and the same object."""
         claims = readiness.claims_of(before)
         wanted = {c: self.cluster.get("PersistentVolumeClaim", c, self.namespace) for c in claims}
-        for pod in watch.follow(self.cluster, "Pod", POD, self.namespace, seconds=self.timeout):
+        for pod in watch.follow(
+            self.cluster, "Pod", POD, namespace=self.namespace, seconds=self.timeout
+        ):
             if pod is None or pod["metadata"]["uid"] == before["metadata"]["uid"]:
                 continue
             if readiness.has_ready_condition(pod):
@@ -181,7 +189,9 @@ class Experiment:
         mine = json.dumps({"name": self.name})
         expression = f"db.{COLLECTION}.deleteMany({mine}).deletedCount"
         command = program.command(admin=False, expression=expression)
-        ran = podexec.run(self.cluster, pod, self.namespace, CONTAINER, command, 60.0)
+        ran = podexec.run(
+            self.cluster, pod, self.namespace, container=CONTAINER, command=command, timeout=60.0
+        )
         if not ran.ok:
             raise PacdeployError(f"{command[0]} in pod {pod}: {ran.reason or ran.stderr.strip()}")
         return f"{self.name} removed in pod {pod}"

@@ -46,6 +46,7 @@ class Forwarder:
         cluster: Cluster,
         namespace: str,
         service: str,
+        *,
         port: int | str,
         address: str,
         local_port: int,
@@ -67,7 +68,9 @@ class Forwarder:
         self.stopping = threading.Event()
         self.workers = Workers(name="connection")
         self.tunnels = Tunnels(
-            lambda pod: open_tunnel(cluster, namespace, pod, self.notices.put, self.workers.run)
+            lambda pod: open_tunnel(
+                cluster, namespace, pod, notify=self.notices.put, spawn=self.workers.run
+            )
         )
         self._turn = itertools.count()
         self._clients: set[socket.socket] = set()

@@ -95,7 +95,7 @@ def _control(kind: int, flags: int, payload: bytes) -> bytes:
 
 
 def data_header(
-    into: bytearray | memoryview, stream_id: int, length: int, fin: bool = False
+    into: bytearray | memoryview, stream_id: int, length: int, *, fin: bool = False
 ) -> None:
     """Write a data frame's 8-byte header into the start of ``into`` (the data follows it)."""
     struct.pack_into(">II", into, 0, stream_id, (FLAG_FIN if fin else 0) << 24 | length)
@@ -103,7 +103,7 @@ def data_header(
 
 def data(stream_id: int, payload: bytes = b"", fin: bool = False) -> bytes:
     frame = bytearray(HEADER + len(payload))
-    data_header(frame, stream_id, len(payload), fin)
+    data_header(frame, stream_id, len(payload), fin=fin)
     frame[HEADER:] = payload
     return bytes(frame)
 

@@ -96,6 +96,7 @@ class Stream:
         tunnel: Carrier,
         data_id: int,
         port: int,
+        *,
         client: socket.socket,
         stats: Stats,
         spawn: Spawn,

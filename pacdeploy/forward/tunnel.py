@@ -49,7 +49,7 @@ LAST_ID = spdy.MAX_STREAM_ID - 4  # ids are never reused: past this, a new tunne
 class Tunnel:
     """A SPDY session to ``pod``. :meth:`open` starts a connection's streams on it."""
 
-    def __init__(self, ws: Any, pod: str, notify: Notify, spawn: Spawn) -> None:
+    def __init__(self, ws: Any, pod: str, notify: Notify, *, spawn: Spawn) -> None:
         self.ws = ws
         self.pod = pod
         self.notify = notify
@@ -79,7 +79,9 @@ class Tunnel:
                 if self.closed or self._draining or error_id > LAST_ID:
                     self._draining = True
                     raise TunnelClosed("the tunnel is closing")
-                stream = Stream(self, error_id + 2, port, client, stats, self.spawn)
+                stream = Stream(
+                    self, error_id + 2, port, client=client, stats=stats, spawn=self.spawn
+                )
                 self._streams[stream.error_id] = self._streams[stream.data_id] = stream
             request = str(next(self._requests))
             headers = {"streamtype": "error", "port": str(port), "requestid": request}
@@ -235,7 +237,9 @@ class Tunnel:
             self.ws.shutdown()
 
 
-def open_tunnel(cluster: Cluster, namespace: str, pod: str, notify: Notify, spawn: Spawn) -> Tunnel:
+def open_tunnel(
+    cluster: Cluster, namespace: str, pod: str, *, notify: Notify, spawn: Spawn
+) -> Tunnel:
     """Upgrade to a SPDY session over a websocket to ``pod``'s port-forward subresource."""
     from websocket import WebSocketException
 
@@ -260,4 +264,4 @@ def open_tunnel(cluster: Cluster, namespace: str, pod: str, notify: Notify, spaw
         if ws is not None:
             ws.shutdown()
         raise
-    return Tunnel(ws, pod, notify, spawn)
+    return Tunnel(ws, pod, notify, spawn=spawn)

@@ -211,6 +211,7 @@ class Cluster:
         kind: str,
         name: str,
         patch: dict[str, Any],
+        *,
         namespace: str | None = None,
         subresource: str = "",
     ) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def _empty() -> dict[str, Any]:
     }
 
 
-def _upsert(entries: list[dict[str, Any]], name: str, key: str, value: dict[str, Any]) -> None:
+def _upsert(entries: list[dict[str, Any]], name: str, key: str, *, value: dict[str, Any]) -> None:
     for entry in entries:
         if entry.get("name") == name:
             entry[key] = value
@@ -38,17 +38,17 @@ def with_context(
     config: dict[str, Any] | None,
     name: str,
     cluster: dict[str, Any],
-    user: dict[str, Any],
     *,
+    user: dict[str, Any],
     make_current: bool = True,
 ) -> dict[str, Any]:
     """Return ``config`` with cluster, user and context ``name`` added or replaced."""
     merged = {**_empty(), **copy.deepcopy(config or {})}
     for section in ("clusters", "users", "contexts"):
         merged[section] = merged.get(section) or []
-    _upsert(merged["clusters"], name, "cluster", cluster)
-    _upsert(merged["users"], name, "user", user)
-    _upsert(merged["contexts"], name, "context", {"cluster": name, "user": name})
+    _upsert(merged["clusters"], name, "cluster", value=cluster)
+    _upsert(merged["users"], name, "user", value=user)
+    _upsert(merged["contexts"], name, "context", value={"cluster": name, "user": name})
     if make_current:
         merged["current-context"] = name
     return merged

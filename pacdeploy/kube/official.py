@@ -47,6 +47,7 @@ class RestClient(Protocol):
         method: str,
         url: str,
         headers: Mapping[str, str] | None = None,
+        *,
         body: object = None,
         post_params: None = None,
         _request_timeout: tuple[float, float | None] | None = None,

@@ -20,7 +20,9 @@ class Need:
     subresource: str = ""
 
     @classmethod
-    def on(cls, verb: str, kind: str, namespace: str | None = None, subresource: str = "") -> Need:
+    def on(
+        cls, verb: str, kind: str, namespace: str | None = None, *, subresource: str = ""
+    ) -> Need:
         found = resource(kind)
         return cls(verb, found.group, found.plural, namespace, subresource)
 
@@ -100,7 +102,7 @@ def rules_for(cluster: Cluster, namespaces: list[str | None]) -> Rules:
     return dict(zip(scopes, fanout.each(lambda ns: _rules(cluster, ns), scopes), strict=True))
 
 
-def require(cluster: Cluster, needs: set[Need], action: str, rules: Rules | None = None) -> None:
+def require(cluster: Cluster, needs: set[Need], action: str, *, rules: Rules | None = None) -> None:
     """PermissionDenied naming every missing (verb, resource, namespace), or nothing.
 
     One rules review per namespace (and one for cluster scope) answers most needs in a

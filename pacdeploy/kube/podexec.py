@@ -67,13 +67,21 @@ def run(
     cluster: Cluster,
     pod: str,
     namespace: str,
+    *,
     container: str,
     command: list[str],
     timeout: float,
 ) -> Ran:
     """``command`` in ``container`` of ``pod``; NotReady if it does not end in ``timeout``."""
     out: list[bytes] = []
-    ran = _session(cluster, (pod, namespace, container), command, None, out.append, timeout)
+    ran = _session(
+        cluster,
+        (pod, namespace, container),
+        command,
+        stdin=None,
+        stdout=out.append,
+        timeout=timeout,
+    )
     return dataclasses.replace(ran, stdout=b"".join(out).decode(errors="replace"))
 
 
@@ -81,22 +89,25 @@ def stream(
     cluster: Cluster,
     pod: str,
     namespace: str,
+    *,
     container: str,
     command: list[str],
-    *,
     stdin: Iterable[bytes],
     stdout: Callable[[bytes], object],
     idle: float,
 ) -> Ran:
     """``command`` fed ``stdin`` (then end of file), its stdout handed to ``stdout`` as it
     comes; NotReady if it is silent for ``idle`` seconds. The Ran's stdout is empty."""
-    return _session(cluster, (pod, namespace, container), command, stdin, stdout, idle)
+    return _session(
+        cluster, (pod, namespace, container), command, stdin=stdin, stdout=stdout, timeout=idle
+    )
 
 
 def _session(
     cluster: Cluster,
     where: tuple[str, str, str],
     command: list[str],
+    *,
     stdin: Iterable[bytes] | None,
     stdout: Callable[[bytes], object],
     timeout: float,

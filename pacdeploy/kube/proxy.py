@@ -125,7 +125,7 @@ def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
 
 
 def choose(
-    server: str, proxy_url: str | None, environ: Mapping[str, str], cluster: str = ""
+    server: str, proxy_url: str | None, environ: Mapping[str, str], *, cluster: str = ""
 ) -> Proxy | None:
     """The proxy kubectl would use for ``server``, or None for a direct connection."""
     if proxy_url:
@@ -147,7 +147,7 @@ def choose(
     return parse(value, name, default_scheme="http")
 
 
-def tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
+def tunnel(proxy: Proxy, host: str, port: int, *, timeout: float) -> socket.socket:
     """A TCP stream to ``host``:``port`` through ``proxy`` (CONNECT, or SOCKS5)."""
     if proxy.scheme == "socks5":
         import socks  # PySocks, the library urllib3's SOCKS support is built on

@@ -87,11 +87,11 @@ def tls_context(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> 
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if cert is not None:
-        _load_pair(context, cert[0], cert[1], "the exec plugin's client certificate")
+        _load_pair(context, cert[0], cert[1], what="the exec plugin's client certificate")
     elif endpoint.cert_data or endpoint.cert_file:
         cert_pem = endpoint.cert_data or _read(endpoint.cert_file)
         key_pem = endpoint.key_data or _read(endpoint.key_file)
-        _load_pair(context, cert_pem, key_pem, f"the client certificate of {endpoint.user!r}")
+        _load_pair(context, cert_pem, key_pem, what=f"the client certificate of {endpoint.user!r}")
     return context
 
 
@@ -102,7 +102,7 @@ def _read(path: str | None) -> bytes:
         raise KubeconfigError(f"cannot read {path}: {exc.strerror}", "Fix the path") from exc
 
 
-def _load_pair(context: ssl.SSLContext, cert: bytes, key: bytes, what: str) -> None:
+def _load_pair(context: ssl.SSLContext, cert: bytes, key: bytes, *, what: str) -> None:
     # ssl loads a key pair from files only: a private directory, gone once loaded.
     with tempfile.TemporaryDirectory(prefix="pacdeploy-") as folder:
         cert_path, key_path = os.path.join(folder, "cert"), os.path.join(folder, "key")
@@ -131,7 +131,9 @@ class Transport:
         self.host = parts.hostname or ""
         self.port = parts.port or (443 if endpoint.secure else 80)
         self.secure = endpoint.secure
-        self.proxy = proxy.choose(endpoint.server, endpoint.proxy_url, environ, endpoint.cluster)
+        self.proxy = proxy.choose(
+            endpoint.server, endpoint.proxy_url, environ, cluster=endpoint.cluster
+        )
         self.plugin = None
         if endpoint.exec:
             self.plugin = ExecPlugin(endpoint.exec, cluster_info(endpoint, self.proxy))
@@ -275,7 +277,7 @@ class Transport:
         if self.proxy is None:
             sock = socket.create_connection((self.host, self.port), timeout=timeout)
         else:
-            sock = proxy.tunnel(self.proxy, self.host, self.port, timeout)
+            sock = proxy.tunnel(self.proxy, self.host, self.port, timeout=timeout)
         if not self.secure:
             return sock
         name = self.endpoint.tls_server_name or self.host

@@ -50,7 +50,7 @@ def waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def apply_up(cluster: Cluster, plan: UpPlan, *, dry_run: bool = False) -> list[Change]:
     """Make the cluster match the plan; a second run reports everything unchanged."""
     if plan.needs:
-        permissions.require(cluster, plan.needs, "deploy pacman", plan.rules)
+        permissions.require(cluster, plan.needs, "deploy pacman", rules=plan.rules)
     first, *rest = waves(plan.objects)
     force = plan.force
 
@@ -99,7 +99,10 @@ def _ensure_secret(cluster: Cluster, plan: UpPlan, dry_run: bool) -> Change:
         adopt = not is_managed(plan.secret)
         if adopt and not dry_run:  # --force: keep the user's credentials, mark them ours
             cluster.merge_patch(
-                "Secret", SECRET, {"metadata": {"labels": MANAGED_BY}}, plan.options.namespace
+                "Secret",
+                SECRET,
+                {"metadata": {"labels": MANAGED_BY}},
+                namespace=plan.options.namespace,
             )
         return Change(ref("Secret", SECRET), "adopted" if adopt else "unchanged")
     if not dry_run:
@@ -117,6 +120,7 @@ def wait_up(
     cluster: Cluster,
     plan: UpPlan,
     timeout: float,
+    *,
     out: Output,
     changes: Sequence[Change] = (),
     last_good: dict[str, str] | None = None,
@@ -128,4 +132,12 @@ def wait_up(
     known = {r: obj for r, obj in read.items() if obj is not None}
     known.update({c.ref: c.written for c in changes if c.written is not None})
     hints = Hints(node_arch=plan.nodes, last_good=last_good or {})
-    rollout.wait_ready(cluster, plan.options.namespace, WORKLOADS, timeout, out, known, hints)
+    rollout.wait_ready(
+        cluster,
+        plan.options.namespace,
+        WORKLOADS,
+        timeout=timeout,
+        out=out,
+        known=known,
+        hints=hints,
+    )

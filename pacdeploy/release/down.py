@@ -85,11 +85,15 @@ def down(
     if any(resource(o["kind"]).namespaced for o in app):
         # Before the namespace: its controller, finding pods still terminating, comes back
         # only after their grace period (--purge on the sandbox: 16 -> 11 s).
-        gone.wait_pods_gone(cluster, namespace, APP_PODS, deadline - time.monotonic(), out)
+        gone.wait_pods_gone(
+            cluster, namespace, APP_PODS, timeout=deadline - time.monotonic(), out=out
+        )
     if purge and ns_obj is not None:
         if cluster.delete("Namespace", namespace):
             changes.append(Change(ref("Namespace", namespace), "deleted"))
-        gone.wait_gone(cluster, "Namespace", namespace, deadline - time.monotonic(), out)
+        gone.wait_gone(
+            cluster, "Namespace", namespace, timeout=deadline - time.monotonic(), out=out
+        )
         changes += _give_default_back(cluster, cluster.list("StorageClass"), unfinished)
     return changes
 

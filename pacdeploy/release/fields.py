@@ -83,7 +83,7 @@ NOT_DRIFT = ("spec.replicas",)
 
 
 def drift(
-    applied: Any, live: Any, path: str = "", ignore: tuple[str, ...] = NOT_DRIFT
+    applied: Any, live: Any, path: str = "", *, ignore: tuple[str, ...] = NOT_DRIFT
 ) -> list[FieldChange]:
     """Where ``live`` no longer holds what was applied: only the fields pacdeploy set are
     compared, so what the server or a controller adds (defaults, status) is never drift.
@@ -94,7 +94,7 @@ def drift(
         found = []
         for key in sorted(applied):
             sub = f"{path}.{key}" if path else key
-            found += drift(applied[key], live.get(key, MISSING), sub, ignore)
+            found += drift(applied[key], live.get(key, MISSING), sub, ignore=ignore)
         return found
     if isinstance(applied, list) and isinstance(live, list):
         want, have = _named(applied), _named(live)

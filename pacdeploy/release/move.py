@@ -108,7 +108,7 @@ def plan(cluster: Cluster, wanted: Wanted, state: Path) -> Move | None:
 
 
 def _record(
-    cluster: Cluster, move: Move, intent: MoveIntent | None, last: str | None = None
+    cluster: Cluster, move: Move, intent: MoveIntent | None, *, last: str | None = None
 ) -> None:
     """The intent on the Namespace (None: done, with ``last`` the move to undo, if any)."""
     annotations = {moves.INTENT: intent.dump() if intent else None}
@@ -119,7 +119,7 @@ def _record(
         move.intent = intent
 
 
-def _safety(cluster: Cluster, move: Move, timeout: float, out: Output) -> None:
+def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
     """A snapshot of the data as the old MongoDB wrote it, while its claim is there."""
     intent = move.intent
     if intent.safety is None or _stack_of(move.current) != intent.source:
@@ -142,11 +142,13 @@ def _safety(cluster: Cluster, move: Move, timeout: float, out: Output) -> None:
         _record(cluster, move, dataclasses.replace(intent, safety=None))
 
 
-def _stop_web(cluster: Cluster, move: Move, timeout: float, out: Output) -> None:
+def _stop_web(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
     if cluster.get("Deployment", DEPLOYMENT, move.namespace) is not None:
         patch = {"spec": {"replicas": 0}}
-        cluster.merge_patch("Deployment", DEPLOYMENT, patch, move.namespace, subresource="scale")
-    gone.wait_pods_gone(cluster, move.namespace, WEB_PODS, timeout, out)
+        cluster.merge_patch(
+            "Deployment", DEPLOYMENT, patch, namespace=move.namespace, subresource="scale"
+        )
+    gone.wait_pods_gone(cluster, move.namespace, WEB_PODS, timeout=timeout, out=out)
 
 
 def _dump(cluster: Cluster, move: Move, out: Output) -> None:
@@ -167,7 +169,7 @@ def _dump(cluster: Cluster, move: Move, out: Output) -> None:
     _record(cluster, move, dataclasses.replace(intent, documents=dumped.documents))
 
 
-def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> None:
+def _replace_old(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
     """Keep the old volume, then delete the old StatefulSet and its claim."""
     ns, intent = move.namespace, move.intent
     if move.current is not None and _stack_of(move.current) == intent.source:
@@ -180,11 +182,13 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> N
             out.info(f"kept persistentvolume/{name_of(volume)} (the {intent.source} stack's data)")
     if move.statefulset is not None and _stack_of(move.statefulset) != intent.target:
         cluster.delete("StatefulSet", STATEFULSET, ns)
-        gone.wait_gone(cluster, "StatefulSet", STATEFULSET, timeout, out, ns)
+        gone.wait_gone(cluster, "StatefulSet", STATEFULSET, timeout=timeout, out=out, namespace=ns)
     if move.current is not None and _stack_of(move.current) == intent.source:
-        gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout, out)  # the old mongo's
+        gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout=timeout, out=out)  # the old mongo's
         cluster.delete("PersistentVolumeClaim", move.claim, ns)
-        gone.wait_gone(cluster, "PersistentVolumeClaim", move.claim, timeout, out, ns)
+        gone.wait_gone(
+            cluster, "PersistentVolumeClaim", move.claim, timeout=timeout, out=out, namespace=ns
+        )
         move.current = None
     if move.reuse is not None and move.current is None:
         name = name_of(move.reuse)
@@ -196,7 +200,7 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, out: Output) -> N
         _record(cluster, move, dataclasses.replace(intent, restored=True))
 
 
-def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, out: Output) -> None:
+def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, *, out: Output) -> None:
     """The target stack's mongo objects as `up` will apply them; mongo Ready on its claim."""
     stopped = _with_replicas(request, 0)
     planned = up.plan_for(cluster, stopped, out)
@@ -204,7 +208,7 @@ def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, out: Output)
         if obj["kind"] not in ("Deployment", "Secret"):
             cluster.apply(obj, force=True)
     rollout.wait_ready(
-        cluster, move.namespace, [("StatefulSet", STATEFULSET)], request.timeout, out
+        cluster, move.namespace, [("StatefulSet", STATEFULSET)], timeout=request.timeout, out=out
     )
 
 
@@ -216,7 +220,7 @@ def _restore(cluster: Cluster, move: Move, out: Output) -> None:
         cluster,
         move.namespace,
         POD,
-        archives.file_chunks(move.archive),
+        chunks=archives.file_chunks(move.archive),
         idle=archives.IDLE_SECONDS,
     )
     if intent.documents is not None and count != intent.documents:
@@ -235,7 +239,7 @@ def _with_replicas(request: up.UpRequest, replicas: int) -> up.UpRequest:
 
 
 def run(
-    cluster: Cluster, move: Move, request: up.UpRequest, out: Output, confirm: Any
+    cluster: Cluster, move: Move, request: up.UpRequest, *, out: Output, confirm: Any
 ) -> up.UpResult:
     """Carry ``move`` out, then `up` as asked; on a failure, say how to finish it."""
     ns, intent = move.namespace, move.intent
@@ -250,11 +254,11 @@ def run(
         _record(cluster, move, intent)
     timeout = request.timeout
     try:
-        _safety(cluster, move, timeout, out)
-        _stop_web(cluster, move, timeout, out)
+        _safety(cluster, move, timeout, out=out)
+        _stop_web(cluster, move, timeout, out=out)
         _dump(cluster, move, out)
-        _replace_old(cluster, move, timeout, out)
-        _new_mongo(cluster, move, request, out)
+        _replace_old(cluster, move, timeout, out=out)
+        _new_mongo(cluster, move, request, out=out)
         _restore(cluster, move, out)
         result = up.up(
             cluster,
@@ -283,4 +287,4 @@ def _finish(cluster: Cluster, move: Move, out: Output) -> None:
     # Before the intent goes: a move killed in between is resumed, and needs it no more.
     move.archive.unlink(missing_ok=True)
     done = {"id": intent.id, "source": intent.source, "target": intent.target}
-    _record(cluster, move, None, None if move.reuse else json.dumps(done, sort_keys=True))
+    _record(cluster, move, None, last=None if move.reuse else json.dumps(done, sort_keys=True))

@@ -181,9 +181,9 @@ def plan_up(
         # A first install certainly writes: ask for the rules now, beside the reads.
         lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
     )
-    _refuse(existing, secret, ns_name, wanted.force)
+    _refuse(existing, secret, ns_name, force=wanted.force)
     sts = existing[ref("StatefulSet", STATEFULSET)]
-    options = preflight.stack_here(options, wanted.stack_given, sts, claims)
+    options = preflight.stack_here(options, wanted.stack_given, sts, claims=claims)
     verdict = preflight.check(options, nodes) if nodes is not None else None
     current = existing[ref("Deployment", DEPLOYMENT)]
     if not wanted.replicas_given and current is not None and manifests is None:
@@ -194,7 +194,7 @@ def plan_up(
         options.storage_size if wanted.storage_size_given else None,
         existing[ref("StatefulSet", STATEFULSET)],
         claims,
-        classes,
+        classes=classes,
         default=claim_size(template),
     )
     options = dataclasses.replace(options, storage_size=size)
@@ -203,7 +203,7 @@ def plan_up(
     else:
         with_claim_size(template, size)  # a recorded revision's volumes may since have grown
 
-    objects = as_applied(objects, namespace, classes, wanted)
+    objects = as_applied(objects, namespace, classes, wanted=wanted)
     plan = UpPlan(
         options,
         objects,
@@ -227,11 +227,12 @@ def as_applied(
     objects: list[dict[str, Any]],
     namespace: dict[str, Any] | None,
     classes: list[dict[str, Any]],
+    *,
     wanted: Wanted,
 ) -> list[dict[str, Any]]:
     """Rendered ``objects`` as `up` sends them: the Namespace records the default class
     (``namespace``: as it is live, None before the first `up`), each object its digest."""
-    _record_storage_defaults(objects[0], namespace, classes, wanted)
+    _record_storage_defaults(objects[0], namespace, classes, wanted=wanted)
     return [with_digest(o) for o in objects]
 
 
@@ -249,6 +250,7 @@ def _refuse(
     existing: dict[str, dict[str, Any] | None],
     secret: dict[str, Any] | None,
     namespace: str,
+    *,
     force: bool,
 ) -> None:
     """What the live objects forbid: a restore under way, objects not ours, a Secret
@@ -297,6 +299,7 @@ def _record_storage_defaults(
     ns_obj: dict[str, Any],
     current: dict[str, Any] | None,
     classes: list[dict[str, Any]],
+    *,
     wanted: Wanted,
 ) -> None:
     """Annotate the Namespace with the defaults before the first `up`, kept on later runs."""

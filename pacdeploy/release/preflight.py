@@ -39,6 +39,7 @@ def stack_here(
     options: Options,
     given: bool,
     statefulset: dict[str, Any] | None,
+    *,
     claims: list[dict[str, Any]],
 ) -> Options:
     """The stack to deploy: the one asked for, else the one whose MongoDB wrote the data

@@ -57,6 +57,7 @@ def decide(
     asked: str | None,
     statefulset: dict[str, Any] | None,
     claims: list[dict[str, Any]],
+    *,
     classes: list[dict[str, Any]],
     default: str,
 ) -> tuple[str, Resize | None]:
@@ -114,22 +115,24 @@ def why_not_grown(claim: dict[str, Any], events: list[dict[str, Any]]) -> str:
 
 
 def grow(
-    cluster: Cluster, namespace: str, resize: Resize, timeout: float, out: Output
+    cluster: Cluster, namespace: str, resize: Resize, *, timeout: float, out: Output
 ) -> list[str]:
     """Carry ``resize`` out up to the StatefulSet's replacement; the claims grown."""
     patch = {"spec": {"resources": {"requests": {"storage": resize.size}}}}
     for name, _ in resize.claims:
-        cluster.merge_patch("PersistentVolumeClaim", name, patch, namespace)
+        cluster.merge_patch("PersistentVolumeClaim", name, patch, namespace=namespace)
     if resize.claims:
-        _wait_grown(cluster, namespace, resize, timeout, out)
+        _wait_grown(cluster, namespace, resize, timeout=timeout, out=out)
     if resize.replace_statefulset:
         cluster.delete("StatefulSet", STATEFULSET, namespace, cascade="Orphan")
-        gone.wait_gone(cluster, "StatefulSet", STATEFULSET, timeout, out, namespace)
+        gone.wait_gone(
+            cluster, "StatefulSet", STATEFULSET, timeout=timeout, out=out, namespace=namespace
+        )
     return [name for name, _ in resize.claims]
 
 
 def _wait_grown(
-    cluster: Cluster, namespace: str, resize: Resize, timeout: float, out: Output
+    cluster: Cluster, namespace: str, resize: Resize, *, timeout: float, out: Output
 ) -> None:
     deadline = Deadline(timeout)
     waiting: list[dict[str, Any]] = []

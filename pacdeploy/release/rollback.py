@@ -62,7 +62,7 @@ def rollback(
     )
     if taken is not None and _restoring(cluster, namespace, taken.name):
         # An earlier run applied the revision and was killed restoring: finish that first.
-        _restore(cluster, namespace, taken.name, timeout, out)
+        _restore(cluster, namespace, taken.name, timeout=timeout, out=out)
         taken = None
     result = up.up(
         cluster,
@@ -72,7 +72,7 @@ def rollback(
         note=note,
     )
     if taken is not None:
-        _restore(cluster, namespace, taken.name, timeout, out)
+        _restore(cluster, namespace, taken.name, timeout=timeout, out=out)
     return result
 
 
@@ -82,6 +82,6 @@ def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:
     return under_way is not None and under_way.backup == backup
 
 
-def _restore(cluster: Cluster, namespace: str, backup: str, timeout: float, out: Output) -> None:
+def _restore(cluster: Cluster, namespace: str, backup: str, *, timeout: float, out: Output) -> None:
     restore_plan = plan.plan(cluster, namespace, backup)
     run.run(cluster, restore_plan, timeout=timeout, out=out, confirm=lambda _: None)

@@ -20,18 +20,30 @@ _DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)
 FIRST_ROUND = 3
 
 
-def scale(cluster: Cluster, namespace: str, replicas: int, timeout: float, out: Output) -> Change:
+def scale(
+    cluster: Cluster, namespace: str, replicas: int, *, timeout: float, out: Output
+) -> Change:
     validate_replicas(replicas)
-    needs = {Need.on("patch", "Deployment", namespace, "scale"), *needs_for_wait(namespace)}
+    needs = {
+        Need.on("patch", "Deployment", namespace, subresource="scale"),
+        *needs_for_wait(namespace),
+    }
     _, before = fanout.together(  # both before any change, in parallel
         lambda: permissions.require(cluster, needs, f"scale {_DEPLOYMENT_REF}"),
-        lambda: deployed.get(cluster, "Deployment", DEPLOYMENT, namespace),
+        lambda: deployed.get(cluster, "Deployment", DEPLOYMENT, namespace=namespace),
     )
     patch = {"spec": {"replicas": replicas}}
-    scale = cluster.merge_patch("Deployment", DEPLOYMENT, patch, namespace, subresource="scale")
+    scale = cluster.merge_patch(
+        "Deployment", DEPLOYMENT, patch, namespace=namespace, subresource="scale"
+    )
     written = as_scaled(before, scale)  # watched from there: no read between write and wait
     rollout.wait_ready(
-        cluster, namespace, [("Deployment", DEPLOYMENT)], timeout, out, {_DEPLOYMENT_REF: written}
+        cluster,
+        namespace,
+        [("Deployment", DEPLOYMENT)],
+        timeout=timeout,
+        out=out,
+        known={_DEPLOYMENT_REF: written},
     )
     same = before["spec"].get("replicas") == replicas
     return Change(_DEPLOYMENT_REF, "unchanged" if same else "scaled")

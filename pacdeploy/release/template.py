@@ -34,7 +34,7 @@ def offline(wanted: Wanted) -> list[dict[str, Any]]:
     """What `up` applies to a new namespace, the default StorageClass left as it is."""
     validate(wanted.options)
     first_install = dataclasses.replace(wanted, keep_default_class=True)
-    return as_applied(render(wanted.options), None, [], first_install)
+    return as_applied(render(wanted.options), None, [], wanted=first_install)
 
 
 def planned(cluster: Cluster, wanted: Wanted, out: Output) -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ def plan_for(
     cluster: Cluster,
     request: UpRequest,
     out: Output,
+    *,
     manifests: list[dict[str, Any]] | None = None,
 ) -> UpPlan:
     """The plan for ``request`` (reads only); its warnings go to stderr."""
@@ -77,53 +78,66 @@ def up(
     note: str | None = None,
 ) -> UpResult:
     ns = request.wanted.options.namespace
-    plan = plan_for(cluster, request, out, manifests)
+    plan = plan_for(cluster, request, out, manifests=manifests)
     ns_existed = plan.namespace_existed
     if not plan.stale and plan.resize is None:
-        return _finish_unchanged(cluster, plan, request, out, ns_existed, note)
+        return _finish_unchanged(cluster, plan, request, out=out, ns_existed=ns_existed, note=note)
 
     history = revisions.read(cluster, ns) if ns_existed else []
     _settle_abandoned(cluster, ns, history)
     number = revisions.next_number(history)
-    taken = _backup_first(cluster, plan, request, number, history, out)
+    taken = _backup_first(cluster, plan, request, number=number, history=history, out=out)
     change = note or revisions.describe(_planned(plan))
-    revision = _revision(plan, request, number, change, backup=taken)
+    revision = _revision(plan, request, number, change=change, backup=taken)
     # The intent goes first where it can: the namespace of a first install is the first
     # change itself, and there the revision is written beside the wait instead.
     if ns_existed:
-        revisions.record(cluster, ns, revision, history)
-    changes = _grow_volumes(cluster, plan, request, out) + apply_up(cluster, plan)
+        revisions.record(cluster, ns, revision, older=history)
+    changes = _grow_volumes(cluster, plan, request, out=out) + apply_up(cluster, plan)
     done = note or revisions.describe([(c.ref, c.action) for c in changes])
     revision = dataclasses.replace(revision, change=done)
 
     def record_first_install() -> None:
         if not ns_existed:
-            revisions.record(cluster, ns, revision, history)
+            revisions.record(cluster, ns, revision, older=history)
 
     live = revisions.live(history)
     with fanout.beside(record_first_install) as recorded:
         try:
-            wait_up(cluster, plan, request.timeout, out, changes, live.images if live else None)
+            wait_up(
+                cluster,
+                plan,
+                request.timeout,
+                out=out,
+                changes=changes,
+                last_good=live.images if live else None,
+            )
         except NotReady as failure:
             recorded.result()
-            revisions.settle(cluster, ns, revision, revisions.FAILED, done)
+            revisions.settle(cluster, ns, revision, status=revisions.FAILED, change=done)
             if request.atomic:
-                _roll_back_after(cluster, request, history, revision, failure, out)
+                _roll_back_after(
+                    cluster, request, history, failed=revision, failure=failure, out=out
+                )
             raise
         recorded.result()
     images = revisions.ran(cluster.list("Pod", ns, label_selector=APP_PODS))
-    revisions.settle(cluster, ns, revision, revisions.DEPLOYED, done, images)
+    revisions.settle(cluster, ns, revision, status=revisions.DEPLOYED, change=done, images=images)
     return UpResult(
         changes, dataclasses.replace(revision, status=revisions.DEPLOYED, images=images)
     )
 
 
-def _grow_volumes(cluster: Cluster, plan: UpPlan, request: UpRequest, out: Output) -> list[Change]:
+def _grow_volumes(
+    cluster: Cluster, plan: UpPlan, request: UpRequest, *, out: Output
+) -> list[Change]:
     """--storage-size: the claims grow, then the StatefulSet goes, its pods orphaned, for the
     apply to create it again with the new claim template."""
     if plan.resize is None:
         return []
-    grown = resize.grow(cluster, plan.options.namespace, plan.resize, request.timeout, out)
+    grown = resize.grow(
+        cluster, plan.options.namespace, plan.resize, timeout=request.timeout, out=out
+    )
     changes = [Change(ref("PersistentVolumeClaim", name), "resized") for name in grown]
     if plan.resize.replace_statefulset:
         plan.existing[ref("StatefulSet", STATEFULSET)] = None  # applied anew, as created
@@ -142,7 +156,7 @@ def _planned(plan: UpPlan) -> list[tuple[str, str]]:
 
 
 def _revision(
-    plan: UpPlan, request: UpRequest, number: int, change: str, **recorded: Any
+    plan: UpPlan, request: UpRequest, number: int, *, change: str, **recorded: Any
 ) -> Revision:
     """The revision that records ``plan``: its options and manifests as applied."""
     return Revision(
@@ -159,6 +173,7 @@ def _finish_unchanged(
     cluster: Cluster,
     plan: UpPlan,
     request: UpRequest,
+    *,
     out: Output,
     ns_existed: bool,
     note: str | None,
@@ -169,12 +184,14 @@ def _finish_unchanged(
     changes = apply_up(cluster, plan)
     with fanout.beside(lambda: revisions.read(cluster, ns) if ns_existed else None) as history:
         try:
-            wait_up(cluster, plan, request.timeout, out)
+            wait_up(cluster, plan, request.timeout, out=out)
         except NotReady:
-            _settle_interrupted(cluster, plan, request, history.result(), revisions.FAILED, note)
+            _settle_interrupted(
+                cluster, plan, request, history=history.result(), status=revisions.FAILED, note=note
+            )
             raise
         revision = _settle_interrupted(
-            cluster, plan, request, history.result(), revisions.DEPLOYED, note
+            cluster, plan, request, history=history.result(), status=revisions.DEPLOYED, note=note
         )
     return UpResult(changes, revision)
 
@@ -185,13 +202,16 @@ def _settle_abandoned(cluster: Cluster, ns: str, history: list[Revision]) -> Non
     settled, not left pending for good."""
     latest = history[-1] if history else None
     if latest is not None and latest.status == revisions.PENDING:
-        revisions.settle(cluster, ns, latest, revisions.FAILED, f"interrupted: {latest.change}")
+        revisions.settle(
+            cluster, ns, latest, status=revisions.FAILED, change=f"interrupted: {latest.change}"
+        )
 
 
 def _settle_interrupted(
     cluster: Cluster,
     plan: UpPlan,
     request: UpRequest,
+    *,
     history: list[Revision] | None,
     status: str,
     note: str | None,
@@ -202,12 +222,14 @@ def _settle_interrupted(
     ns = request.wanted.options.namespace
     latest = history[-1] if history else None
     if latest is not None and latest.status == revisions.PENDING:
-        revisions.settle(cluster, ns, latest, status)
+        revisions.settle(cluster, ns, latest, status=status)
         return dataclasses.replace(latest, status=status)
     if latest is None:  # the first install was interrupted before its revision was written
         change = note or "install (finished after an interruption)"
-        revision = _revision(plan, request, revisions.next_number(history), change, status=status)
-        revisions.record(cluster, ns, revision, history)
+        revision = _revision(
+            plan, request, revisions.next_number(history), change=change, status=status
+        )
+        revisions.record(cluster, ns, revision, older=history)
         return revision
     return None
 
@@ -216,6 +238,7 @@ def _backup_first(
     cluster: Cluster,
     plan: UpPlan,
     request: UpRequest,
+    *,
     number: int,
     history: list[Revision],
     out: Output,
@@ -252,6 +275,7 @@ def _roll_back_after(
     cluster: Cluster,
     request: UpRequest,
     history: list[Revision],
+    *,
     failed: Revision,
     failure: NotReady,
     out: Output,

@@ -42,7 +42,7 @@ def read(cluster: Cluster, namespace: str) -> Found:
     """Only what is the app's: its StatefulSet and claims, their volumes by name, and the
     volumes restores kept, by label (never every volume of the cluster)."""
     sts, claim_list, kept = fanout.together(
-        lambda: deployed.get(cluster, "StatefulSet", STATEFULSET, namespace),
+        lambda: deployed.get(cluster, "StatefulSet", STATEFULSET, namespace=namespace),
         lambda: backups.mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
         lambda: cluster.list(
             "PersistentVolume", label_selector=f"{REPLACED_NAMESPACE}={namespace}"
@@ -77,10 +77,10 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
         intent_of(sts),
         last_of(sts),
         backup,
-        int(sts["spec"].get("replicas", 1)),
-        namespace,
-        rid,
-        SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
+        replicas=int(sts["spec"].get("replicas", 1)),
+        namespace=namespace,
+        rid=rid,
+        safety=SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
     )
     interrupted = intent_of(sts)
     if (
@@ -105,7 +105,7 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
             if made_by(current, intent.id):
                 result.swaps.append(Swap(name, current))  # this restore made it: done
                 continue
-            wanted = from_snapshot(template, name, namespace, name_of(snap), intent)
+            wanted = from_snapshot(template, name, namespace, snapshot=name_of(snap), intent=intent)
             result.swaps.append(
                 Swap(name, current, keep=_holds(found, current), replacement=wanted)
             )
@@ -116,7 +116,7 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
             if current is not None and current["spec"].get("volumeName") == name_of(volume):
                 result.swaps.append(Swap(name, current, reuse=volume))  # bound again already
                 continue
-            wanted = on_volume(template, name, namespace, volume, intent)
+            wanted = on_volume(template, name, namespace, volume=volume, intent=intent)
             result.swaps.append(Swap(name, current, keep=holder, replacement=wanted, reuse=volume))
     mine = set(result.kept)
     result.earlier = [v for v in found.kept if name_of(v) not in mine]

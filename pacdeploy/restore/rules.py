@@ -124,7 +124,7 @@ class RestorePlan:
 
 
 # -- pure: the objects -------------------------------------------------------------------
-def claim_like(template: dict[str, Any], name: str, namespace: str, rid: str) -> dict[str, Any]:
+def claim_like(template: dict[str, Any], name: str, namespace: str, *, rid: str) -> dict[str, Any]:
     """A new claim with ``template``'s class, size, modes and labels, made by restore ``rid``."""
     spec = template["spec"]
     kept = ("accessModes", "resources", "storageClassName", "volumeMode")
@@ -142,9 +142,9 @@ def claim_like(template: dict[str, Any], name: str, namespace: str, rid: str) ->
 
 
 def from_snapshot(
-    template: dict[str, Any], name: str, ns: str, snapshot: str, intent: Intent
+    template: dict[str, Any], name: str, ns: str, *, snapshot: str, intent: Intent
 ) -> dict[str, Any]:
-    claim = claim_like(template, name, ns, intent.id)
+    claim = claim_like(template, name, ns, rid=intent.id)
     claim["spec"]["dataSource"] = {
         "apiGroup": SNAPSHOT_GROUP,
         "kind": "VolumeSnapshot",
@@ -155,9 +155,9 @@ def from_snapshot(
 
 
 def on_volume(
-    template: dict[str, Any], name: str, ns: str, volume: dict[str, Any], intent: Intent
+    template: dict[str, Any], name: str, ns: str, *, volume: dict[str, Any], intent: Intent
 ) -> dict[str, Any]:
-    claim = claim_like(template, name, ns, intent.id)
+    claim = claim_like(template, name, ns, rid=intent.id)
     claim["spec"]["volumeName"] = name_of(volume)
     claim["spec"]["storageClassName"] = volume["spec"].get("storageClassName", "")
     claim["metadata"]["annotations"][RESTORED_FROM] = f"volume {volume['metadata']['name']}"
@@ -165,7 +165,7 @@ def on_volume(
 
 
 def keep_patch(
-    volume: dict[str, Any], namespace: str, claim: str, rid: str, now: str
+    volume: dict[str, Any], namespace: str, claim: str, *, rid: str, now: str
 ) -> dict[str, Any]:
     """Retain ``volume`` and say whose it was; a volume kept before keeps its first record."""
     annotations = annotations_of(volume)
@@ -251,6 +251,7 @@ def choose(
     intent: Intent | None,
     last: dict[str, Any],
     backup: str | None,
+    *,
     replicas: int,
     namespace: str,
     rid: str,

@@ -45,7 +45,7 @@ MONGO_PODS = f"name={STATEFULSET}"
 def _needs(namespace: str) -> set[Need]:
     return {
         Need.on("patch", "StatefulSet", namespace),
-        Need.on("patch", "StatefulSet", namespace, "scale"),
+        Need.on("patch", "StatefulSet", namespace, subresource="scale"),
         Need.on("patch", "PersistentVolume"),
         Need.on("delete", "PersistentVolumeClaim", namespace),
         Need.on("create", "PersistentVolumeClaim", namespace),
@@ -54,16 +54,18 @@ def _needs(namespace: str) -> set[Need]:
 
 
 def _record(cluster: Cluster, ns: str, annotations: dict[str, str | None]) -> None:
-    cluster.merge_patch("StatefulSet", STATEFULSET, {"metadata": {"annotations": annotations}}, ns)
+    cluster.merge_patch(
+        "StatefulSet", STATEFULSET, {"metadata": {"annotations": annotations}}, namespace=ns
+    )
 
 
-def _scale(cluster: Cluster, ns: str, replicas: int, report: Callable[[str], None]) -> None:
+def _scale(cluster: Cluster, ns: str, replicas: int, *, report: Callable[[str], None]) -> None:
     patch = {"spec": {"replicas": replicas}}
-    cluster.merge_patch("StatefulSet", STATEFULSET, patch, ns, subresource="scale")
+    cluster.merge_patch("StatefulSet", STATEFULSET, patch, namespace=ns, subresource="scale")
     report(f"scaled {ref('StatefulSet', STATEFULSET)} to {replicas}")
 
 
-def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, out: Output) -> Intent:
+def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, *, out: Output) -> Intent:
     """The automatic backup of the data about to be replaced; without snapshots, none
     (the replaced volume is then kept until the next restore)."""
     intent = plan.intent
@@ -114,28 +116,28 @@ def run(
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         # An undo takes no backup, which would release them: mongo's writes are freed here.
-        consistency.release_stale(cluster, ns, plan.locked, out)
+        consistency.release_stale(cluster, ns, plan.locked, out=out)
         if not plan.resumed:
             _record(cluster, ns, {INTENT: plan.intent.dump()})
-        plan.intent = _safety(cluster, plan, timeout, out)
+        plan.intent = _safety(cluster, plan, timeout, out=out)
         with out.steps(f"restoring mongo from {plan.source}") as report:
             for swap in plan.swaps:
                 for volume in (swap.keep, swap.reuse):
                     if volume is not None:
-                        patch = keep_patch(volume, ns, swap.claim, plan.intent.id, now)
+                        patch = keep_patch(volume, ns, swap.claim, rid=plan.intent.id, now=now)
                         cluster.merge_patch("PersistentVolume", name_of(volume), patch)
             if plan.kept:
                 report(f"kept {', '.join(plan.kept)} (reclaimPolicy Retain)")
-            _scale(cluster, ns, 0, report)
-            gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout, out)
+            _scale(cluster, ns, 0, report=report)
+            gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout=timeout, out=out)
         for swap in plan.swaps:
             if swap.replacement is not None:
-                _replace(cluster, swap, ns, timeout, out)
+                _replace(cluster, swap, ns, timeout=timeout, out=out)
                 origin = swap.replacement["metadata"]["annotations"][RESTORED_FROM]
                 out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
         with out.steps(f"restoring mongo from {plan.source}") as report:
-            _scale(cluster, ns, plan.intent.replicas, report)
-        rollout.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout, out)
+            _scale(cluster, ns, plan.intent.replicas, report=report)
+        rollout.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout=timeout, out=out)
     except PacdeployError as exc:
         raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
     except KeyboardInterrupt:
@@ -144,12 +146,14 @@ def run(
     _finish(cluster, plan, out)
 
 
-def _replace(cluster: Cluster, swap: Swap, ns: str, timeout: float, out: Output) -> None:
+def _replace(cluster: Cluster, swap: Swap, ns: str, *, timeout: float, out: Output) -> None:
     assert swap.replacement is not None
     if swap.current is not None:
         cluster.delete("PersistentVolumeClaim", swap.claim, ns)
     # Also when an interrupted run deleted it: it may still be terminating.
-    gone.wait_gone(cluster, "PersistentVolumeClaim", swap.claim, timeout, out, ns)
+    gone.wait_gone(
+        cluster, "PersistentVolumeClaim", swap.claim, timeout=timeout, out=out, namespace=ns
+    )
     if swap.reuse is not None:
         name = name_of(swap.reuse)
         cluster.merge_patch("PersistentVolume", name, prebind_patch(swap.claim, ns))

@@ -62,7 +62,7 @@ def content_action(content: dict[str, Any]) -> str | None:
 
 
 def restore_source(
-    cluster: Cluster, claim: dict[str, Any], storage_class: dict[str, Any], snapshots: Path
+    cluster: Cluster, claim: dict[str, Any], storage_class: dict[str, Any], *, snapshots: Path
 ) -> Path | None:
     """The snapshot directory a claim is restored from; None for an empty volume."""
     name = snapshot_source(claim)
@@ -91,7 +91,7 @@ def restore_source(
 
 
 def cut(
-    cluster: Cluster, content: dict[str, Any], source: Path | None, size: str, snapshots: Path
+    cluster: Cluster, content: dict[str, Any], source: Path | None, *, size: str, snapshots: Path
 ) -> None:
     """CreateSnapshot: copy the volume's directory ``source`` (of capacity ``size``); report
     it ready on the content."""

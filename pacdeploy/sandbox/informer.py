@@ -66,6 +66,7 @@ class Informer:
         cluster: Cluster,
         kind: str,
         queue: WorkQueue,
+        *,
         keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         self.cluster = cluster

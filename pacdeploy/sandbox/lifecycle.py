@@ -236,7 +236,7 @@ def _merge_context() -> None:
     _inline(user, "client-certificate", "client-certificate-data")
     _inline(user, "client-key", "client-key-data")
     path = kubeconfig.user_file()
-    contexts.write(path, contexts.with_context(contexts.read(path), CONTEXT, cluster, user))
+    contexts.write(path, contexts.with_context(contexts.read(path), CONTEXT, cluster, user=user))
 
 
 def up(report: Report = lambda _msg: None) -> Cluster:

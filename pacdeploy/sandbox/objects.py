@@ -124,7 +124,9 @@ def snapshot_crds(client_source: Path) -> list[dict[str, Any]]:
     ]
 
 
-def port_forward(name: str, namespaces: list[str], port: int, target_port: int) -> dict[str, Any]:
+def port_forward(
+    name: str, namespaces: list[str], port: int, *, target_port: int
+) -> dict[str, Any]:
     """A KWOK ClusterPortForward: traffic to ``port`` of matching pods goes to 127.0.0.1."""
     return {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",

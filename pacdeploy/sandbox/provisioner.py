@@ -150,7 +150,7 @@ class Provisioner:
     """Handles one changed object at a time, from the informers' caches."""
 
     def __init__(
-        self, cluster: Cluster, volumes: Path, snapshots: Path, caches: dict[str, Informer]
+        self, cluster: Cluster, volumes: Path, snapshots: Path, *, caches: dict[str, Informer]
     ) -> None:
         self.cluster = cluster
         self.volumes = volumes
@@ -181,7 +181,7 @@ class Provisioner:
                 source, size = None, "0"
                 if pv is not None and (pv["spec"].get("csi") or {}).get("volumeHandle") == handle:
                     source, size = volume_path(pv), pv["spec"]["capacity"]["storage"]
-                csi_snapshots.cut(self.cluster, obj, source, size, self.snapshots)
+                csi_snapshots.cut(self.cluster, obj, source, size=size, snapshots=self.snapshots)
             elif action == "delete":
                 csi_snapshots.drop(self.cluster, obj, self.snapshots)
 
@@ -207,7 +207,7 @@ class Provisioner:
         assert target is not None  # volume_for always sets one
         try:
             origin = csi_snapshots.restore_source(
-                self.cluster, claim, storage_class, self.snapshots
+                self.cluster, claim, storage_class, snapshots=self.snapshots
             )
         except csi_snapshots.CannotProvision as exc:
             self._tell(claim, str(exc))
@@ -245,7 +245,11 @@ class Provisioner:
             "conditions": None,
         }
         self.cluster.merge_patch(
-            "PersistentVolumeClaim", meta["name"], {"status": status}, meta["namespace"], "status"
+            "PersistentVolumeClaim",
+            meta["name"],
+            {"status": status},
+            namespace=meta["namespace"],
+            subresource="status",
         )
         log.info("resized %s for %s/%s to %s", volume, meta["namespace"], meta["name"], size)
 
@@ -299,7 +303,7 @@ def main() -> None:
     caches = {kind: Informer(cluster, kind, queue, keep=KEEP.get(kind)) for kind in WATCHED}
     for informer in caches.values():
         threading.Thread(target=informer.run, args=(stop,), daemon=True).start()
-    provisioner = Provisioner(cluster, args.volumes, args.snapshots, caches)
+    provisioner = Provisioner(cluster, args.volumes, args.snapshots, caches=caches)
     resync = time.monotonic() + RESYNC_SECONDS
     while not stop.is_set():
         if (key := queue.get(timeout=0.5)) is not None:

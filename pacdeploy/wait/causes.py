@@ -38,7 +38,7 @@ def wrong_architecture(container: str | None, pod: dict[str, Any], hints: Hints)
 
 
 def crash_cause(
-    terminated: dict[str, Any], container: str | None, pod: dict[str, Any], hints: Hints
+    terminated: dict[str, Any], container: str | None, pod: dict[str, Any], *, hints: Hints
 ) -> tuple[str, str] | None:
     """(reason, detail) when what ended the container names its cause, else None."""
     if EXEC_FORMAT in str(terminated.get("message") or ""):

@@ -88,9 +88,9 @@ def selection(
     cluster: Cluster,
     kind: str,
     namespace: str,
+    *,
     label_selector: str,
     deadline: Deadline,
-    *,
     read: Callable[[], Objects],
     tick: float = TICK,
 ) -> Iterator[tuple[float, Objects]]:

@@ -27,6 +27,7 @@ def wait_gone(
     cluster: Cluster,
     kind: str,
     name: str,
+    *,
     timeout: float,
     out: Output,
     namespace: str | None = None,
@@ -55,7 +56,7 @@ def wait_gone(
 
         try:
             # A second past the deadline, so that seen() reports what still holds it.
-            for obj in watch.follow(cluster, kind, name, namespace, seconds=timeout + 1):
+            for obj in watch.follow(cluster, kind, name, namespace=namespace, seconds=timeout + 1):
                 if obj is None:
                     return
                 seen(obj)
@@ -69,7 +70,7 @@ def wait_gone(
 
 
 def wait_pods_gone(
-    cluster: Cluster, namespace: str, selector: str, timeout: float, out: Output
+    cluster: Cluster, namespace: str, selector: str, *, timeout: float, out: Output
 ) -> None:
     """Until no pod matches ``selector``, saying which are still terminating."""
     deadline = Deadline(timeout)

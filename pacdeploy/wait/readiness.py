@@ -135,7 +135,7 @@ def _name(obj: Obj) -> str:
 
 
 def _latest_event(
-    events: list[Obj], kind: str, name: str, reason: str | None = None, uid: str | None = None
+    events: list[Obj], kind: str, name: str, *, reason: str | None = None, uid: str | None = None
 ) -> Obj | None:
     """The newest event about an object, a Warning before any Normal one (a claim being
     provisioned says "waiting for the provisioner" every few seconds; why it fails is the
@@ -231,7 +231,7 @@ def _limit(pod: Obj, container: str) -> str | None:
     return None
 
 
-def from_log(problem: PodProblem, log_line: str | None, pod: Obj, hints: Hints) -> PodProblem:
+def from_log(problem: PodProblem, log_line: str | None, pod: Obj, *, hints: Hints) -> PodProblem:
     """A crash whose last log line names its root cause (runc's `exec format error`)."""
     if log_line and causes.EXEC_FORMAT in log_line and problem.reason != causes.WRONG_ARCH:
         detail = causes.wrong_architecture(problem.container, pod, hints)
@@ -239,7 +239,7 @@ def from_log(problem: PodProblem, log_line: str | None, pod: Obj, hints: Hints) 
     return problem
 
 
-def _container_problem(pod: Obj, status: Obj, name: str, hints: Hints) -> PodProblem | None:
+def _container_problem(pod: Obj, status: Obj, name: str, *, hints: Hints) -> PodProblem | None:
     container = str(status.get("name") or "")
     restarts = status.get("restartCount", 0)
     state = status.get("state", {})
@@ -270,7 +270,7 @@ def _container_problem(pod: Obj, status: Obj, name: str, hints: Hints) -> PodPro
         down = reason == "CrashLoopBackOff" or "terminated" in state
         fatal = 0.0 if down and restarts >= CRASH_RESTARTS else None
         label = "OOMKilled" if oom else (reason or "Error")
-        if (cause := causes.crash_cause(terminated, container, pod, hints)) is not None:
+        if (cause := causes.crash_cause(terminated, container, pod, hints=hints)) is not None:
             return PodProblem(name, *cause, container, restarts, 0.0, True)
         return PodProblem(name, label, ", ".join(parts), container, restarts, fatal, True)
     if reason and reason not in QUIET_WAITING:
@@ -279,7 +279,7 @@ def _container_problem(pod: Obj, status: Obj, name: str, hints: Hints) -> PodPro
 
 
 def diagnose_pod(
-    pod: Obj, claims: dict[str, Obj], events: list[Obj], hints: Hints | None = None
+    pod: Obj, claims: dict[str, Obj], events: list[Obj], *, hints: Hints | None = None
 ) -> PodProblem | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
     if has_ready_condition(pod):
@@ -305,9 +305,11 @@ def diagnose_pod(
     if not status.get("phase") or not scheduled:
         return PodProblem(name, "Scheduling", "waiting for the scheduler")
     for container in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
-        if (problem := _container_problem(pod, container, name, hints or Hints())) is not None:
+        if (
+            problem := _container_problem(pod, container, name, hints=hints or Hints())
+        ) is not None:
             return problem
-    unhealthy = _latest_event(events, "Pod", name, "Unhealthy")
+    unhealthy = _latest_event(events, "Pod", name, reason="Unhealthy")
     if unhealthy:
         return PodProblem(name, "ProbeFailing", unhealthy.get("message", ""))
     if status.get("phase") == "Pending":
@@ -318,11 +320,11 @@ def diagnose_pod(
 
 
 def diagnose(
-    pods: list[Obj], claims: list[Obj], events: list[Obj], hints: Hints | None = None
+    pods: list[Obj], claims: list[Obj], events: list[Obj], *, hints: Hints | None = None
 ) -> list[PodProblem]:
     """Why the given pods are not ready, one problem per pod that is not, in name order."""
     by_name = {_name(c): c for c in claims}
-    found = [diagnose_pod(p, by_name, events, hints) for p in sorted(pods, key=_name)]
+    found = [diagnose_pod(p, by_name, events, hints=hints) for p in sorted(pods, key=_name)]
     return [p for p in found if p is not None]
 
 

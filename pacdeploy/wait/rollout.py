@@ -94,6 +94,7 @@ class Rollout:
         cluster: Cluster,
         namespace: str,
         workloads: list[tuple[str, str]],
+        *,
         hints: causes.Hints | None = None,
     ) -> None:
         self.cluster = cluster
@@ -125,15 +126,16 @@ class Rollout:
         self,
         state: WorkloadState,
         seconds: float,
-        known: dict[str, Any] | None,
         cancel: watch.Cancel,
+        *,
+        known: dict[str, Any] | None,
     ) -> Iterator[Update]:
         """Every version of one workload for ``seconds``, watched (a thread's job)."""
         for obj in watch.follow(
             self.cluster,
             state.kind,
             state.name,
-            self.namespace,
+            namespace=self.namespace,
             seconds=seconds,
             known=known,
             cancel=cancel,
@@ -158,7 +160,7 @@ class Rollout:
             limit=EVENT_READS,
         )
         found = [
-            (state, readiness.diagnose(_selected(obj, pods), claims, events, self.hints))
+            (state, readiness.diagnose(_selected(obj, pods), claims, events, hints=self.hints))
             for state, obj in pending
         ]
         fatal_now = self.ages.observe(
@@ -175,7 +177,9 @@ class Rollout:
             if state.problem.wants_log:
                 state.log_line = self.logs.last_line(state.problem)
                 pod = next(p for p in pods if name_of(p) == state.problem.pod)
-                state.problem = readiness.from_log(state.problem, state.log_line, pod, self.hints)
+                state.problem = readiness.from_log(
+                    state.problem, state.log_line, pod, hints=self.hints
+                )
                 state.fatal = state.fatal or state.problem.fatal_after == 0.0
 
 
@@ -207,6 +211,7 @@ def wait_ready(
     cluster: Cluster,
     namespace: str,
     workloads: list[tuple[str, str]],
+    *,
     timeout: float,
     out: Output,
     known: dict[str, dict[str, Any]] | None = None,
@@ -221,9 +226,9 @@ def wait_ready(
     problem will not go away by waiting (repeated crashes, an image that cannot be pulled,
     a missing Secret key).
     """
-    rollout = Rollout(cluster, namespace, workloads, hints)
+    rollout = Rollout(cluster, namespace, workloads, hints=hints)
     states = rollout.states
-    _watch(rollout, timeout, out, known or {})
+    _watch(rollout, timeout, out, known=known or {})
 
     laggards = [s for s in states if not s.ready]
     if laggards:
@@ -235,7 +240,9 @@ def wait_ready(
     return states
 
 
-def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[str, Any]]) -> None:
+def _watch(
+    rollout: Rollout, timeout: float, out: Output, *, known: dict[str, dict[str, Any]]
+) -> None:
     """Follow every workload until all are ready, one fails, or ``timeout`` passes."""
     states = rollout.states
     started = time.monotonic()
@@ -244,7 +251,9 @@ def _watch(rollout: Rollout, timeout: float, out: Output, known: dict[str, dict[
     last_diagnosis = started
     with Watches[Update]() as watches, out.board(("workload", "progress", "status")) as board:
         for state in states:
-            watches.start(functools.partial(rollout.versions, state, timeout, known.get(state.ref)))
+            watches.start(
+                functools.partial(rollout.versions, state, timeout, known=known.get(state.ref))
+            )
         while True:
             elapsed = time.monotonic() - started
             if polling:

@@ -50,7 +50,7 @@ def app(target, cluster, app_ns, request):
     server answering the paths of the module's BODIES (default: / only)."""
     bodies = getattr(request.module, "BODIES", BODIES)
     with StandIn(bodies) as server:
-        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
+        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, target_port=server.port)
         cluster.create(forward)
         result = target.pacdeploy("-n", app_ns, "up", "--replicas", "2")
         assert result.returncode == 0, result.stderr

@@ -220,7 +220,9 @@ def local_http_server() -> Iterator[int]:
 
 @pytest.mark.sandbox_only
 def test_kubectl_port_forward_reaches_local_server(target, cluster, namespace, local_http_server):
-    forward = objects.port_forward(f"pf-{namespace}", [namespace], 8080, local_http_server)
+    forward = objects.port_forward(
+        f"pf-{namespace}", [namespace], 8080, target_port=local_http_server
+    )
     cluster.create(forward)
     try:
         cluster.create(deployment("web", namespace, 1))

@@ -34,7 +34,7 @@ def volume_dir(cluster, namespace):
 def scored_app(target, cluster, app_ns):
     """The app deployed, its web port a stand-in keeping scores in mongo-0's volume."""
     with StandIn({"/": b"pacman\n"}, scores=lambda: volume_dir(cluster, app_ns)) as server:
-        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, server.port)
+        forward = objects.port_forward(f"pf-{app_ns}", [app_ns], 8080, target_port=server.port)
         cluster.create(forward)
         try:
             target.succeeds("-n", app_ns, "up")

@@ -90,5 +90,5 @@ def start(
 
 def write_kubeconfig(path: Path, name: str, cluster: dict, user: dict) -> Path:
     """A kubeconfig with one context ``name``, written as pacdeploy writes its own."""
-    contexts.write(path, contexts.with_context(None, name, cluster, user))
+    contexts.write(path, contexts.with_context(None, name, cluster, user=user))
     return path

@@ -30,7 +30,7 @@ RESTORE_LOG = """\
 @pytest.mark.parametrize("tool", ["mongodump", "mongorestore"])
 def test_each_stacks_image_ships_the_tool_and_no_password_is_on_its_command_line(stack, tool):
     mongo, _ = CONTRACTS[stack]
-    command = archives.tool_command(tool, LOGIN, "ns", "mongo-0")
+    command = archives.tool_command(tool, LOGIN, "ns", pod="mongo-0")
     assert command[0] in mongo.tools.value
     assert LOGIN.password not in " ".join(command)
     assert "--username=root" in command and "--archive" in command
@@ -38,7 +38,7 @@ def test_each_stacks_image_ships_the_tool_and_no_password_is_on_its_command_line
 
 
 def test_a_restore_replaces_only_the_apps_database():
-    command = archives.tool_command("mongorestore", LOGIN, "ns", "mongo-0")
+    command = archives.tool_command("mongorestore", LOGIN, "ns", pod="mongo-0")
     assert "--nsInclude=pacman.*" in command and "--drop" in command
 
 
@@ -59,7 +59,7 @@ def test_why_a_tool_failed_is_its_own_failed_line():
 
 
 def test_the_stand_ins_read_the_tools_command_lines():
-    command = archives.tool_command("mongorestore", LOGIN, "pd-x", "mongo-0")
+    command = archives.tool_command("mongorestore", LOGIN, "pd-x", pod="mongo-0")
     options = mongo_tools.parse("mongorestore", command[1:])
     assert options["username"] == "root" and options["archive"] == "-"
     assert options["nsInclude"] == "pacman.*" and "drop" in options

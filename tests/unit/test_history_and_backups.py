@@ -90,19 +90,19 @@ def test_the_snapshot_class_is_the_drivers_default_else_its_only_one() -> None:
         snapclass("b", "hostpath.csi.k8s.io", True),
         snapclass("c", "ebs.csi.aws.com"),
     ]
-    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", None) == "b"
-    assert snapshots.choose_class(classes, "ebs.csi.aws.com", "sc", None) == "c"
-    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", "a") == "a"
+    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", requested=None) == "b"
+    assert snapshots.choose_class(classes, "ebs.csi.aws.com", "sc", requested=None) == "c"
+    assert snapshots.choose_class(classes, "hostpath.csi.k8s.io", "sc", requested="a") == "a"
 
 
 def test_a_driver_without_a_snapshot_class_says_how_to_get_one() -> None:
     with pytest.raises(snapshots.NoSnapshots) as no_class:
-        snapshots.choose_class([], "k8s.io/minikube-hostpath", "standard", None)
+        snapshots.choose_class([], "k8s.io/minikube-hostpath", "standard", requested=None)
     assert no_class.value.exit_code == 7
     assert "minikube addons enable volumesnapshots" in str(no_class.value)
     with pytest.raises(InvalidInput, match=r"is for driver ebs\.csi\.aws\.com"):
         snapshots.choose_class(
-            [snapclass("c", "ebs.csi.aws.com")], "hostpath.csi.k8s.io", "sc", "c"
+            [snapclass("c", "ebs.csi.aws.com")], "hostpath.csi.k8s.io", "sc", requested="c"
         )
 
 
@@ -180,7 +180,7 @@ def pv(name: str, claim: str | None = None, at: str | None = None, policy: str =
 
 
 def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() -> None:
-    first = rules.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", "r-1", "t1")
+    first = rules.keep_patch(pv("pv1"), "pacman", "mongo-db-mongo-0", rid="r-1", now="t1")
     assert first["spec"] == {"persistentVolumeReclaimPolicy": "Retain"}
     assert first["metadata"]["annotations"] == {
         RECLAIM_POLICY: "Delete",
@@ -189,7 +189,7 @@ def test_a_kept_volume_is_retained_and_remembers_its_first_policy_and_restore() 
     }
     kept = pv("pv1", "mongo-db-mongo-0", "t1", policy="Retain")
     kept["metadata"]["annotations"].update({RECLAIM_POLICY: "Delete", rules.RESTORE_ID: "r-1"})
-    again = rules.keep_patch(kept, "pacman", "mongo-db-mongo-0", "r-2", "t2")
+    again = rules.keep_patch(kept, "pacman", "mongo-db-mongo-0", rid="r-2", now="t2")
     assert again["metadata"]["annotations"] == first["metadata"]["annotations"]
     assert rules.release_patch(kept)["spec"] == {"persistentVolumeReclaimPolicy": "Delete"}
 
@@ -208,7 +208,15 @@ INTENT = rules.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore
 
 
 def choose(intent=None, last=None, backup="b1", replicas=1):
-    return rules.choose(intent, last or {}, backup, replicas, "pacman", "r-new", "safe-new")
+    return rules.choose(
+        intent,
+        last or {},
+        backup,
+        replicas=replicas,
+        namespace="pacman",
+        rid="r-new",
+        safety="safe-new",
+    )
 
 
 def test_a_new_restore_records_the_replicas_before_it_and_a_safety_backup() -> None:
@@ -269,18 +277,22 @@ def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None
             "volumeName": "pv-old",
         },
     }
-    new = rules.from_snapshot(old, "mongo-db-mongo-0", "pacman", "b1-mongo-db-mongo-0", INTENT)
+    new = rules.from_snapshot(
+        old, "mongo-db-mongo-0", "pacman", snapshot="b1-mongo-db-mongo-0", intent=INTENT
+    )
     assert "volumeName" not in new["spec"] and "uid" not in new["metadata"]
     assert new["spec"]["dataSource"]["name"] == "b1-mongo-db-mongo-0"
     assert new["spec"]["storageClassName"] == "csi-hostpath-sc"
     assert rules.made_by(new, "r-1") and not rules.made_by(new, "r-2")
-    back = rules.on_volume(old, "mongo-db-mongo-0", "pacman", pv("pv-first"), INTENT)
+    back = rules.on_volume(old, "mongo-db-mongo-0", "pacman", volume=pv("pv-first"), intent=INTENT)
     assert back["spec"]["volumeName"] == "pv-first" and "dataSource" not in back["spec"]
 
 
 def test_an_interrupted_backup_is_told_by_the_claims_it_recorded() -> None:
     def snap(claim, claims):
-        made = backups.snapshot_for("b1", claim, "pacman", "c", None, claims=claims)
+        made = backups.snapshot_for(
+            "b1", claim, "pacman", snapshot_class="c", revision=None, claims=claims
+        )
         return made
 
     both = ["mongo-db-mongo-0", "mongo-db-mongo-1"]
@@ -411,6 +423,6 @@ def test_snapshots_not_cut_in_time_fail_a_backup_asked_for_and_not_an_automatic_
     from pacdeploy.wait.polling import Deadline
 
     with pytest.raises(NotReady, match="not cut within the 30s"):
-        cut_or_not("backup b1", False, Held(Deadline(30), required=True), PlainOutput())
-    cut_or_not("backup before-v3", False, Held(Deadline(30), required=False), PlainOutput())
+        cut_or_not("backup b1", False, Held(Deadline(30), required=True), out=PlainOutput())
+    cut_or_not("backup before-v3", False, Held(Deadline(30), required=False), out=PlainOutput())
     assert CRASH_CONSISTENT in capsys.readouterr().err

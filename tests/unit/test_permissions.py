@@ -17,7 +17,7 @@ ROLE = [
 def test_exact_and_wildcard_rules_grant():
     assert rules_allow(ROLE, Need.on("patch", "StorageClass"))
     assert rules_allow(ROLE, Need.on("delete", "Ingress", "ns"))
-    assert rules_allow(ROLE, Need.on("patch", "Deployment", "ns", "scale"))
+    assert rules_allow(ROLE, Need.on("patch", "Deployment", "ns", subresource="scale"))
 
 
 def test_other_verbs_groups_and_the_parent_of_a_subresource_do_not():
@@ -32,4 +32,4 @@ def test_rules_limited_to_names_are_not_taken_as_a_grant():
 
 def test_star_subresource_rules():
     rules = [{"verbs": ["patch"], "apiGroups": ["apps"], "resources": ["*/scale"]}]
-    assert rules_allow(rules, Need.on("patch", "Deployment", "ns", "scale"))
+    assert rules_allow(rules, Need.on("patch", "Deployment", "ns", subresource="scale"))

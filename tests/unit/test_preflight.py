@@ -102,17 +102,17 @@ CLAIM_LESSON = {"metadata": {"name": "mongo-db-mongo-0", "labels": {"name": "mon
 
 
 def test_a_new_install_gets_the_default_and_an_existing_app_keeps_its_stack():
-    assert preflight.stack_here(Options(), False, None, []).stack == "modern"
-    assert preflight.stack_here(Options(), False, None, [CLAIM_LESSON]).stack == "lesson"
-    assert preflight.stack_here(Options(), False, None, [CLAIM_MODERN]).stack == "modern"
+    assert preflight.stack_here(Options(), False, None, claims=[]).stack == "modern"
+    assert preflight.stack_here(Options(), False, None, claims=[CLAIM_LESSON]).stack == "lesson"
+    assert preflight.stack_here(Options(), False, None, claims=[CLAIM_MODERN]).stack == "modern"
     old_sts = {"metadata": {"name": "mongo", "labels": {"name": "mongo"}}}
-    assert preflight.stack_here(Options(), False, old_sts, []).stack == "lesson"
+    assert preflight.stack_here(Options(), False, old_sts, claims=[]).stack == "lesson"
 
 
 def test_moving_the_data_to_another_stack_is_refused_before_any_write():
     with pytest.raises(Conflict) as refused:
-        preflight.stack_here(Options(stack="modern"), True, None, [CLAIM_LESSON])
+        preflight.stack_here(Options(stack="modern"), True, None, claims=[CLAIM_LESSON])
     assert "lesson stack's MongoDB data" in refused.value.problem
     assert "Nothing was changed" in refused.value.fix
-    same = preflight.stack_here(Options(stack="lesson"), True, None, [CLAIM_LESSON])
+    same = preflight.stack_here(Options(stack="lesson"), True, None, claims=[CLAIM_LESSON])
     assert same.stack == "lesson"
