@@ -58,16 +58,15 @@ def backup_create(
     backups.validate_name(name)
     cluster = settings.cluster()
     live = revisions.live(revisions.read(cluster, settings.namespace))
-    taken = backups.create(
-        cluster,
-        settings.namespace,
-        name,
+    request = backups.BackupRequest(
+        namespace=settings.namespace,
+        name=name,
+        timeout=timeout,
         snapshot_class=snapshot_class,
         revision=live.number if live else None,
-        timeout=timeout,
-        out=settings.out,
         lock=not no_lock,
     )
+    taken = backups.create(cluster, request, settings.out)
     settings.out.info(f"backup {taken.name} ready ({taken.size})")
 
 

@@ -58,29 +58,37 @@ def mongo_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for m, c in sorted(found, key=lambda pair: int(pair[0].group(1)))]
 
 
+@dataclass(frozen=True, kw_only=True)
+class BackupRequest:
+    """A backup to take: what `backup create`, `up`, a move and a restore ask of create()."""
+
+    namespace: str
+    name: str
+    timeout: float
+    snapshot_class: str | None = None  # None: each claim's driver's class (snapshots.py)
+    revision: int | None = None  # the revision live while it is taken
+    reason: str | None = None  # why it is taken automatically; None: asked for
+    resume: bool = False  # a complete backup of that name is done, not a conflict
+    keep_automatic: int = retention.KEEP_AUTOMATIC
+    lock: bool = True  # mongo's writes held while the snapshots are cut (consistency.py)
+
+
 def snapshot_for(
-    backup: str,
-    claim: str,
-    namespace: str,
-    *,
-    snapshot_class: str,
-    revision: int | None,
-    claims: list[str] | None = None,
-    reason: str | None = None,
+    request: BackupRequest, claim: str, snapshot_class: str, *, claims: list[str] | None = None
 ) -> dict[str, Any]:
     """``claims``: all the claims the backup covers (recorded on each snapshot)."""
-    labels = {**MANAGED_BY, BACKUP_LABEL: backup, CLAIM_LABEL: claim}
-    if revision is not None:
-        labels[REVISION_LABEL] = str(revision)
-    if reason is not None:
-        labels[REASON_LABEL] = reason
+    labels = {**MANAGED_BY, BACKUP_LABEL: request.name, CLAIM_LABEL: claim}
+    if request.revision is not None:
+        labels[REVISION_LABEL] = str(request.revision)
+    if request.reason is not None:
+        labels[REASON_LABEL] = request.reason
     annotations = {CLAIMS_ANNOTATION: ",".join(claims or [claim])}
     return {
         "apiVersion": SNAPSHOT_API,
         "kind": "VolumeSnapshot",
         "metadata": {
-            "name": f"{backup}-{claim}",
-            "namespace": namespace,
+            "name": f"{request.name}-{claim}",
+            "namespace": request.namespace,
             "labels": labels,
             "annotations": annotations,
         },
@@ -135,28 +143,6 @@ def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
     return summarize(snapshot_list(cluster, namespace))
 
 
-def prune(
-    cluster: Cluster,
-    namespace: str,
-    *,
-    keep: int,
-    older_than: float | None,
-    automatic_only: bool,
-    timeout: float,
-    out: Output,
-) -> list[str]:
-    """Delete what :func:`to_prune` picks, each waited for until gone."""
-    doomed = retention.to_prune(
-        list_backups(cluster, namespace),
-        keep=keep,
-        older_than=older_than,
-        automatic_only=automatic_only,
-    )
-    for backup in doomed:
-        delete(cluster, namespace, backup.name, timeout=timeout, out=out)
-    return [b.name for b in doomed]
-
-
 def of_revision(found: list[Backup], revision: int) -> Backup | None:
     """The newest ready backup of the data as it was while ``revision`` was live."""
     mine = [b for b in found if b.revision == revision and b.ready]
@@ -203,60 +189,27 @@ def sources(
     return found, classes, taken, consistency.held_by(statefulset)
 
 
-def create(
-    cluster: Cluster,
-    namespace: str,
-    name: str,
-    *,
-    snapshot_class: str | None,
-    revision: int | None,
-    timeout: float,
-    out: Output,
-    reason: str | None = None,
-    resume: bool = False,
-    keep_automatic: int = retention.KEEP_AUTOMATIC,
-    lock: bool = True,
-) -> Backup:
+def create(cluster: Cluster, request: BackupRequest, out: Output) -> Backup:
     """Snapshot every mongo volume under one backup name and wait until all are ready.
 
     Re-entrant: a backup of that name that an interrupted run left without some of its
     snapshots is finished; one being deleted is waited for. ``resume``: a complete one
     is taken as done (an automatic backup named ahead, as restore does) instead of a
     conflict. ``lock``: mongo's writes held while the snapshots are cut (consistency.py)."""
+    name, namespace = request.name, request.namespace
     validate_name(name)
     volumes, classes, taken, locked = sources(cluster, namespace, name)
     consistency.release_stale(cluster, namespace, locked, out=out)  # before any answer
-    if any(t["metadata"].get("deletionTimestamp") for t in taken):
-        out.info(f"backup {name} is being deleted: waiting until it is gone")
-        snapshots.wait_deleted(cluster, namespace, taken, timeout=timeout, out=out)
-        taken = []
-    if taken:
-        missing = unfinished(taken)
-        if not missing and not resume and all(snapshots.is_ready(t) for t in taken):
-            raise Conflict(
-                f"backup {name} already exists in namespace {namespace}",
-                "Choose another name, or `pacdeploy backup delete` it first",
-            )
-        if missing or not all(snapshots.is_ready(t) for t in taken):
-            out.info(f"finishing backup {name} (an earlier run was interrupted)")
-        volumes = [v for v in volumes if v.claim in missing]
-    elif not volumes:
-        raise NotFound(
-            f"no MongoDB volume in namespace {namespace}",
-            f"Run `pacdeploy up -n {namespace}` first",
-        )
+    volumes = _still_to_take(cluster, request, volumes=volumes, taken=taken, out=out)
     covered = [v.claim for v in volumes]
     wanted = [
         snapshot_for(
-            name,
+            request,
             v.claim,
-            namespace,
-            snapshot_class=snapshots.choose_class(
-                classes, v.driver, v.storage_class, requested=snapshot_class
+            snapshots.choose_class(
+                classes, v.driver, v.storage_class, requested=request.snapshot_class
             ),
-            revision=revision,
             claims=covered,
-            reason=reason,
         )
         for v in volumes
     ]
@@ -265,7 +218,53 @@ def create(
         {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},
         "take a backup",
     )
-    enabled, required = lock and bool(wanted), reason is None  # automatic ones never block
+    _cut(cluster, request, wanted, out)
+    ready = wait_ready(cluster, namespace, name, timeout=request.timeout, out=out)
+    if request.reason is not None:
+        _prune_automatic(cluster, request, out)
+    return ready
+
+
+def _still_to_take(
+    cluster: Cluster,
+    request: BackupRequest,
+    *,
+    volumes: list[Source],
+    taken: list[dict[str, Any]],
+    out: Output,
+) -> list[Source]:
+    """Every volume, or those an interrupted run of this backup left out. One of that name
+    being deleted is waited for; a complete one is a conflict unless ``resume``."""
+    name, namespace = request.name, request.namespace
+    if any(t["metadata"].get("deletionTimestamp") for t in taken):
+        out.info(f"backup {name} is being deleted: waiting until it is gone")
+        snapshots.wait_deleted(cluster, namespace, taken, timeout=request.timeout, out=out)
+        taken = []
+    if taken:
+        missing = unfinished(taken)
+        if not missing and not request.resume and all(snapshots.is_ready(t) for t in taken):
+            raise Conflict(
+                f"backup {name} already exists in namespace {namespace}",
+                "Choose another name, or `pacdeploy backup delete` it first",
+            )
+        if missing or not all(snapshots.is_ready(t) for t in taken):
+            out.info(f"finishing backup {name} (an earlier run was interrupted)")
+        return [v for v in volumes if v.claim in missing]
+    if not volumes:
+        raise NotFound(
+            f"no MongoDB volume in namespace {namespace}",
+            f"Run `pacdeploy up -n {namespace}` first",
+        )
+    return volumes
+
+
+def _cut(
+    cluster: Cluster, request: BackupRequest, wanted: list[dict[str, Any]], out: Output
+) -> None:
+    """Create the ``wanted`` snapshots, mongo's writes held until they are cut."""
+    name, namespace = request.name, request.namespace
+    enabled = request.lock and bool(wanted)
+    required = request.reason is None  # automatic backups never block
     with consistency.locked(
         cluster, namespace, enabled=enabled, required=required, out=out
     ) as held:
@@ -273,36 +272,29 @@ def create(
         if held is not None:
             cut = snapshots.wait_cut(cluster, namespace, selector(name), deadline=held.deadline)
             consistency.cut_or_not(f"backup {name}", cut, held, out=out)
-    ready = wait_ready(cluster, namespace, name, timeout=timeout, out=out)
-    if reason is not None:  # automatic backups do not pile up: the oldest beyond the cap go
-        pruned = prune(
-            cluster,
-            namespace,
-            keep=keep_automatic,
-            older_than=None,
-            automatic_only=True,
-            timeout=timeout,
-            out=out,
-        )
-        if pruned:
-            out.info(f"pruned automatic backup(s) {', '.join(pruned)} (keeping {keep_automatic})")
-    return ready
+
+
+def _prune_automatic(cluster: Cluster, request: BackupRequest, out: Output) -> None:
+    """Automatic backups do not pile up: the oldest beyond ``keep_automatic`` go."""
+    doomed = retention.to_prune(
+        list_backups(cluster, request.namespace), keep=request.keep_automatic
+    )
+    for backup in doomed:
+        delete(cluster, request.namespace, backup.name, timeout=request.timeout, out=out)
+    if doomed:
+        pruned = ", ".join(b.name for b in doomed)
+        out.info(f"pruned automatic backup(s) {pruned} (keeping {request.keep_automatic})")
 
 
 def wait_ready(
     cluster: Cluster, namespace: str, name: str, *, timeout: float, out: Output
 ) -> Backup:
     """Block until every snapshot of the backup is readyToUse, saying what each waits on."""
-    found = snapshots.wait_ready(
-        cluster,
-        namespace,
-        f"backup {name}",
-        selector=selector(name),
-        timeout=timeout,
-        out=out,
-        fix=f"Check the snapshot controller and driver, then `pacdeploy backup delete {name} "
-        f"-n {namespace}` and retry",
+    fix = f"Check the snapshot controller and driver, then `pacdeploy backup delete {name}"
+    awaited = snapshots.Awaited(
+        f"backup {name}", selector(name), f"{fix} -n {namespace}` and retry"
     )
+    found = snapshots.wait_ready(cluster, namespace, awaited, timeout=timeout, out=out)
     return summarize(found)[0]
 
 

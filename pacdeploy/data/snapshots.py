@@ -8,6 +8,7 @@ line saying how to enable it (NoSnapshots, exit 7).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
@@ -124,24 +125,28 @@ def wait_cut(cluster: Cluster, namespace: str, selector: str, *, deadline: Deadl
     return False
 
 
+@dataclass(frozen=True)
+class Awaited:
+    """Snapshots to wait for: how they are named to people, their selector, and what to do
+    if they are not ready in time."""
+
+    what: str
+    selector: str
+    fix: str
+
+
 def wait_ready(
-    cluster: Cluster,
-    namespace: str,
-    what: str,
-    *,
-    selector: str,
-    timeout: float,
-    out: Output,
-    fix: str,
+    cluster: Cluster, namespace: str, awaited: Awaited, *, timeout: float, out: Output
 ) -> list[dict[str, Any]]:
     """Until every selected snapshot is readyToUse, saying what each waits on (in the
     controller's words, from the Events of the slow ones, read once a second at most)."""
+    what = awaited.what
     deadline = Deadline(timeout)
     rows: list[Row] = []
     events: list[dict[str, Any]] = []
     events_read = -EVENTS_EVERY
     with out.board(("snapshot", "status")) as board:
-        for elapsed, found in watched(cluster, namespace, selector, deadline=deadline):
+        for elapsed, found in watched(cluster, namespace, awaited.selector, deadline=deadline):
             waiting = [s for s in found if not is_ready(s)]
             if waiting and elapsed >= EVENTS_AFTER and elapsed - events_read >= EVENTS_EVERY:
                 events, events_read = cluster.events_about(namespace, waiting), elapsed
@@ -159,7 +164,7 @@ def wait_ready(
                 return found
         board.settle([(r.style == "ok", r.text) for r in rows])
     details = "; ".join(r.text for r in rows if r.style != "ok") or "none created"
-    raise NotReady(f"{what} not ready after {timeout:.0f}s: {details}", fix)
+    raise NotReady(f"{what} not ready after {timeout:.0f}s: {details}", awaited.fix)
 
 
 def wait_deleted(

@@ -125,17 +125,14 @@ def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> Non
     if intent.safety is None or _stack_of(move.current) != intent.source:
         return
     try:
-        backups.create(
-            cluster,
-            move.namespace,
-            intent.safety,
-            snapshot_class=None,
-            revision=None,
+        request = backups.BackupRequest(
+            namespace=move.namespace,
+            name=intent.safety,
             timeout=timeout,
-            out=out,
             reason=backups.BEFORE_MOVE,
             resume=True,
         )
+        backups.create(cluster, request, out)
         out.info(f"backup {intent.safety} taken of the {intent.source} stack's volume")
     except snapshots.NoSnapshots as exc:
         out.info(f"no backup of the volume ({exc.problem}): it is kept (Retain) instead")

@@ -248,17 +248,15 @@ def _backup_first(
     live = revisions.live(history)
     name = backup_name(number)
     try:
-        backups.create(
-            cluster,
-            request.wanted.options.namespace,
-            name,
-            snapshot_class=None,
-            revision=live.number if live else None,
+        taking = backups.BackupRequest(
+            namespace=request.wanted.options.namespace,
+            name=name,
             timeout=request.timeout,
-            out=out,
+            revision=live.number if live else None,
             reason=backups.BEFORE_UP,
             keep_automatic=request.keep_backups,
         )
+        backups.create(cluster, taking, out)
     except snapshots.NoSnapshots as exc:
         out.info(f"no backup before this change: {exc.problem}")
         return None

@@ -17,6 +17,7 @@ from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.restore.rules import (
     REPLACED_NAMESPACE,
     SAFETY_PREFIX,
+    Asked,
     RestorePlan,
     Swap,
     choose,
@@ -73,15 +74,14 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
     found = read(cluster, namespace)
     sts = found.statefulset
     rid = new_id()
-    intent, resumed = choose(
-        intent_of(sts),
-        last_of(sts),
+    asked = Asked(
+        namespace,
         backup,
-        replicas=int(sts["spec"].get("replicas", 1)),
-        namespace=namespace,
-        rid=rid,
-        safety=SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
+        int(sts["spec"].get("replicas", 1)),
+        rid,
+        SAFETY_PREFIX + rid.removeprefix("r-"),  # unique: two restores in one second
     )
+    intent, resumed = choose(intent_of(sts), last_of(sts), asked)
     interrupted = intent_of(sts)
     if (
         intent.undo_of

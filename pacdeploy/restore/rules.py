@@ -247,17 +247,22 @@ def way_back(plan: RestorePlan) -> str:
     )
 
 
-def choose(
-    intent: Intent | None,
-    last: dict[str, Any],
-    backup: str | None,
-    *,
-    replicas: int,
-    namespace: str,
-    rid: str,
-    safety: str,
-) -> tuple[Intent, bool]:
+@dataclass(frozen=True)
+class Asked:
+    """A restore as asked for: ``backup`` (None: --undo) in ``namespace``, with mongo's
+    replicas now and the id and safety backup a new restore takes."""
+
+    namespace: str
+    backup: str | None
+    replicas: int
+    rid: str
+    safety: str
+
+
+def choose(intent: Intent | None, last: dict[str, Any], asked: Asked) -> tuple[Intent, bool]:
     """What to do, given what is recorded: (intent, resumed). ``backup`` None means --undo."""
+    backup, replicas, namespace = asked.backup, asked.replicas, asked.namespace
+    rid, safety = asked.rid, asked.safety
     if intent is not None:
         if backup is None:
             if intent.undo_of:

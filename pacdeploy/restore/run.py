@@ -72,17 +72,14 @@ def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, *, out: Output)
     if intent.safety is None:
         return intent
     try:
-        backups.create(
-            cluster,
-            plan.namespace,
-            intent.safety,
-            snapshot_class=None,
-            revision=None,
+        request = backups.BackupRequest(
+            namespace=plan.namespace,
+            name=intent.safety,
             timeout=timeout,
-            out=out,
             reason=backups.BEFORE_RESTORE,
             resume=True,
         )
+        backups.create(cluster, request, out)
     except snapshots.NoSnapshots as exc:
         out.info(
             f"no backup of the current data ({exc.problem}): the volumes it is on are kept "

@@ -208,15 +208,8 @@ INTENT = rules.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore
 
 
 def choose(intent=None, last=None, backup="b1", replicas=1):
-    return rules.choose(
-        intent,
-        last or {},
-        backup,
-        replicas=replicas,
-        namespace="pacman",
-        rid="r-new",
-        safety="safe-new",
-    )
+    asked = rules.Asked("pacman", backup, replicas, "r-new", "safe-new")
+    return rules.choose(intent, last or {}, asked)
 
 
 def test_a_new_restore_records_the_replicas_before_it_and_a_safety_backup() -> None:
@@ -290,9 +283,8 @@ def test_a_restored_claim_is_like_the_old_one_but_bound_to_nothing_old() -> None
 
 def test_an_interrupted_backup_is_told_by_the_claims_it_recorded() -> None:
     def snap(claim, claims):
-        made = backups.snapshot_for(
-            "b1", claim, "pacman", snapshot_class="c", revision=None, claims=claims
-        )
+        request = backups.BackupRequest(namespace="pacman", name="b1", timeout=1)
+        made = backups.snapshot_for(request, claim, "c", claims=claims)
         return made
 
     both = ["mongo-db-mongo-0", "mongo-db-mongo-1"]
