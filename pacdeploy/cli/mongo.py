@@ -48,9 +48,8 @@ def shell_command(settings: Settings, admin: bool, expression: tuple[str, ...]) 
     pod = shell.ready_pod(cluster, ns)
     command = program.command(admin=admin, expression=expr)
     if expr is not None:
-        ran = podexec.run(
-            cluster, pod, ns, container=CONTAINER, command=command, timeout=EXPRESSION_SECONDS
-        )
+        where = podexec.Where(pod, ns, CONTAINER)
+        ran = podexec.run(cluster, where, command, timeout=EXPRESSION_SECONDS)
         sys.stdout.write(ran.stdout)
         sys.stderr.write(ran.stderr)
         if not ran.ok and not (ran.stdout or ran.stderr):

@@ -135,10 +135,8 @@ def _run(
 
     ran = podexec.stream(
         cluster,
-        pod,
-        namespace,
-        container=CONTAINER,
-        command=tool_command(tool, creds, namespace, pod=pod),
+        podexec.Where(pod, namespace, CONTAINER),
+        tool_command(tool, creds, namespace, pod=pod),
         stdin=stdin(),
         stdout=archive_out,
         idle=idle,

@@ -218,7 +218,7 @@ def create(cluster: Cluster, request: BackupRequest, out: Output) -> Backup:
         {Need.on("create", "VolumeSnapshot", namespace), Need.on("list", "Event", namespace)},
         "take a backup",
     )
-    _cut(cluster, request, wanted, out)
+    _cut(cluster, request, wanted, out=out)
     ready = wait_ready(cluster, namespace, name, timeout=request.timeout, out=out)
     if request.reason is not None:
         _prune_automatic(cluster, request, out)
@@ -259,7 +259,7 @@ def _still_to_take(
 
 
 def _cut(
-    cluster: Cluster, request: BackupRequest, wanted: list[dict[str, Any]], out: Output
+    cluster: Cluster, request: BackupRequest, wanted: list[dict[str, Any]], *, out: Output
 ) -> None:
     """Create the ``wanted`` snapshots, mongo's writes held until they are cut."""
     name, namespace = request.name, request.namespace

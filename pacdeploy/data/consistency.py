@@ -208,9 +208,8 @@ def _run(cluster: Cluster, namespace: str, pod: str, *, call: str, shell: Shell)
     """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
     command = mongo_eval(call, f"{namespace}/{pod}", shell)
     try:
-        ran = podexec.run(
-            cluster, pod, namespace, container=CONTAINER, command=command, timeout=LOCK_SECONDS
-        )
+        where = podexec.Where(pod, namespace, CONTAINER)
+        ran = podexec.run(cluster, where, command, timeout=LOCK_SECONDS)
     except PacdeployError as exc:
         return exc.problem
     return None if ran.ok else ran.reason or ran.stderr.strip() or "it failed"

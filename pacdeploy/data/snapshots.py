@@ -14,6 +14,7 @@ from typing import Any
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
+from pacdeploy.kube.watch import Selection
 from pacdeploy.output import Output, Row
 from pacdeploy.wait import changes, gone
 from pacdeploy.wait.polling import Deadline
@@ -109,9 +110,7 @@ def watched(
     """The selected snapshots at each change (changes.py), until ``deadline``."""
     return changes.selection(
         cluster,
-        "VolumeSnapshot",
-        namespace,
-        label_selector=selector,
+        Selection("VolumeSnapshot", namespace, label_selector=selector),
         deadline=deadline,
         read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector=selector),
     )

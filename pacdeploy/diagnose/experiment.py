@@ -154,9 +154,8 @@ class Experiment:
         """A new mongo-0, Ready, on the claim it had: the same name and the same object."""
         claims = readiness.claims_of(before)
         wanted = {c: self.cluster.get("PersistentVolumeClaim", c, self.namespace) for c in claims}
-        for pod in watch.follow(
-            self.cluster, "Pod", POD, namespace=self.namespace, seconds=self.timeout
-        ):
+        one = watch.Selection.one("Pod", POD, self.namespace)
+        for pod in watch.follow(self.cluster, one, seconds=self.timeout):
             if pod is None or pod["metadata"]["uid"] == before["metadata"]["uid"]:
                 continue
             if readiness.has_ready_condition(pod):
@@ -189,9 +188,8 @@ class Experiment:
         mine = json.dumps({"name": self.name})
         expression = f"db.{COLLECTION}.deleteMany({mine}).deletedCount"
         command = program.command(admin=False, expression=expression)
-        ran = podexec.run(
-            self.cluster, pod, self.namespace, container=CONTAINER, command=command, timeout=60.0
-        )
+        where = podexec.Where(pod, self.namespace, CONTAINER)
+        ran = podexec.run(self.cluster, where, command, timeout=60.0)
         if not ran.ok:
             raise PacdeployError(f"{command[0]} in pod {pod}: {ran.reason or ran.stderr.strip()}")
         return f"{self.name} removed in pod {pod}"

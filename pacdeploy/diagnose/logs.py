@@ -143,13 +143,9 @@ class Follower:
 
     def _pods(self, cancel: watch.Cancel) -> Iterator[list[Pod]]:
         while not cancel.cancelled:
+            pods = watch.Selection("Pod", self.namespace, label_selector=self.selector)
             yield from watch.follow_selection(
-                self.cluster,
-                "Pod",
-                self.namespace,
-                seconds=watch.WATCH_SECONDS,
-                label_selector=self.selector,
-                cancel=cancel,
+                self.cluster, pods, seconds=watch.WATCH_SECONDS, cancel=cancel
             )
 
     def _streams_for(self, pods: list[Pod], window: logs.Window) -> None:

@@ -63,49 +63,39 @@ def outcome(status: dict[str, Any] | None, stdout: str, stderr: str) -> Ran:
     return Ran(False, stdout, stderr, reason, code)
 
 
-def run(
-    cluster: Cluster,
-    pod: str,
-    namespace: str,
-    *,
-    container: str,
-    command: list[str],
-    timeout: float,
-) -> Ran:
-    """``command`` in ``container`` of ``pod``; NotReady if it does not end in ``timeout``."""
+@dataclass(frozen=True)
+class Where:
+    """Where a command runs: a container of a pod."""
+
+    pod: str
+    namespace: str
+    container: str
+
+
+def run(cluster: Cluster, where: Where, command: list[str], *, timeout: float) -> Ran:
+    """``command`` in the container ``where``; NotReady if it does not end in ``timeout``."""
     out: list[bytes] = []
-    ran = _session(
-        cluster,
-        (pod, namespace, container),
-        command,
-        stdin=None,
-        stdout=out.append,
-        timeout=timeout,
-    )
+    ran = _session(cluster, where, command, stdin=None, stdout=out.append, timeout=timeout)
     return dataclasses.replace(ran, stdout=b"".join(out).decode(errors="replace"))
 
 
 def stream(
     cluster: Cluster,
-    pod: str,
-    namespace: str,
-    *,
-    container: str,
+    where: Where,
     command: list[str],
+    *,
     stdin: Iterable[bytes],
     stdout: Callable[[bytes], object],
     idle: float,
 ) -> Ran:
     """``command`` fed ``stdin`` (then end of file), its stdout handed to ``stdout`` as it
     comes; NotReady if it is silent for ``idle`` seconds. The Ran's stdout is empty."""
-    return _session(
-        cluster, (pod, namespace, container), command, stdin=stdin, stdout=stdout, timeout=idle
-    )
+    return _session(cluster, where, command, stdin=stdin, stdout=stdout, timeout=idle)
 
 
 def _session(
     cluster: Cluster,
-    where: tuple[str, str, str],
+    where: Where,
     command: list[str],
     *,
     stdin: Iterable[bytes] | None,
@@ -114,7 +104,7 @@ def _session(
 ) -> Ran:
     from websocket import ABNF, WebSocketException, WebSocketTimeoutException
 
-    pod, namespace, container = where
+    pod, namespace, container = where.pod, where.namespace, where.container
     path = resource("Pod").path(pod, namespace, "exec")
     query = {"container": container, "command": command, "stdout": "true", "stderr": "true"}
     if stdin is not None:

@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import urllib3
@@ -60,14 +61,27 @@ def _shutdown(stream: Any) -> None:
         stream.shutdown()
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What a watch selects: objects of ``kind`` in ``namespace`` (None: every namespace,
+    or a cluster-scoped kind), narrowed by the selectors the API server takes."""
+
+    kind: str
+    namespace: str | None = None
+    label_selector: str | None = None
+    field_selector: str | None = None
+
+    @classmethod
+    def one(cls, kind: str, name: str, namespace: str | None = None) -> Selection:
+        """The object of that name only."""
+        return cls(kind, namespace, field_selector=f"metadata.name={name}")
+
+
 def watch(
     cluster: Cluster,
-    kind: str,
-    namespace: str | None = None,
+    selection: Selection,
     *,
     resource_version: str,
-    label_selector: str | None = None,
-    field_selector: str | None = None,
     timeout_seconds: int = WATCH_SECONDS,
     cancel: Cancel | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -80,10 +94,10 @@ def watch(
         "resourceVersion": resource_version,
         "allowWatchBookmarks": "true",
         "timeoutSeconds": timeout_seconds,
-        "labelSelector": label_selector,
-        "fieldSelector": field_selector,
+        "labelSelector": selection.label_selector,
+        "fieldSelector": selection.field_selector,
     }
-    path = resource(kind).path(namespace=namespace)
+    path = resource(selection.kind).path(namespace=selection.namespace)
     cancel = cancel or Cancel()
     with streaming(
         cluster, path, query, read_seconds=timeout_seconds + 30, cancel=cancel
@@ -141,12 +155,9 @@ def streaming(
 
 def follow_selection(
     cluster: Cluster,
-    kind: str,
-    namespace: str | None = None,
+    selection: Selection,
     *,
     seconds: float,
-    label_selector: str | None = None,
-    field_selector: str | None = None,
     known: dict[str, Any] | None = None,
     cancel: Cancel | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
@@ -155,6 +166,7 @@ def follow_selection(
     broken stream: list again. ``known``: the selection is this one object, as a write just
     returned it, watched from its own resourceVersion without listing first.
     """
+    kind = selection.kind
     cancel = cancel or Cancel()
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0 and not cancel.cancelled:
@@ -163,7 +175,10 @@ def follow_selection(
             found, known = {name_of(known): known}, None
         else:
             items, version = cluster.list_with_version(
-                kind, namespace, label_selector=label_selector, field_selector=field_selector
+                kind,
+                selection.namespace,
+                label_selector=selection.label_selector,
+                field_selector=selection.field_selector,
             )
             # List items carry no kind or apiVersion; watch events do.
             api_version = resource(kind).api_version
@@ -172,11 +187,8 @@ def follow_selection(
         try:
             for event, obj in watch(
                 cluster,
-                kind,
-                namespace,
+                selection,
                 resource_version=version,
-                label_selector=label_selector,
-                field_selector=field_selector,
                 timeout_seconds=max(1, math.ceil(left)),
                 cancel=cancel,
             ):
@@ -191,22 +203,13 @@ def follow_selection(
 
 def follow(
     cluster: Cluster,
-    kind: str,
-    name: str,
+    one: Selection,
     *,
-    namespace: str | None = None,
     seconds: float,
     known: dict[str, Any] | None = None,
     cancel: Cancel | None = None,
 ) -> Iterator[dict[str, Any] | None]:
-    """Each version of one object for ``seconds`` (None: absent or deleted)."""
-    for found in follow_selection(
-        cluster,
-        kind,
-        namespace,
-        seconds=seconds,
-        field_selector=f"metadata.name={name}",
-        known=known,
-        cancel=cancel,
-    ):
+    """Each version of the one object ``one`` selects (`Selection.one`) for ``seconds``
+    (None: absent or deleted)."""
+    for found in follow_selection(cluster, one, seconds=seconds, known=known, cancel=cancel):
         yield found[0] if found else None

@@ -132,12 +132,5 @@ def wait_up(
     known = {r: obj for r, obj in read.items() if obj is not None}
     known.update({c.ref: c.written for c in changes if c.written is not None})
     hints = Hints(node_arch=plan.nodes, last_good=last_good or {})
-    rollout.wait_ready(
-        cluster,
-        plan.options.namespace,
-        WORKLOADS,
-        timeout=timeout,
-        out=out,
-        known=known,
-        hints=hints,
-    )
+    workloads = rollout.Workloads(plan.options.namespace, WORKLOADS, known)
+    rollout.wait_ready(cluster, workloads, timeout=timeout, out=out, hints=hints)

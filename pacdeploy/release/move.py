@@ -204,9 +204,8 @@ def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, *, out: Outp
     for obj in planned.objects:
         if obj["kind"] not in ("Deployment", "Secret"):
             cluster.apply(obj, force=True)
-    rollout.wait_ready(
-        cluster, move.namespace, [("StatefulSet", STATEFULSET)], timeout=request.timeout, out=out
-    )
+    mongo = rollout.Workloads(move.namespace, [("StatefulSet", STATEFULSET)])
+    rollout.wait_ready(cluster, mongo, timeout=request.timeout, out=out)
 
 
 def _restore(cluster: Cluster, move: Move, out: Output) -> None:

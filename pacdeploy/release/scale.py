@@ -37,14 +37,8 @@ def scale(
         "Deployment", DEPLOYMENT, patch, namespace=namespace, subresource="scale"
     )
     written = as_scaled(before, scale)  # watched from there: no read between write and wait
-    rollout.wait_ready(
-        cluster,
-        namespace,
-        [("Deployment", DEPLOYMENT)],
-        timeout=timeout,
-        out=out,
-        known={_DEPLOYMENT_REF: written},
-    )
+    web = rollout.Workloads(namespace, [("Deployment", DEPLOYMENT)], {_DEPLOYMENT_REF: written})
+    rollout.wait_ready(cluster, web, timeout=timeout, out=out)
     same = before["spec"].get("replicas") == replicas
     return Change(_DEPLOYMENT_REF, "unchanged" if same else "scaled")
 

@@ -134,7 +134,8 @@ def run(
                 out.info(f"{ref('PersistentVolumeClaim', swap.claim)} recreated from {origin}")
         with out.steps(f"restoring mongo from {plan.source}") as report:
             _scale(cluster, ns, plan.intent.replicas, report=report)
-        rollout.wait_ready(cluster, ns, [("StatefulSet", STATEFULSET)], timeout=timeout, out=out)
+        mongo = rollout.Workloads(ns, [("StatefulSet", STATEFULSET)])
+        rollout.wait_ready(cluster, mongo, timeout=timeout, out=out)
     except PacdeployError as exc:
         raise type(exc)(f"restore failed: {exc.problem}", way_back(plan)) from exc
     except KeyboardInterrupt:

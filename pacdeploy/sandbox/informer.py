@@ -89,7 +89,9 @@ class Informer:
         while not stop.is_set():
             try:
                 version = self._relist()
-                for event, obj in watch.watch(self.cluster, self.kind, resource_version=version):
+                for event, obj in watch.watch(
+                    self.cluster, watch.Selection(self.kind), resource_version=version
+                ):
                     self._apply(event, obj)
                     if stop.is_set():
                         return

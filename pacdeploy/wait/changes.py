@@ -86,10 +86,8 @@ class Watches(Generic[T]):
 
 def selection(
     cluster: Cluster,
-    kind: str,
-    namespace: str,
+    selected: watch.Selection,
     *,
-    label_selector: str,
     deadline: Deadline,
     read: Callable[[], Objects],
     tick: float = TICK,
@@ -103,12 +101,7 @@ def selection(
     with Watches[Objects]() as watches:
         watches.start(
             lambda cancel: watch.follow_selection(
-                cluster,
-                kind,
-                namespace,
-                seconds=deadline.left + 1,
-                label_selector=label_selector,
-                cancel=cancel,
+                cluster, selected, seconds=deadline.left + 1, cancel=cancel
             )
         )
         try:

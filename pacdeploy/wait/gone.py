@@ -56,7 +56,9 @@ def wait_gone(
 
         try:
             # A second past the deadline, so that seen() reports what still holds it.
-            for obj in watch.follow(cluster, kind, name, namespace=namespace, seconds=timeout + 1):
+            for obj in watch.follow(
+                cluster, watch.Selection.one(kind, name, namespace), seconds=timeout + 1
+            ):
                 if obj is None:
                     return
                 seen(obj)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pacdeploy.app.manifests import SECRET
@@ -133,9 +133,7 @@ class Rollout:
         """Every version of one workload for ``seconds``, watched (a thread's job)."""
         for obj in watch.follow(
             self.cluster,
-            state.kind,
-            state.name,
-            namespace=self.namespace,
+            watch.Selection.one(state.kind, state.name, self.namespace),
             seconds=seconds,
             known=known,
             cancel=cancel,
@@ -207,28 +205,35 @@ def fix_for(problem: readiness.PodProblem | None, namespace: str) -> str:
     return f"Inspect with `pacdeploy status -n {namespace}`, then re-run (it resumes)"
 
 
+@dataclass(frozen=True)
+class Workloads:
+    """The workloads to wait for: each (kind, name) in ``namespace``. ``known``: ref -> a
+    workload as just written (watched from there, not listed first)."""
+
+    namespace: str
+    refs: list[tuple[str, str]]
+    known: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 def wait_ready(
     cluster: Cluster,
-    namespace: str,
-    workloads: list[tuple[str, str]],
+    workloads: Workloads,
     *,
     timeout: float,
     out: Output,
-    known: dict[str, dict[str, Any]] | None = None,
     hints: causes.Hints | None = None,
 ) -> list[WorkloadState]:
-    """Block until every (kind, name) is ready; NotReady names each laggard and its reason.
-
-    ``known``: ref -> a workload as just written (watched from there, not listed first).
+    """Block until every workload is ready; NotReady names each laggard and its reason.
 
     Reacts to watch events (polls instead where watching is forbidden). Fails early,
     without waiting out the timeout, when a workload's rollout has failed or a pod's
     problem will not go away by waiting (repeated crashes, an image that cannot be pulled,
     a missing Secret key).
     """
-    rollout = Rollout(cluster, namespace, workloads, hints=hints)
+    namespace = workloads.namespace
+    rollout = Rollout(cluster, namespace, workloads.refs, hints=hints)
     states = rollout.states
-    _watch(rollout, timeout, out, known=known or {})
+    _watch(rollout, timeout, out, known=workloads.known)
 
     laggards = [s for s in states if not s.ready]
     if laggards:

@@ -256,7 +256,9 @@ def test_without_the_snapshot_api_backup_says_how_to_enable_it(target, cluster, 
     saved = cluster.list("VolumeSnapshotClass")
     cluster.delete("CustomResourceDefinition", crd)
     try:
-        for found in watch.follow(cluster, "CustomResourceDefinition", crd, seconds=30):
+        for found in watch.follow(
+            cluster, watch.Selection.one("CustomResourceDefinition", crd), seconds=30
+        ):
             if found is None:
                 break
         result = target.pacdeploy("-n", app_ns, "backup", "create", "b1")

@@ -299,14 +299,8 @@ def test_a_followed_selection_sees_each_change_and_ends_when_cancelled(cluster, 
     cancel = watch.Cancel()
 
     def follow() -> None:
-        for found in watch.follow_selection(
-            cluster,
-            "ConfigMap",
-            namespace,
-            seconds=120,
-            label_selector="followed=yes",
-            cancel=cancel,
-        ):
+        followed = watch.Selection("ConfigMap", namespace, label_selector="followed=yes")
+        for found in watch.follow_selection(cluster, followed, seconds=120, cancel=cancel):
             seen.put(sorted(name_of(o) for o in found))
 
     follower = threading.Thread(target=follow, daemon=True)
