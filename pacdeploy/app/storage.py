@@ -7,9 +7,10 @@ annotations are only changed once every check has passed.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from pacdeploy.errors import NotFound
+from pacdeploy.errors import NotFound, PermissionDenied
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 
@@ -23,6 +24,7 @@ MADE_DEFAULT = "pacdeploy.io/default-storage-class"
 PURGING = "pacdeploy.io/purging"
 
 Patch = tuple[str, dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 def _annotations(sc: dict[str, Any]) -> dict[str, str]:
@@ -70,6 +72,46 @@ def fsgroup_warning(sc: dict[str, Any], csi_driver: dict[str, Any] | None) -> st
             f"StorageClass {sc['metadata']['name']} sets none"
         )
     return None
+
+
+def volume_permission_warnings(
+    cluster: Cluster, classes: list[dict[str, Any]], storage_class: str
+) -> list[str]:
+    """MongoDB runs as uid 1001: say so before `up` if its volume will not be writable."""
+    sc = next(c for c in classes if name_of(c) == storage_class)
+    try:
+        driver = cluster.get("CSIDriver", sc.get("provisioner", ""))
+    except PermissionDenied:
+        log.info("cannot read CSIDriver %s; volume permissions not checked", sc.get("provisioner"))
+        return []
+    reason = fsgroup_warning(sc, driver)
+    if reason is None:
+        return []
+    return [
+        f"{reason}, so MongoDB (uid 1001) may not be able to write its volume; "
+        "pass --volume-permissions to chown it first"
+    ]
+
+
+def record_defaults(
+    ns_obj: dict[str, Any],
+    current: dict[str, Any] | None,
+    classes: list[dict[str, Any]],
+    *,
+    storage_class: str,
+    keep_default: bool,
+) -> None:
+    """Annotate the Namespace with the defaults before the first `up` (``current``: the
+    Namespace as it is live), kept on later runs."""
+    annotations = ns_obj["metadata"].setdefault("annotations", {})
+    recorded = (current or {}).get("metadata", {}).get("annotations") or {}
+    for key in (PREVIOUS_DEFAULT, MADE_DEFAULT):
+        if key in recorded:
+            annotations[key] = recorded[key]
+    if keep_default or PREVIOUS_DEFAULT in annotations:
+        return
+    annotations[PREVIOUS_DEFAULT] = ",".join(defaults(classes))
+    annotations[MADE_DEFAULT] = storage_class
 
 
 def _set(sc: dict[str, Any], value: str) -> dict[str, Any]:

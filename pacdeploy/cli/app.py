@@ -10,7 +10,6 @@ import click
 from pacdeploy.app.manifests import SERVICE_TYPES, Options
 from pacdeploy.cli.settings import (
     OUTPUT,
-    PARALLEL_ROUND,
     TIMEOUT,
     YES,
     Settings,
@@ -26,67 +25,66 @@ DEFAULTS = Options()
 MOVING = "up --stack moves the scores to another MongoDB"
 
 
+# The options that say what `up` deploys, in the order --help lists them.
+_UP_OPTIONS = [
+    click.option(
+        "--storage-class",
+        default="csi-hostpath-sc",
+        show_default=True,
+        envvar="PACDEPLOY_STORAGE_CLASS",
+        help="StorageClass to make the cluster default (the data lives there). "
+        "Env: PACDEPLOY_STORAGE_CLASS.",
+    ),
+    click.option(
+        "--keep-default-class",
+        is_flag=True,
+        help="Leave the cluster's default StorageClass as it is.",
+    ),
+    click.option(
+        "--ingress/--no-ingress",
+        default=False,
+        show_default=True,
+        help="Also create the Ingress.",
+    ),
+    click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True),
+    click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True),
+    click.option("--replicas", type=int, help="Web replicas (default: 1, or the current count)."),
+    click.option(
+        "--service-type",
+        type=click.Choice(SERVICE_TYPES),
+        default=DEFAULTS.service_type,
+        show_default=True,
+    ),
+    click.option(
+        "--stack",
+        type=click.Choice(["modern", "lesson"]),
+        help="Which images: modern (multi-arch, maintained; new installs) or lesson (the "
+        "lesson's, amd64 only). Default: the stack the app runs, else modern.",
+    ),
+    click.option("--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."),
+    click.option(
+        "--mongo-image", metavar="IMAGE", help="Override the MongoDB image (pin a digest)."
+    ),
+    click.option(
+        "--storage-size",
+        metavar="SIZE",
+        help="Grow each MongoDB volume to SIZE, e.g. 2Gi (the class must allow expansion; "
+        "default: the size they have, 1Gi at first).",
+    ),
+    click.option(
+        "--volume-permissions",
+        is_flag=True,
+        help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
+    ),
+    click.option(
+        "--force", is_flag=True, help="Take over objects of the same name not made by us."
+    ),
+]
+
+
 def up_options(command: Any) -> Any:
     """The options that say what `up` deploys; `diff` takes the same."""
-    options = [
-        click.option(
-            "--storage-class",
-            default="csi-hostpath-sc",
-            show_default=True,
-            envvar="PACDEPLOY_STORAGE_CLASS",
-            help="StorageClass to make the cluster default (the data lives there). "
-            "Env: PACDEPLOY_STORAGE_CLASS.",
-        ),
-        click.option(
-            "--keep-default-class",
-            is_flag=True,
-            help="Leave the cluster's default StorageClass as it is.",
-        ),
-        click.option(
-            "--ingress/--no-ingress",
-            default=False,
-            show_default=True,
-            help="Also create the Ingress.",
-        ),
-        click.option("--ingress-host", default=DEFAULTS.ingress_host, show_default=True),
-        click.option("--ingress-class", default=DEFAULTS.ingress_class, show_default=True),
-        click.option(
-            "--replicas", type=int, help="Web replicas (default: 1, or the current count)."
-        ),
-        click.option(
-            "--service-type",
-            type=click.Choice(SERVICE_TYPES),
-            default=DEFAULTS.service_type,
-            show_default=True,
-        ),
-        click.option(
-            "--stack",
-            type=click.Choice(["modern", "lesson"]),
-            help="Which images: modern (multi-arch, maintained; new installs) or lesson (the "
-            "lesson's, amd64 only). Default: the stack the app runs, else modern.",
-        ),
-        click.option(
-            "--pacman-image", metavar="IMAGE", help="Override the web image (pin a digest)."
-        ),
-        click.option(
-            "--mongo-image", metavar="IMAGE", help="Override the MongoDB image (pin a digest)."
-        ),
-        click.option(
-            "--storage-size",
-            metavar="SIZE",
-            help="Grow each MongoDB volume to SIZE, e.g. 2Gi (the class must allow expansion; "
-            "default: the size they have, 1Gi at first).",
-        ),
-        click.option(
-            "--volume-permissions",
-            is_flag=True,
-            help="Chown MongoDB's volume to its user first (for drivers that ignore fsGroup).",
-        ),
-        click.option(
-            "--force", is_flag=True, help="Take over objects of the same name not made by us."
-        ),
-    ]
-    for option in reversed(options):
+    for option in reversed(_UP_OPTIONS):
         command = option(command)
     return command
 
@@ -163,6 +161,7 @@ def up_command(
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
     from pacdeploy.data.moves import state_dir
     from pacdeploy.release import apply, move, up
+    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     request = up.UpRequest(
         _wanted(settings, given),
@@ -171,7 +170,7 @@ def up_command(
         timeout=timeout,
         keep_backups=keep_backups,
     )
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
     if dry_run:
         plan = up.plan_for(cluster, request, settings.out)
         report_changes(settings.out, apply.apply_up(cluster, plan, dry_run=True), dry_run=True)
@@ -202,9 +201,10 @@ def diff_command(settings: Settings, /, fmt: str, revision: int | None, **given:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
     from pacdeploy.data import revisions
     from pacdeploy.release import diff, up
+    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     request = up.UpRequest(_wanted(settings, given))
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
     manifests = None
     if revision is not None:
         target = revisions.find(
@@ -245,10 +245,11 @@ def template_command(
 ) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
     from pacdeploy.release import template
+    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     wanted = _wanted(settings, given)
     if validate:
-        objects = template.planned(settings.cluster(warm=PARALLEL_ROUND), wanted, settings.out)
+        objects = template.planned(settings.cluster(warm=CONNECTIONS_AHEAD), wanted, settings.out)
     else:
         objects = template.offline(wanted)
     note = None if with_secret else template.SECRET_NOTE
@@ -272,7 +273,7 @@ def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
     from pacdeploy.release import scale
 
     validate_replicas(replicas)
-    cluster = settings.cluster(warm=scale.FIRST_ROUND)
+    cluster = settings.cluster(warm=scale.CONNECTIONS_AHEAD)
     change = scale.scale(cluster, settings.namespace, replicas, timeout=timeout, out=settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
@@ -282,10 +283,10 @@ def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
 @pass_settings
 def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
-    from pacdeploy.status.collect import FIRST_ROUND, collect
+    from pacdeploy.status.collect import CONNECTIONS_AHEAD, collect
     from pacdeploy.status.outline import outline
 
-    doc = collect(settings.cluster(warm=FIRST_ROUND), settings.namespace)
+    doc = collect(settings.cluster(warm=CONNECTIONS_AHEAD), settings.namespace)
     if fmt == "table":
         settings.out.tree(outline(doc))
     else:
@@ -304,6 +305,7 @@ def status(settings: Settings, fmt: str) -> None:
 def down_command(settings: Settings, *, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
     from pacdeploy.release.down import down
+    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     if purge:
         confirm(
@@ -311,7 +313,7 @@ def down_command(settings: Settings, *, purge: bool, yes: bool, timeout: float) 
             f"Delete namespace {settings.namespace} with its volumes and credentials?",
             "--purge deletes the high scores",
         )
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
     changes = down(cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out)
     report_changes(settings.out, changes)
     if not changes:

@@ -8,7 +8,6 @@ import click
 
 from pacdeploy.cli.settings import (
     OUTPUT,
-    PARALLEL_ROUND,
     TIMEOUT,
     Settings,
     confirm,
@@ -69,10 +68,11 @@ def rollback_command(
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
     from pacdeploy.data import revisions
     from pacdeploy.release import rollback
+    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     if with_data:
         require_confirmation(yes, WITH_DATA)
-    cluster = settings.cluster(warm=PARALLEL_ROUND)
+    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
     target = rollback.target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
     )

@@ -83,12 +83,6 @@ OUTPUT = click.option(
     default="table",
     show_default=True,
 )
-# Connections up, diff, rollback and down open ahead: as many as up's widest round (the
-# Secret, the claims, the CSI driver beside a list per kind: 11 requests). They open while
-# the official client is imported, and a request waits for one of them rather than opening
-# its own (Transport.await_connection). Measured (no-op up, medians of 7, sandbox): at
-# 100 ms 1.15 s with 6 ahead, 0.92 s with 11; at 0 ms within the noise (0.54-0.55 s).
-PARALLEL_ROUND = 11
 TIMEOUT = click.option(
     "--timeout", type=Duration(), default="5m", show_default=True, help="How long to wait."
 )

@@ -17,7 +17,7 @@ from pacdeploy.wait import rollout
 _DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)
 # Connections worth opening ahead: the rules review and the read side by side, then the
 # watch beside the write's. Measured at 100 ms (medians of 5): 0.89 s with 1, 0.79 s with 3.
-FIRST_ROUND = 3
+CONNECTIONS_AHEAD = 3
 
 
 def scale(

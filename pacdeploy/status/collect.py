@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,20 @@ from pacdeploy.status.schema import (
 from pacdeploy.wait import readiness
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
-FIRST_ROUND = 9  # the reads collect() makes at once: connections worth opening ahead
+# What collect() reads at once, in its first round: the app's objects, each by name or
+# selector (never every volume of the cluster).
+_READS: dict[str, Callable[[Cluster, str], Any]] = {
+    "classes": lambda cluster, _: cluster.list("StorageClass"),
+    "namespace": lambda cluster, ns: cluster.get("Namespace", ns),
+    "pods": lambda cluster, ns: cluster.list("Pod", ns, label_selector=APP_PODS),
+    "deployment": lambda cluster, ns: cluster.get("Deployment", DEPLOYMENT, ns),
+    "statefulset": lambda cluster, ns: cluster.get("StatefulSet", STATEFULSET, ns),
+    "claims": lambda cluster, ns: cluster.list("PersistentVolumeClaim", ns),
+    "services": lambda cluster, ns: cluster.list("Service", ns),
+    "ingress": lambda cluster, ns: cluster.get("Ingress", INGRESS, ns),
+    "revisions": revisions.read,
+}
+CONNECTIONS_AHEAD = len(_READS)  # `status` opens as many ahead: its first round at once
 
 
 def _pod(pod: dict[str, Any]) -> PodDoc:
@@ -86,18 +100,8 @@ def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> Workloa
 def collect(cluster: Cluster, namespace: str) -> StatusDoc:
     """Everything `status` shows: the app's objects in one round of parallel reads, then
     the volumes its claims are bound to, by name (never every volume of the cluster)."""
-    reads: dict[str, Callable[[], Any]] = {
-        "classes": lambda: cluster.list("StorageClass"),
-        "namespace": lambda: cluster.get("Namespace", namespace),
-        "pods": lambda: cluster.list("Pod", namespace, label_selector=APP_PODS),
-        "deployment": lambda: cluster.get("Deployment", DEPLOYMENT, namespace),
-        "statefulset": lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
-        "claims": lambda: cluster.list("PersistentVolumeClaim", namespace),
-        "services": lambda: cluster.list("Service", namespace),
-        "ingress": lambda: cluster.get("Ingress", INGRESS, namespace),
-        "revisions": lambda: revisions.read(cluster, namespace),
-    }
-    found = dict(zip(reads, fanout.together(*reads.values()), strict=True))
+    reads = [functools.partial(read, cluster, namespace) for read in _READS.values()]
+    found = dict(zip(_READS, fanout.together(*reads), strict=True))
     names = sorted({n for c in found["claims"] if (n := c["spec"].get("volumeName"))})
     volumes = fanout.each(lambda name: cluster.get("PersistentVolume", name), names)
     found["volumes"] = [v for v in volumes if v is not None]

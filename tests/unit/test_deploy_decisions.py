@@ -137,3 +137,10 @@ def test_scale_to_the_same_count_is_ready_at_once():
     written = scale.as_scaled(_ready_deployment(3), written_scale)
     assert written["metadata"]["generation"] == 4
     assert readiness.of(written).ready
+
+
+def test_up_opens_as_many_connections_ahead_as_its_widest_round_makes_requests() -> None:
+    """plan_up's second round: a LIST per kind (the Namespace aside, read in the first),
+    the Secret, mongo's claims and the CSI driver. A kind added to the manifests widens it."""
+    kinds = {o["kind"] for o in render(Options())[1:]}
+    assert len(kinds) + 3 == plan.CONNECTIONS_AHEAD
