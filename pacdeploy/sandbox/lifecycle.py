@@ -206,6 +206,10 @@ def _helpers() -> dict[str, tuple[str, list[str]]]:
                 "--feature-gates=CSIVolumeGroupSnapshot=false",
                 # Its default backs off up to 5 minutes after a failure: too long for a demo.
                 "--retry-interval-max=10s",
+                # Its client's default (5 QPS, burst 10) is sized for one cluster's worth of
+                # snapshots; tests cutting many at once queued for seconds behind it.
+                "--kube-api-qps=100",
+                "--kube-api-burst=200",
             ],
         ),
     }
