@@ -44,7 +44,7 @@ TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tick
 CONNECT_SECONDS = 5.0  # to open a connection (TCP, proxy, TLS), every request's too
 TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
 # Connections kept per host: as many as the official client's own pool (cpu count x 5),
-# and never fewer than the widest parallel round (pool.WIDTH) needs.
+# and never fewer than the widest parallel round (fanout.WIDTH) needs.
 POOL_SIZE = max((os.cpu_count() or 1) * 5, WIDTH)
 
 log = logging.getLogger(__name__)
