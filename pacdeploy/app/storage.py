@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pacdeploy.errors import NotFound, PermissionDenied
@@ -149,7 +150,7 @@ def restore(classes: list[dict[str, Any]], previous: list[str], ours: str) -> li
     return _patches(classes, {ours: "false", **dict.fromkeys(previous, "true")})
 
 
-def apply_patches(cluster: Cluster, patches: list[Patch]) -> None:
+def apply_patches(cluster: Cluster, patches: Sequence[Patch]) -> None:
     for name, change in patches:
         cluster.merge_patch("StorageClass", name, {"metadata": {"annotations": change}})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,9 @@ def rules_for(cluster: Cluster, namespaces: list[str | None]) -> Rules:
     return dict(zip(scopes, fanout.each(lambda ns: _rules(cluster, ns), scopes), strict=True))
 
 
-def require(cluster: Cluster, needs: set[Need], action: str, *, rules: Rules | None = None) -> None:
+def require(
+    cluster: Cluster, needs: AbstractSet[Need], action: str, *, rules: Rules | None = None
+) -> None:
     """PermissionDenied naming every missing (verb, resource, namespace), or nothing.
 
     One rules review per namespace (and one for cluster scope) answers most needs in a

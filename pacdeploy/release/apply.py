@@ -41,7 +41,7 @@ APPLY_RANK = {
 }
 
 
-def waves(objects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def waves(objects: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The objects grouped by APPLY_RANK, lowest first; each group may go in parallel."""
     ranks = sorted({APPLY_RANK[o["kind"]] for o in objects})
     return [[o for o in objects if APPLY_RANK[o["kind"]] == rank] for rank in ranks]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of, ref, ref_of, resource
-from pacdeploy.release import preflight
+from pacdeploy.release import needs, preflight
 from pacdeploy.release.fields import up_to_date, with_digest
 from pacdeploy.release.resize import Resize, decide
 from pacdeploy.restore.rules import intent_of
@@ -70,22 +71,25 @@ class Change:
     written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class UpPlan:
+    """Every change `up` would make, decided once: nothing changes it afterwards (a step
+    that learns something, like the StatefulSet replaced, makes a new plan)."""
+
     options: Options
-    objects: list[dict[str, Any]]
-    existing: dict[str, dict[str, Any] | None]
+    objects: tuple[dict[str, Any], ...]
+    existing: Mapping[str, dict[str, Any] | None]
     secret: dict[str, Any] | None
-    class_patches: list[storage.Patch]
+    class_patches: tuple[storage.Patch, ...]
     force: bool = False  # --force: objects not ours are taken over
-    needs: set[Need] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
+    needs: frozenset[Need] = frozenset()
+    warnings: tuple[str, ...] = ()
     rules: permissions.Rules | None = None  # asked for beside the reads, when known to write
-    classes: list[dict[str, Any]] = field(default_factory=list)  # the StorageClasses as read
+    classes: tuple[dict[str, Any], ...] = ()  # the StorageClasses as read
     # refs of the objects an apply would change; the others are up to date and skipped
-    stale: set[str] = field(default_factory=set)
+    stale: frozenset[str] = frozenset()
     resize: Resize | None = None  # mongo's volumes grow first (--storage-size)
-    nodes: dict[str, str] = field(default_factory=dict)  # schedulable node -> architecture
+    nodes: Mapping[str, str] = field(default_factory=dict)  # schedulable node -> architecture
 
     @property
     def namespace_existed(self) -> bool:
@@ -100,11 +104,6 @@ def foreign_objects(
     if secret is not None and not is_managed(secret):
         foreign.append(ref("Secret", SECRET))
     return foreign
-
-
-def scope(obj: dict[str, Any], namespace: str) -> str | None:
-    """The namespace ``obj`` lives in, None for a cluster-scoped kind."""
-    return namespace if resource(obj["kind"]).namespaced else None
 
 
 def _terminating(ns: dict[str, Any] | None) -> bool:
@@ -158,18 +157,8 @@ def plan_up(
     ns_name, options = wanted.options.namespace, wanted.options
     namespace, classes, nodes = _read_namespace_and_classes(cluster, wanted)
     objects = render(options) if manifests is None else copy.deepcopy(manifests)
-    # The widest round of all (CONNECTIONS_AHEAD).
-    existing, secret, claims, warnings, rules = fanout.together(
-        lambda: read_live(cluster, objects, namespace),
-        lambda: cluster.get("Secret", SECRET, ns_name) if namespace else None,
-        lambda: mongo_claims(cluster.list("PersistentVolumeClaim", ns_name)) if namespace else [],
-        lambda: (
-            []
-            if options.volume_permissions
-            else storage.volume_permission_warnings(cluster, classes, wanted.storage_class)
-        ),
-        # A first install certainly writes: ask for the rules now, beside the reads.
-        lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
+    existing, secret, claims, warnings, rules = _read_app(
+        cluster, wanted, namespace=namespace, classes=classes, objects=objects
     )
     _refuse(existing, secret, ns_name, force=wanted.force)
     sts = existing[ref("StatefulSet", STATEFULSET)]
@@ -187,24 +176,66 @@ def plan_up(
         objects = render(options)
     else:  # a recorded revision's volumes may since have grown
         with_claim_size(template, options.storage_size)
-    plan = UpPlan(
+    applied = tuple(as_applied(objects, namespace, classes, wanted=wanted))
+    stale = frozenset(ref_of(o) for o in applied if not up_to_date(o, existing[ref_of(o)]))
+    patches = (
+        ()
+        if wanted.keep_default_class
+        else storage.make_only_default(classes, wanted.storage_class)
+    )
+    writes = [(o, existing[ref_of(o)] is not None) for o in applied if ref_of(o) in stale]
+    return UpPlan(
         options,
-        as_applied(objects, namespace, classes, wanted=wanted),
+        applied,
         existing,
         secret,
-        []
-        if wanted.keep_default_class
-        else storage.make_only_default(classes, wanted.storage_class),
+        tuple(patches),
         force=wanted.force,
-        warnings=warnings + (verdict.warnings if verdict else []),
+        needs=needs.for_up(
+            ns_name,
+            writes,
+            creates_secret=secret is None,
+            patches_classes=bool(patches),
+            resizes=resize is not None,
+        ),
+        warnings=tuple(warnings + (verdict.warnings if verdict else [])),
         rules=rules,
-        classes=classes,
+        classes=tuple(classes),
+        stale=stale,
         resize=resize,
         nodes=verdict.nodes if verdict else {},
     )
-    plan.stale = {ref_of(o) for o in plan.objects if not up_to_date(o, existing[ref_of(o)])}
-    plan.needs = _needs_for_up(plan)
-    return plan
+
+
+def _read_app(
+    cluster: Cluster,
+    wanted: Wanted,
+    *,
+    namespace: dict[str, Any] | None,
+    classes: list[dict[str, Any]],
+    objects: list[dict[str, Any]],
+) -> tuple[
+    dict[str, dict[str, Any] | None],
+    dict[str, Any] | None,
+    list[dict[str, Any]],
+    list[str],
+    permissions.Rules | None,
+]:
+    """The second round, the widest of all (CONNECTIONS_AHEAD): the live ``objects``, the
+    Secret, mongo's claims, the volume-permission warnings and, for a first install (which
+    certainly writes), the rules, asked for beside the reads."""
+    ns_name, options = wanted.options.namespace, wanted.options
+    return fanout.together(
+        lambda: read_live(cluster, objects, namespace),
+        lambda: cluster.get("Secret", SECRET, ns_name) if namespace else None,
+        lambda: mongo_claims(cluster.list("PersistentVolumeClaim", ns_name)) if namespace else [],
+        lambda: (
+            []
+            if options.volume_permissions
+            else storage.volume_permission_warnings(cluster, classes, wanted.storage_class)
+        ),
+        lambda: permissions.rules_for(cluster, [ns_name, None]) if namespace is None else None,
+    )
 
 
 def _read_namespace_and_classes(
@@ -306,34 +337,3 @@ def _refuse(
             f"{ref('Secret', SECRET)} in namespace {namespace} lacks {', '.join(missing)}",
             "Add those keys or delete the Secret so pacdeploy generates one",
         )
-
-
-def _needs_for_up(plan: UpPlan) -> set[Need]:
-    """What the writes and the wait need (the reads have already succeeded). Nothing when
-    there is nothing to write: with no change to protect, there is nothing to check."""
-    ns = plan.options.namespace
-    writes = [o for o in plan.objects if ref_of(o) in plan.stale]
-    if not writes and plan.secret is not None and not plan.class_patches:
-        return set()
-    needs = {Need.on("patch", "StorageClass")} if plan.class_patches else set()
-    for obj in writes:
-        needs.add(Need.on("patch", obj["kind"], scope(obj, ns)))
-        if plan.existing[ref_of(obj)] is None:
-            needs.add(Need.on("create", obj["kind"], scope(obj, ns)))
-    if plan.secret is None:
-        needs.add(Need.on("create", "Secret", ns))
-    if plan.resize is not None:
-        needs |= {
-            Need.on("patch", "PersistentVolumeClaim", ns),
-            Need.on("delete", "StatefulSet", ns),
-        }
-    return needs | needs_for_wait(ns)
-
-
-def needs_for_wait(ns: str) -> set[Need]:
-    """What waiting for the workloads reads."""
-    return {
-        Need.on("get", "StatefulSet", ns),
-        Need.on("get", "Deployment", ns),
-        *(Need.on("list", kind, ns) for kind in ("Pod", "PersistentVolumeClaim", "Event")),
-    }

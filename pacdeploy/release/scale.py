@@ -11,7 +11,8 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref
 from pacdeploy.output import Output
-from pacdeploy.release.plan import Change, needs_for_wait
+from pacdeploy.release.needs import for_wait
+from pacdeploy.release.plan import Change
 from pacdeploy.wait import rollout
 
 _DEPLOYMENT_REF = ref("Deployment", DEPLOYMENT)
@@ -26,7 +27,7 @@ def scale(
     validate_replicas(replicas)
     needs = {
         Need.on("patch", "Deployment", namespace, subresource="scale"),
-        *needs_for_wait(namespace),
+        *for_wait(namespace),
     }
     _, before = fanout.together(  # both before any change, in parallel
         lambda: permissions.require(cluster, needs, f"scale {_DEPLOYMENT_REF}"),

@@ -39,7 +39,7 @@ def offline(wanted: Wanted) -> list[dict[str, Any]]:
 
 def planned(cluster: Cluster, wanted: Wanted, out: Output) -> list[dict[str, Any]]:
     """What `up` with ``wanted`` would send to this cluster now (reads only)."""
-    return plan_for(cluster, UpRequest(wanted), out).objects
+    return list(plan_for(cluster, UpRequest(wanted), out).objects)
 
 
 def with_secret(objects: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:

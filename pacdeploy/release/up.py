@@ -93,7 +93,8 @@ def up(
     # change itself, and there the revision is written beside the wait instead.
     if ns_existed:
         revisions.record(cluster, ns, revision, older=history)
-    changes = _grow_volumes(cluster, plan, request, out=out) + apply_up(cluster, plan)
+    grown, plan = _grow_volumes(cluster, plan, request, out=out)
+    changes = grown + apply_up(cluster, plan)
     done = note or revisions.describe([(c.ref, c.action) for c in changes])
     revision = dataclasses.replace(revision, change=done)
 
@@ -130,19 +131,20 @@ def up(
 
 def _grow_volumes(
     cluster: Cluster, plan: UpPlan, request: UpRequest, *, out: Output
-) -> list[Change]:
+) -> tuple[list[Change], UpPlan]:
     """--storage-size: the claims grow, then the StatefulSet goes, its pods orphaned, for the
-    apply to create it again with the new claim template."""
+    apply to create it again with the new claim template; the plan to apply from then on."""
     if plan.resize is None:
-        return []
+        return [], plan
     grown = resize.grow(
         cluster, plan.options.namespace, plan.resize, timeout=request.timeout, out=out
     )
     changes = [Change(ref("PersistentVolumeClaim", name), "resized") for name in grown]
     if plan.resize.replace_statefulset:
-        plan.existing[ref("StatefulSet", STATEFULSET)] = None  # applied anew, as created
-        changes.append(Change(ref("StatefulSet", STATEFULSET), "replaced (pods kept)"))
-    return changes
+        sts = ref("StatefulSet", STATEFULSET)
+        plan = dataclasses.replace(plan, existing={**plan.existing, sts: None})  # created anew
+        changes.append(Change(sts, "replaced (pods kept)"))
+    return changes, plan
 
 
 def _planned(plan: UpPlan) -> list[tuple[str, str]]:

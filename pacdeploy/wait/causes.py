@@ -4,6 +4,7 @@ given what the caller knows beyond the pods (``Hints``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ NO_INSTRUCTION = "IllegalInstruction"
 class Hints:
     """What the caller knows beyond the pods, to name a root cause precisely."""
 
-    node_arch: dict[str, str] = field(default_factory=dict)  # node -> its architecture
+    node_arch: Mapping[str, str] = field(default_factory=dict)  # node -> its architecture
     last_good: dict[str, str] = field(default_factory=dict)  # container -> image it last ran
 
 
