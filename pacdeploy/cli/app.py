@@ -160,7 +160,7 @@ def up_command(
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
     from pacdeploy.data.moves import state_dir
-    from pacdeploy.release import apply, move, up
+    from pacdeploy.release import apply, move, rollback, up
     from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     request = up.UpRequest(
@@ -177,7 +177,7 @@ def up_command(
         return
     moving = move.plan(cluster, request.wanted, state_dir())
     if moving is None:
-        result = up.up(cluster, request, settings.out)
+        result = rollback.up_or_roll_back(cluster, request, settings.out)
     else:
         result = move.run(
             cluster, moving, request, out=settings.out, confirm=lambda q: confirm(yes, q, MOVING)

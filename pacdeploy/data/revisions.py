@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,7 +142,7 @@ def documents(revisions: list[Revision]) -> list[dict[str, Any]]:
     ]
 
 
-def live(revisions: list[Revision]) -> Revision | None:
+def live(revisions: Sequence[Revision]) -> Revision | None:
     """The revision running now: the newest that was deployed."""
     return max((r for r in revisions if r.status == DEPLOYED), key=lambda r: r.number, default=None)
 

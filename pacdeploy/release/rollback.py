@@ -1,15 +1,19 @@
 """`rollback`: apply a recorded revision again, as a new revision; `--with-data` also
-restores the data as it was while that revision was live."""
+restores the data as it was while that revision was live. `up --rollback-on-failure`
+(Helm 4's name for --atomic) takes the same path as a step of its own after a failed wait."""
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 from pacdeploy.app.manifests import STATEFULSET
 from pacdeploy.data import backups, revisions
 from pacdeploy.data.revisions import Revision
-from pacdeploy.errors import InvalidInput, NotFound
+from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube.client import Cluster
 from pacdeploy.output import Output
 from pacdeploy.release import up
+from pacdeploy.release.down import down
 from pacdeploy.release.up import UpResult
 from pacdeploy.restore import plan, rules, run
 
@@ -64,16 +68,62 @@ def rollback(
         # An earlier run applied the revision and was killed restoring: finish that first.
         _restore(cluster, namespace, taken.name, timeout=timeout, out=out)
         taken = None
-    result = up.up(
-        cluster,
-        up.request_for(target, timeout, backup=not with_data),
-        out,
-        manifests=revisions.pinned(target.manifests, target.images),  # what its pods ran
-        note=note,
-    )
+    result = _apply(cluster, target, timeout=timeout, backup=not with_data, note=note, out=out)
     if taken is not None:
         _restore(cluster, namespace, taken.name, timeout=timeout, out=out)
     return result
+
+
+def _apply(
+    cluster: Cluster, target: Revision, *, timeout: float, backup: bool, note: str, out: Output
+) -> UpResult:
+    """``target`` applied again as a new revision recorded as ``note``: its manifests and
+    options, each container on the digest its pods ran."""
+    return up.up(
+        cluster,
+        up.request_for(target, timeout, backup=backup),
+        out,
+        manifests=revisions.pinned(target.manifests, target.images),
+        note=note,
+    )
+
+
+def up_or_roll_back(cluster: Cluster, request: up.UpRequest, out: Output) -> UpResult:
+    """`up`; with --rollback-on-failure (``request.atomic``) a failed wait is followed by a
+    step of its own, the rollback to the last deployed revision (:func:`after_failure`)."""
+    try:
+        return up.up(cluster, request, out)
+    except up.Failed as failure:
+        if not request.atomic or failure.revision is None:
+            raise
+        after_failure(cluster, request, failure, failed=failure.revision, out=out)
+
+
+def after_failure(
+    cluster: Cluster,
+    request: up.UpRequest,
+    failure: up.Failed,
+    *,
+    failed: Revision,
+    out: Output,
+) -> NoReturn:
+    """--atomic: back to the last deployed revision before ``failed`` (on a first install,
+    remove it: the Secret and volumes stay); then ``failure``, saying so."""
+    ns = request.wanted.options.namespace
+    target = revisions.live(failure.history)
+    if target is None:
+        out.warning(f"--atomic: revision {failed.number} failed and none came before: removing it")
+        down(cluster, ns, purge=False, timeout=request.timeout, out=out)
+        raise NotReady(
+            f"{failure.problem}; --atomic removed the app (the Secret and volumes stay)",
+            failure.fix,
+        ) from failure
+    out.warning(f"--atomic: revision {failed.number} failed, rolling back to {target.number}")
+    note = f"rollback to {target.number} (--atomic, after {failed.number} failed)"
+    _apply(cluster, target, timeout=request.timeout, backup=True, note=note, out=out)
+    raise NotReady(
+        f"{failure.problem}; --atomic rolled back to revision {target.number}", failure.fix
+    ) from failure
 
 
 def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:

@@ -3,13 +3,14 @@
 The order is what makes a change safe to try: plan (every check, nothing written), then a
 backup when the change touches MongoDB's StatefulSet and the cluster can snapshot, then
 apply, then record the revision (beside the wait, so it costs no round trip), then wait,
-and settle the record deployed or failed. `--atomic` turns a failed wait into a rollback
-to the last deployed revision, like Helm's.
+and settle the record deployed or failed. A failed wait raises :class:`Failed`, for
+`--atomic` to roll back to the last deployed revision after it, like Helm's (rollback.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
 from pacdeploy.release import fields, resize
 from pacdeploy.release.apply import apply_up, wait_up
-from pacdeploy.release.down import APP_PODS, down
+from pacdeploy.release.down import APP_PODS
 from pacdeploy.release.plan import Change, UpPlan, Wanted, plan_up
 
 
@@ -37,6 +38,25 @@ class UpRequest:
     atomic: bool = False  # --rollback-on-failure
     timeout: float = 300.0
     keep_backups: int = retention.KEEP_AUTOMATIC
+
+
+class Failed(NotReady):
+    """The wait failed after `up` applied its change and settled its revision failed:
+    ``revision``, and the ``history`` before it, are what a rollback after it needs
+    (rollback.after_failure). Made like any error, for a caller that rewords it as its own
+    type (move.run): that one knows no revision."""
+
+    def __init__(
+        self,
+        problem: str,
+        fix: str | None = None,
+        *,
+        revision: Revision | None = None,
+        history: Sequence[Revision] = (),
+    ) -> None:
+        super().__init__(problem, fix)
+        self.revision = revision
+        self.history = tuple(history)
 
 
 @dataclass
@@ -116,11 +136,9 @@ def up(
         except NotReady as failure:
             recorded.result()
             revisions.settle(cluster, ns, revision, status=revisions.FAILED, change=done)
-            if request.atomic:
-                _roll_back_after(
-                    cluster, request, history, failed=revision, failure=failure, out=out
-                )
-            raise
+            raise Failed(
+                failure.problem, failure.fix, revision=revision, history=history
+            ) from failure
         recorded.result()
     images = revisions.ran(cluster.list("Pod", ns, label_selector=APP_PODS))
     revisions.settle(cluster, ns, revision, status=revisions.DEPLOYED, change=done, images=images)
@@ -269,38 +287,6 @@ def _backup_first(
         ) from exc
     out.info(f"backup {name} taken before changing {ref('StatefulSet', STATEFULSET)}")
     return name
-
-
-def _roll_back_after(
-    cluster: Cluster,
-    request: UpRequest,
-    history: list[Revision],
-    *,
-    failed: Revision,
-    failure: NotReady,
-    out: Output,
-) -> None:
-    """--atomic: back to the last deployed revision (or, on a first install, remove it)."""
-    ns = request.wanted.options.namespace
-    target = revisions.live(history)
-    if target is None:
-        out.warning(f"--atomic: revision {failed.number} failed and none came before: removing it")
-        down(cluster, ns, purge=False, timeout=request.timeout, out=out)
-        raise NotReady(
-            f"{failure.problem}; --atomic removed the app (the Secret and volumes stay)",
-            failure.fix,
-        ) from failure
-    out.warning(f"--atomic: revision {failed.number} failed, rolling back to {target.number}")
-    up(
-        cluster,
-        request_for(target, request.timeout),
-        out,
-        manifests=revisions.pinned(target.manifests, target.images),
-        note=f"rollback to {target.number} (--atomic, after {failed.number} failed)",
-    )
-    raise NotReady(
-        f"{failure.problem}; --atomic rolled back to revision {target.number}", failure.fix
-    ) from failure
 
 
 def request_for(revision: Revision, timeout: float = 300.0, backup: bool = True) -> UpRequest:
