@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -227,7 +227,7 @@ def _unlock(cluster: Cluster, namespace: str, pod: str, *, shell: Shell, out: Ou
     return False
 
 
-def release_stale(cluster: Cluster, namespace: str, pods: list[str], *, out: Output) -> None:
+def release_stale(cluster: Cluster, namespace: str, pods: Sequence[str], *, out: Output) -> None:
     """Unlock the ``pods`` an interrupted backup recorded as locked (:func:`held_by`), or
     stop: a backup would only add a lock to writes already held."""
     if not pods:

@@ -18,12 +18,14 @@ from pacdeploy.restore.rules import (
     REPLACED_NAMESPACE,
     SAFETY_PREFIX,
     Asked,
+    Intent,
     RestorePlan,
     Swap,
     choose,
     from_snapshot,
     intent_of,
     kept_by,
+    kept_by_swaps,
     last_of,
     made_by,
     new_id,
@@ -95,34 +97,53 @@ def plan(cluster: Cluster, namespace: str, backup: str | None) -> RestorePlan:
         # It had already let the replaced volumes go: their data is in its safety backup.
         source = f"backup {interrupted.safety} (the data the interrupted restore replaced)"
         intent = replace(intent, source=source, backup=interrupted.safety)
-    result = RestorePlan(namespace, intent, resumed, locked=consistency.held_by(sts))
-    template = _template(found)
     if intent.backup:
-        _, taken = _ready_backup(cluster, namespace, intent.backup)
-        for snap in sorted(taken, key=name_of):
-            name = str(labels_of(snap).get(backups.CLAIM_LABEL, ""))
-            current = found.claims.get(name)
-            if made_by(current, intent.id):
-                result.swaps.append(Swap(name, current))  # this restore made it: done
-                continue
-            wanted = from_snapshot(template, name, namespace, snapshot=name_of(snap), intent=intent)
-            result.swaps.append(
-                Swap(name, current, keep=_holds(found, current), replacement=wanted)
-            )
+        swaps = _from_backup(cluster, found, namespace, intent=intent)
     else:
-        for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
-            current = found.claims.get(name)
-            holder = _holds(found, current)
-            if current is not None and current["spec"].get("volumeName") == name_of(volume):
-                result.swaps.append(Swap(name, current, reuse=volume))  # bound again already
-                continue
-            wanted = on_volume(template, name, namespace, volume=volume, intent=intent)
-            result.swaps.append(Swap(name, current, keep=holder, replacement=wanted, reuse=volume))
-    mine = set(result.kept)
-    result.earlier = [v for v in found.kept if name_of(v) not in mine]
-    if not resumed and intent.safety and not any(s.keep for s in result.swaps):
-        result.intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
-    return result
+        swaps = _onto_kept(found, namespace, intent=intent)
+    if not resumed and intent.safety and not any(s.keep for s in swaps):
+        intent = replace(intent, safety=None)  # nothing is replaced: nothing to save
+    mine = set(kept_by_swaps(swaps))
+    return RestorePlan(
+        namespace,
+        intent,
+        resumed,
+        tuple(swaps),
+        earlier=tuple(v for v in found.kept if name_of(v) not in mine),
+        locked=tuple(consistency.held_by(sts)),
+    )
+
+
+def _from_backup(cluster: Cluster, found: Found, namespace: str, *, intent: Intent) -> list[Swap]:
+    """Each claim the backup has a snapshot of, made anew from it (unless made already)."""
+    assert intent.backup is not None
+    _, taken = _ready_backup(cluster, namespace, intent.backup)
+    template = _template(found)
+    swaps = []
+    for snap in sorted(taken, key=name_of):
+        name = str(labels_of(snap).get(backups.CLAIM_LABEL, ""))
+        current = found.claims.get(name)
+        if made_by(current, intent.id):
+            swaps.append(Swap(name, current))  # this restore made it: done
+            continue
+        wanted = from_snapshot(template, name, namespace, snapshot=name_of(snap), intent=intent)
+        swaps.append(Swap(name, current, keep=_holds(found, current), replacement=wanted))
+    return swaps
+
+
+def _onto_kept(found: Found, namespace: str, *, intent: Intent) -> list[Swap]:
+    """--undo: each claim bound again to the volume the restore undone kept for it."""
+    template = _template(found)
+    swaps = []
+    for name, volume in sorted(kept_by(found.kept, intent.undo_of or "").items()):
+        current = found.claims.get(name)
+        holder = _holds(found, current)
+        if current is not None and current["spec"].get("volumeName") == name_of(volume):
+            swaps.append(Swap(name, current, reuse=volume))  # bound again already
+            continue
+        wanted = on_volume(template, name, namespace, volume=volume, intent=intent)
+        swaps.append(Swap(name, current, keep=holder, replacement=wanted, reuse=volume))
+    return swaps
 
 
 def _ready_backup(

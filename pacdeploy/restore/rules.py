@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from dataclasses import KW_ONLY, dataclass, field
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,7 +91,7 @@ def new_id(now: datetime | None = None) -> str:
     return f"r-{stamp}-{secrets.token_hex(2)}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Swap:
     """One claim replaced: what holds it now, and the claim that takes its place."""
 
@@ -102,14 +103,17 @@ class Swap:
     reuse: dict[str, Any] | None = None  # --undo: the kept volume to bind again
 
 
-@dataclass
+@dataclass(frozen=True)
 class RestorePlan:
+    """A restore decided once; the intent it carries out is replaced, in a new plan, once
+    the safety backup is known not to be taken (run.py)."""
+
     namespace: str
     intent: Intent
     resumed: bool  # the intent was found on the cluster: finishing an interrupted restore
-    swaps: list[Swap] = field(default_factory=list)
-    earlier: list[dict[str, Any]] = field(default_factory=list)  # kept by older restores
-    locked: list[str] = field(default_factory=list)  # mongo pods a killed backup left locked
+    swaps: tuple[Swap, ...] = ()
+    earlier: tuple[dict[str, Any], ...] = ()  # kept by older restores
+    locked: tuple[str, ...] = ()  # mongo pods a killed backup left locked
 
     @property
     def source(self) -> str:
@@ -117,10 +121,12 @@ class RestorePlan:
 
     @property
     def kept(self) -> list[str]:
-        """Every volume holding data from before, kept while the restore runs."""
-        names = [name_of(s.keep) for s in self.swaps if s.keep]
-        names += [name_of(s.reuse) for s in self.swaps if s.reuse]
-        return sorted(set(names))
+        return kept_by_swaps(self.swaps)
+
+
+def kept_by_swaps(swaps: Iterable[Swap]) -> list[str]:
+    """Every volume holding data from before, kept while the restore runs."""
+    return sorted({name_of(v) for s in swaps for v in (s.keep, s.reuse) if v})
 
 
 # -- pure: the objects -------------------------------------------------------------------

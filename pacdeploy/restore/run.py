@@ -116,7 +116,8 @@ def run(
         consistency.release_stale(cluster, ns, plan.locked, out=out)
         if not plan.resumed:
             _record(cluster, ns, {INTENT: plan.intent.dump()})
-        plan.intent = _safety(cluster, plan, timeout, out=out)
+        # From here on the plan carries the intent as the safety backup left it.
+        plan = dataclasses.replace(plan, intent=_safety(cluster, plan, timeout, out=out))
         with out.steps(f"restoring mongo from {plan.source}") as report:
             for swap in plan.swaps:
                 for volume in (swap.keep, swap.reuse):
