@@ -1,16 +1,20 @@
-"""An API server in memory, for the orchestration of `up` and `down` in unit tests.
+"""An API server in memory, for the orchestration of pacdeploy's commands in unit tests.
 
 It keeps what the commands rely on: objects by path, one resourceVersion counter (a no-op
 apply leaves it), conflicts (create of an existing name, PUT or patch over a stale
-resourceVersion), the order of writes, watches from a version, and the little the
-controllers do that the commands wait on (workloads ready with their pods, mongo's claims
-bound, a deleted namespace gone with its content). Finalizers, bindings, admission and real
-controllers are the real API server's: the integration suite keeps those kill points.
+resourceVersion), the order of writes, watches from a version, and what the controllers
+and pods do that the commands wait on, at once: workloads rolled out with their pods and
+claims (memory_workloads.py); volumes provisioned, bound, released by their reclaim
+policy, grown, snapshotted and restored from snapshots, each volume's data a small dict
+(memory_storage.py); a deleted namespace gone with its content; exec into mongo's shell
+and its fsync lock count (memory_exec.py). Finalizers that wait, admission, RBAC and the
+real controllers' timing are the real API server's: the integration suite keeps those
+kill points.
 
 `Cluster` is given a :class:`MemoryWire` in place of `wire.Wire`: every request the
-commands make goes through ``Wire.rest``, so the commands run unchanged. ``kill_after``:
-the wire dies right after that many writes, as a SIGKILLed process does (every later
-request raises :class:`Killed`; nothing more lands).
+commands make goes through ``Wire.rest`` or ``Wire.upgrade``, so the commands run
+unchanged. ``kill_after``: the wire dies right after that many writes, as a SIGKILLed
+process does (every later request raises :class:`Killed`; nothing more lands).
 """
 
 from __future__ import annotations
@@ -27,13 +31,13 @@ from typing import Any
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import REGISTRY, Resource
 from pacdeploy.kube.wire import Request
+from tests.support import memory_exec, memory_storage, memory_workloads
 from tests.support.kill_points import NOT_WRITES
 from tests.support.selectors import matches
 
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
 WORKLOADS = ("Deployment", "StatefulSet")
-DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 
 
 class Killed(BaseException):  # a process's death, not an error it handles
@@ -87,27 +91,34 @@ def merge(base: Any, patch: Any) -> Any:
 
 @dataclass
 class Memory:
-    """The objects, the writes in their order, and the watches' events."""
+    """The objects, the writes in their order, the watches' events, and what is on the
+    volumes, in the snapshots and locked in mongod (the controllers' and pods' part:
+    tests/support/memory_storage.py, memory_workloads.py, memory_exec.py)."""
 
     objects: dict[Key, Obj] = field(default_factory=dict)
     writes: list[str] = field(default_factory=list)
     events: list[tuple[int, str, Obj]] = field(default_factory=list)
     version: int = 1
     changed: threading.Condition = field(default_factory=threading.Condition)
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # PV name -> its data
+    snapshots: dict[str, dict[str, str]] = field(default_factory=dict)  # handle -> its data
+    locks: dict[tuple[str, str], int] = field(default_factory=dict)  # (ns, pod) -> fsync locks
+    made: int = 0  # volumes and snapshots made: their names
 
     def seed(self, *objects: Obj) -> None:
         with self.changed:
             for obj in objects:
                 kind, meta = obj["kind"], obj["metadata"]
                 key = (kind, meta.get("namespace", ""), meta["name"])
-                self._store(key, copy.deepcopy(obj), "ADDED")
+                self.store(key, copy.deepcopy(obj), "ADDED")
 
     def get(self, kind: str, name: str, namespace: str = "") -> Obj | None:
         with self.changed:
             found = self.objects.get((kind, namespace, name))
             return copy.deepcopy(found)
 
-    def _store(self, key: Key, obj: Obj, event: str) -> Obj:
+    def store(self, key: Key, obj: Obj, event: str) -> Obj:
+        """``obj`` stored as it is (a controller's own write): a new resourceVersion, an event."""
         self.version += 1
         meta = obj["metadata"]
         meta["resourceVersion"] = str(self.version)
@@ -129,123 +140,47 @@ class Memory:
         spec_changed = before is None or before.get("spec") != obj.get("spec")
         generation = (before or {}).get("metadata", {}).get("generation", 0)
         obj["metadata"]["generation"] = generation + 1 if spec_changed else generation
-        if key[0] == "PersistentVolumeClaim" and spec_changed and before is not None:
-            self._expand(obj)
-        stored = self._store(key, obj, "MODIFIED" if before else "ADDED")
-        if key[0] in WORKLOADS and spec_changed:
-            self._roll_out(stored)
-        return stored
-
-    def _expand(self, claim: Obj) -> None:
-        """The resizer: a bound claim of a class that allows it gets what it asks for."""
-        found = self.objects.get(("StorageClass", "", claim["spec"].get("storageClassName", "")))
-        if found is not None and found.get("allowVolumeExpansion"):
-            asked = claim["spec"]["resources"]["requests"]["storage"]
-            claim.setdefault("status", {})["capacity"] = {"storage": asked}
+        kind = key[0]
+        if kind == "PersistentVolumeClaim" and spec_changed and before is not None:
+            memory_storage.claim_changed(self, obj)
+        stored = self.store(key, obj, "MODIFIED" if before else "ADDED")
+        answer = copy.deepcopy(stored)  # as written: what controllers do comes after
+        if kind in WORKLOADS and spec_changed:
+            memory_workloads.roll_out(self, stored)
+        elif kind == "PersistentVolumeClaim" and before is None:
+            memory_storage.claim_created(self, stored)
+        elif kind == "PersistentVolume" and before is not None:
+            memory_storage.volume_changed(self, stored)
+        elif kind == "VolumeSnapshot" and before is None:
+            memory_storage.snapshot_created(self, stored)
+        return answer
 
     def remove(self, key: Key, *, orphan: bool = False) -> None:
         """``orphan``: a workload's pods stay (`--cascade=orphan`)."""
         obj = self.objects[key]
-        self._store(key, obj, "DELETED")
+        self.store(key, obj, "DELETED")
         kind, namespace, name = key
         if kind == "Namespace":
             for inside in [k for k in self.objects if k[1] == name]:
-                self.remove(inside)
+                if inside in self.objects:  # not gone already with what held it
+                    self.remove(inside)
         elif kind in WORKLOADS and not orphan:
-            for pod in self._pods_of(namespace, name):
+            for pod in memory_workloads.pods_of(self, namespace, name):
                 self.remove(pod)
-
-    def _default_class(self) -> str | None:
-        return next(
-            (
-                k[2]
-                for k, o in self.objects.items()
-                if k[0] == "StorageClass"
-                and (o["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
-            ),
-            None,
-        )
-
-    def _pods_of(self, namespace: str, owner: str) -> list[Key]:
-        return [
-            k
-            for k, o in self.objects.items()
-            if k[0] == "Pod" and k[1] == namespace and _owner(o) == owner
-        ]
-
-    def _roll_out(self, workload: Obj) -> None:
-        """What the controllers and kubelets would get to: the new pods ready, the
-        workload's status saying so, a StatefulSet's claims bound."""
-        meta, spec = workload["metadata"], workload["spec"]
-        namespace, name, replicas = meta["namespace"], meta["name"], spec.get("replicas", 1)
-        for pod in self._pods_of(namespace, name):
-            self.remove(pod)
-        template = spec["template"]
-        for i in range(replicas):
-            self._store(*_pod(namespace, name, i, template), "ADDED")
-        for claim in spec.get("volumeClaimTemplates", []):
-            for i in range(replicas):
-                key, obj = _claim(namespace, name, i, claim, spec["selector"])
-                # The DefaultStorageClass admission plugin's part.
-                obj["spec"].setdefault("storageClassName", self._default_class())
-                if key not in self.objects:
-                    self._store(key, obj, "ADDED")
-        counts = ("replicas", "readyReplicas", "updatedReplicas", "availableReplicas")
-        status = dict.fromkeys(counts, replicas)
-        revision = f"{name}-{meta['generation']}"
-        status |= {"observedGeneration": meta["generation"], "currentReplicas": replicas}
-        status |= {"currentRevision": revision, "updateRevision": revision}
-        workload["status"] = status
-        self.version += 1
-        meta["resourceVersion"] = str(self.version)
-        self.events.append((self.version, "MODIFIED", copy.deepcopy(workload)))
-
-
-def _owner(pod: Obj) -> str | None:
-    owners = pod["metadata"].get("ownerReferences") or [{}]
-    return owners[0].get("name")
+        elif kind == "Pod":
+            self.locks.pop((namespace, name), None)  # its mongod, and its lock, are gone
+        elif kind == "PersistentVolumeClaim":
+            memory_storage.claim_deleted(self, obj)
+        elif kind == "PersistentVolume":
+            memory_storage.volume_deleted(self, obj)
+        elif kind == "VolumeSnapshot":
+            memory_storage.snapshot_deleted(self, obj)
 
 
 def _content(obj: Obj) -> Obj:
     """What a write can change: everything but the server's own bookkeeping."""
     meta = {k: v for k, v in obj["metadata"].items() if k not in ("resourceVersion", "generation")}
     return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
-
-
-def _pod(namespace: str, owner: str, index: int, template: Obj) -> tuple[Key, Obj]:
-    name = f"{owner}-{index}"
-    containers = template["spec"]["containers"]
-    statuses = [
-        {"name": c["name"], "image": c["image"], "imageID": c["image"], "ready": True}
-        for c in containers
-    ]
-    owners = [{"kind": "ReplicaSet", "name": owner, "controller": True}]
-    meta = {"name": name, "namespace": namespace, "ownerReferences": owners}
-    obj = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {**meta, "labels": dict(template["metadata"].get("labels") or {})},
-        "spec": copy.deepcopy(template["spec"]),
-        "status": {"phase": "Running", "containerStatuses": statuses},
-    }
-    return ("Pod", namespace, name), obj
-
-
-def _claim(namespace: str, owner: str, index: int, template: Obj, selector: Obj) -> tuple[Key, Obj]:
-    """A claim as the StatefulSet controller makes it: its template's labels and the
-    StatefulSet's selector's."""
-    name = f"{template['metadata']['name']}-{owner}-{index}"
-    labels = {**(template["metadata"].get("labels") or {}), **selector.get("matchLabels", {})}
-    spec = copy.deepcopy(template["spec"])
-    size = spec["resources"]["requests"]["storage"]
-    obj = {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {**spec, "volumeName": f"pv-{uuid.uuid4().hex[:8]}"},
-        "status": {"phase": "Bound", "capacity": {"storage": size}},
-    }
-    return ("PersistentVolumeClaim", namespace, name), obj
 
 
 class Stream:
@@ -341,3 +276,12 @@ class MemoryWire:
                 self.dead = self.written == self.kill_after
                 self.memory.changed.notify_all()
         return Answer(code, json.dumps(body).encode())
+
+    def upgrade(self, request: Request, protocol: str) -> memory_exec.ExecSocket:
+        """A websocket: pods/exec is all pacdeploy asks for on the paths tested."""
+        address = Address.parse(request.path)
+        with self.memory.changed:
+            if self.dead:
+                raise Killed
+            query = dict(request.query or {})
+            return memory_exec.run(self.memory, address.namespace, address.name, query)

@@ -12,54 +12,19 @@ real API server keeps the kill points where its own semantics matter
 from __future__ import annotations
 
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from pacdeploy.app import storage
-from pacdeploy.cli import main
-from pacdeploy.cli.settings import Settings
-from pacdeploy.sandbox.objects import csi_driver, storage_class
-from tests.support.memory import Killed, Memory, MemoryWire, Obj
+from tests.support.memory import Memory, Obj
+from tests.support.memory_cli import OURS, UP, cluster_with, deployed, run
 
 # The threads a killed command had started (its watches) die with what they were doing.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 
-NS = "app"
-OURS = "csi-hostpath-sc"
-UP = ("up", "--storage-class", OURS)
 PURGE = ("down", "--purge", "--yes")
-NODE = {
-    "apiVersion": "v1",
-    "kind": "Node",
-    "metadata": {"name": "node-1", "labels": {"kubernetes.io/arch": "amd64"}},
-    "status": {"nodeInfo": {"architecture": "amd64", "operatingSystem": "linux"}},
-}
 # The server's own bookkeeping, and what differs from one run to the next by design.
 BOOKKEEPING = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields")
-
-
-def cluster_with(default: str) -> Memory:
-    """A cluster whose only default class is ``default``, ours among its classes."""
-    memory = Memory()
-    classes = {OURS: "hostpath.csi.k8s.io", "standard": "example.com/none"}
-    made = [storage_class(name, by, default=name == default) for name, by in classes.items()]
-    made[0]["allowVolumeExpansion"] = True
-    memory.seed(NODE, csi_driver(), *made)
-    return memory
-
-
-def run(memory: Memory, *args: str, kill_after: int | None = None) -> tuple[int, int]:
-    """The CLI on ``memory``: (exit code, -9 when killed; writes that landed)."""
-    wire = MemoryWire(memory, kill_after)
-    with mock.patch.object(Settings, "cluster", lambda _self, warm=1: wire.cluster()):
-        try:
-            main(["-n", NS, *args])
-        except SystemExit as exc:
-            return int(exc.code or 0), wire.written
-        except Killed:
-            return -9, wire.written
-    return 0, wire.written
 
 
 def state(memory: Memory) -> dict[tuple[str, str, str], Any]:
@@ -73,6 +38,9 @@ def state(memory: Memory) -> dict[tuple[str, str, str], Any]:
             kept["data"] = sorted(obj.get("data", {}))
         if key[0] == "PersistentVolumeClaim":
             kept["spec"] = {k: v for k, v in obj["spec"].items() if k != "volumeName"}
+        if key[0] == "PersistentVolume":  # its claim's uid and version: new each install
+            ref = {k: v for k, v in obj["spec"]["claimRef"].items() if k in ("namespace", "name")}
+            kept["spec"] = {**obj["spec"], "claimRef": ref}
         if key[0] != "ConfigMap" or not key[2].startswith("pacdeploy."):
             found[key] = kept
     return found
@@ -143,12 +111,6 @@ def test_up_storage_size_killed_after_every_write_is_finished_by_running_it_agai
         # The revision the killed run recorded is settled failed, never left pending.
         shown = [row[2] for row in history(memory, capsys)]
         assert shown in (["superseded", "deployed"], ["superseded", "failed", "deployed"]), n
-
-
-def deployed(default: str) -> Memory:
-    memory = cluster_with(default)
-    assert run(memory, *UP)[0] == 0
-    return memory
 
 
 def classes_as_objects(memory: Memory) -> list[Obj]:

@@ -1,0 +1,51 @@
+"""The real CLI (`pacdeploy.cli.main`) on the in-memory API server (tests/support/memory.py),
+killed after its Nth write when asked: what the unit kill-point tests drive."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+from pacdeploy.cli import main
+from pacdeploy.cli.settings import Settings
+from pacdeploy.sandbox.objects import csi_driver, snapshot_class, storage_class
+from tests.support.memory import Killed, Memory, MemoryWire
+
+NS = "app"
+OURS = "csi-hostpath-sc"
+UP = ("up", "--storage-class", OURS)
+NODE = {
+    "apiVersion": "v1",
+    "kind": "Node",
+    "metadata": {"name": "node-1", "labels": {"kubernetes.io/arch": "amd64"}},
+    "status": {"nodeInfo": {"architecture": "amd64", "operatingSystem": "linux"}},
+}
+
+
+def cluster_with(default: str, *, snapshots: bool = False) -> Memory:
+    """A cluster whose only default class is ``default``, ours among its classes (it may
+    grow its volumes); ``snapshots``: the CSI snapshot API with a class for ours."""
+    memory = Memory()
+    classes = {OURS: "hostpath.csi.k8s.io", "standard": "example.com/none"}
+    made = [storage_class(name, by, default=name == default) for name, by in classes.items()]
+    made[0]["allowVolumeExpansion"] = True
+    memory.seed(NODE, csi_driver(), *made, *([snapshot_class()] if snapshots else []))
+    return memory
+
+
+def run(memory: Memory, *args: str, kill_after: int | None = None) -> tuple[int, int]:
+    """The CLI on ``memory``: (exit code, -9 when killed; writes that landed)."""
+    wire = MemoryWire(memory, kill_after)
+    with mock.patch.object(Settings, "cluster", lambda _self, warm=1: wire.cluster()):
+        try:
+            main(["-n", NS, *args])
+        except SystemExit as exc:
+            return int(exc.code or 0), wire.written
+        except Killed:
+            return -9, wire.written
+    return 0, wire.written
+
+
+def deployed(default: str = OURS, *, snapshots: bool = False) -> Memory:
+    memory = cluster_with(default, snapshots=snapshots)
+    assert run(memory, *UP)[0] == 0
+    return memory
