@@ -104,6 +104,8 @@ class Memory:
     snapshots: dict[str, dict[str, str]] = field(default_factory=dict)  # handle -> its data
     locks: dict[tuple[str, str], int] = field(default_factory=dict)  # (ns, pod) -> fsync locks
     made: int = 0  # volumes and snapshots made: their names
+    # What each field manager last applied to each object (server-side apply's ownership).
+    applied: dict[tuple[Key, str], Obj] = field(default_factory=dict)
 
     def seed(self, *objects: Obj) -> None:
         with self.changed:

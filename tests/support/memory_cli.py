@@ -3,6 +3,7 @@ killed after its Nth write when asked: what the unit kill-point tests drive."""
 
 from __future__ import annotations
 
+import threading
 from unittest import mock
 
 from pacdeploy.cli import main
@@ -33,16 +34,32 @@ def cluster_with(default: str, *, snapshots: bool = False) -> Memory:
 
 
 def run(memory: Memory, *args: str, kill_after: int | None = None) -> tuple[int, int]:
-    """The CLI on ``memory``: (exit code, -9 when killed; writes that landed)."""
+    """The CLI on ``memory``: (exit code, -9 when killed; writes that landed).
+
+    It runs in a thread of its own, and is taken as dead the moment its wire is: a kill
+    that lands while it waits on its watches' threads (which die of it) would otherwise
+    only be seen once the wait times out. What it does after that reaches nothing."""
     wire = MemoryWire(memory, kill_after)
-    with mock.patch.object(Settings, "cluster", lambda _self, warm=1: wire.cluster()):
+    ended: list[int] = []
+
+    def command() -> None:
         try:
             main(["-n", NS, *args])
+            ended.append(0)
         except SystemExit as exc:
-            return int(exc.code or 0), wire.written
+            ended.append(int(exc.code or 0))
         except Killed:
-            return -9, wire.written
-    return 0, wire.written
+            pass
+        finally:
+            with memory.changed:
+                ended.append(-9)  # after the exit code, if there was one
+                memory.changed.notify_all()
+
+    with mock.patch.object(Settings, "cluster", lambda _self, warm=1: wire.cluster()):
+        threading.Thread(target=command, daemon=True, name="pacdeploy").start()
+        with memory.changed:
+            memory.changed.wait_for(lambda: bool(ended) or wire.dead)
+    return (-9 if wire.dead else ended[0]), wire.written
 
 
 def deployed(default: str = OURS, *, snapshots: bool = False) -> Memory:

@@ -28,7 +28,7 @@ def answer(memory: Memory, request: Request, address: Address, query: dict[str, 
         return _create(memory, address, body, dry_run=dry_run)
     if request.method == "PUT":
         return _replace(memory, address, body)
-    return _patch(memory, address, body, request.content_type or "", dry_run=dry_run)
+    return _patch(memory, address, body, request.content_type or "", query)
 
 
 def _review(body: Any) -> Obj:
@@ -107,8 +107,9 @@ def _replace(memory: Memory, address: Address, body: Obj) -> Answer:
 
 
 def _patch(
-    memory: Memory, address: Address, body: Obj, content_type: str, *, dry_run: bool
+    memory: Memory, address: Address, body: Obj, content_type: str, query: dict[str, Any]
 ) -> Answer:
+    dry_run = query.get("dryRun") == "All"
     current = memory.objects.get(address.key())
     if content_type.startswith("application/apply-patch"):
         if current is None and (refused := _namespace_refuses(memory, address)) is not None:
@@ -117,10 +118,29 @@ def _patch(
         return _missing(address)
     elif (stale := _stale(current, body)) is not None:
         return stale
-    obj = merge(copy.deepcopy(current or {}), body)
+    base = copy.deepcopy(current or {})
+    applier = (address.key(), str(query.get("fieldManager")))
+    if content_type.startswith("application/apply-patch"):
+        # Server-side apply: what this manager applied before and leaves out now goes.
+        _drop_unapplied(base, memory.applied.get(applier, {}), body)
+    obj = merge(base, body)
     if dry_run:
         return 200, obj
+    if content_type.startswith("application/apply-patch"):
+        memory.applied[applier] = copy.deepcopy(body)
     return 200, copy.deepcopy(memory.put(address.key(), obj))
+
+
+def _drop_unapplied(obj: Any, before: Any, now: Any) -> None:
+    """Remove from ``obj`` the fields applied ``before`` and not ``now`` (lists are atomic:
+    the merge replaces them whole)."""
+    if not isinstance(obj, dict) or not isinstance(before, dict) or not isinstance(now, dict):
+        return
+    for key, value in before.items():
+        if key not in now:
+            obj.pop(key, None)
+        else:
+            _drop_unapplied(obj.get(key), value, now[key])
 
 
 def _delete(memory: Memory, address: Address, *, orphan: bool) -> Answer:
