@@ -1,11 +1,13 @@
 """Killed at any point, finished by the next command: each multi-step command is run with
--vv, its request log read as it runs, and SIGKILLed right after its Nth write, for every N
-from 1 to the number of writes an uninterrupted run makes (`up` and `down --purge`: at
-every write on the in-memory API server, tests/unit/test_up_down_kill_points.py, and here
-at the writes where the real one's semantics matter). Then the user's next command
-runs (the same command, and the undo where there is one) and must leave what an
-uninterrupted run leaves: exit 0, every byte of the marker where it should be, mongo's
-replicas as before, exactly one default StorageClass, nothing left over.
+-vv, its request log read as it runs, and SIGKILLed right after a chosen write. Every
+write of each is killed on the in-memory API server (`up`, `down --purge` and `up
+--storage-size`: tests/unit/test_up_down_kill_points.py; restore, its undo, `rollback
+--with-data` and `backup create`: tests/unit/test_restore_kill_points.py); here, the
+writes where the real one's semantics matter: finalizers, bindings, conflicts,
+controllers. Then the user's next command runs (the same command, and the undo where
+there is one) and must leave what an uninterrupted run leaves: exit 0, every byte of the
+marker where it should be, mongo's replicas as before, exactly one default StorageClass,
+nothing left over.
 
 On the sandbox (real bytes in the volumes' directories, the real snapshot controller).
 """
@@ -25,6 +27,7 @@ from tests.support.classes import class_annotations, others_purges_dropped
 from tests.support.kill_points import (
     Namespaces,
     class_writes,
+    first_write,
     nth_class_write,
     run_counting,
     write_to,
@@ -85,51 +88,87 @@ def with_backup(target, cluster, namespaces) -> str:
 PARALLEL = 4  # kill points run side by side where they share nothing
 
 
-def kill_points(target, cluster, namespaces, prepare, args) -> int:
-    """How many writes an uninterrupted run of ``args`` makes, on a prepared namespace."""
-    ns = prepare(target, cluster, namespaces)
-    code, writes, output = run_counting(target, "-n", ns, *args)
-    assert code == 0, output
-    assert writes >= 1, output
-    return writes
-
-
 def next_command(target, ns: str, *args: str):
     """The user's next command, with a wait shorter than the suite's own timeout: a command
     that cannot finish says why itself (what it waited on) instead of being killed."""
     return target.pacdeploy("-n", ns, *args, "--timeout", "2m")
 
 
-def unrecovered(target, cluster, namespaces, prepare, args, then, marker=None, extra=None):
-    """For each kill point N, four at a time: a namespace made by ``prepare``, ``args``
-    killed after its Nth write, then ``then(ns)`` (the user's next command). What differs
-    from an uninterrupted run, per N: [] when every kill point was recovered."""
-    writes = kill_points(target, cluster, namespaces, prepare, args)
+def unrecovered(target, cluster, namespaces, prepare, args, points, then, marker=None, extra=None):
+    """For each of ``points`` (name -> when to kill), four at a time: a namespace made by
+    ``prepare``, ``args`` killed right after that write, then ``then(ns)`` (the user's next
+    command). What differs from an uninterrupted run, per point: [] when every one was
+    recovered. Only the point named "last" may find the command exited already."""
 
-    def check(n):
+    def check(point):
+        name, kill_when = point
         ns = prepare(target, cluster, namespaces)
-        run_counting(target, "-n", ns, *args, kill_after=n)
+        code, _, output = run_counting(target, "-n", ns, *args, kill_when=kill_when)
+        if code not in ((-9, 0) if name == "last" else (-9,)):  # the write never came
+            return name, f"exit {code}", output[-1000:]
         after = then(ns)
         if after.returncode != 0 or (marker is not None and read_marker(cluster, ns) != marker):
-            return n, after.returncode, after.stderr.strip()[-300:]
+            return name, after.returncode, after.stderr.strip()[-300:]
         problems = (extra or left_over)(cluster, ns)
-        return (n, problems) if problems else None
+        return (name, problems) if problems else None
 
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return [r for r in pool.map(check, range(1, writes + 1)) if r is not None]
+        return [r for r in pool.map(check, points.items()) if r is not None]
 
 
-def test_restore_killed_at_every_write_is_finished_by_running_it_again(target, cluster, namespaces):
+# The writes restore makes (data/restore_steps.py), as their request lines show them.
+MONGO = r"^PATCH \S*/statefulsets/mongo(\?|$)"  # its intent, mongo's lock record
+SCALE = r"^PATCH \S*/statefulsets/mongo/scale"
+VOLUME = r"^PATCH \S*/persistentvolumes/"  # kept (Retain), then released
+SNAPSHOT = r"^POST \S*/volumesnapshots(\?|$)"
+CLAIM_DELETED = r"^DELETE \S*/persistentvolumeclaims/"
+CLAIM_CREATED = r"^POST \S*/persistentvolumeclaims(\?|$)"
+RESTORED = write_to(MONGO, after=(VOLUME, 2))  # its last: the intent cleared
+
+# Killed, then run again. The first write (the intent: the rerun resumes it); the
+# automatic backup's snapshot (the real snapshot controller and CSI sidecar cut it after
+# the kill, with mongo locked in the exec stand-in: the rerun unlocks, and resumes a
+# backup that may not be ready yet); the claim deleted (pvc-protection's finalizer may
+# hold it Terminating, and the real PV controller releases its Retain volume); the last.
+RESTORE_POINTS = {
+    "first": first_write,
+    "snapshot": write_to(SNAPSHOT),
+    "claim deleted": write_to(CLAIM_DELETED),
+    "last": RESTORED,
+}
+# Killed, then undone. The replaced volume kept (Retain, through the real PV API: the undo
+# puts its policy back); mongo scaled to 0 (the real StatefulSet controller deletes its
+# pod with its grace period: the undo scales back); the new claim (the real provisioner
+# restores a volume from the snapshot and the PV controller binds it after the kill: the
+# undo replaces that claim); the kept volume released (policy Delete on a Released
+# volume: the real PV controller deletes it, so the undo restores the automatic backup).
+RESTORE_UNDONE_POINTS = {
+    "volume kept": write_to(VOLUME),
+    "scaled to 0": write_to(SCALE),
+    "claim created": write_to(CLAIM_CREATED),
+    "volume released": write_to(VOLUME, after=(VOLUME, 1)),
+}
+
+
+def test_restore_killed_where_it_matters_is_finished_by_running_it_again(
+    target, cluster, namespaces
+):
     args = ("restore", "b1", "--yes")
     rerun = lambda ns: next_command(target, ns, *args)  # noqa: E731
-    assert unrecovered(target, cluster, namespaces, with_backup, args, rerun, "before") == []
+    found = unrecovered(
+        target, cluster, namespaces, with_backup, args, RESTORE_POINTS, rerun, "before"
+    )
+    assert found == []
     assert one_default(cluster) == [target.storage_class]
 
 
-def test_restore_killed_at_every_write_is_undone_by_undo(target, cluster, namespaces):
+def test_restore_killed_where_it_matters_is_undone_by_undo(target, cluster, namespaces):
     undo = lambda ns: next_command(target, ns, "restore", "--undo", "--yes")  # noqa: E731
     args = ("restore", "b1", "--yes")
-    assert unrecovered(target, cluster, namespaces, with_backup, args, undo, "after") == []
+    found = unrecovered(
+        target, cluster, namespaces, with_backup, args, RESTORE_UNDONE_POINTS, undo, "after"
+    )
+    assert found == []
 
 
 def deployed(target, cluster, namespaces) -> str:
@@ -137,6 +176,16 @@ def deployed(target, cluster, namespaces) -> str:
     target.succeeds("-n", ns, "up")
     write_marker(cluster, ns, "scores")
     return ns
+
+
+# All three of its writes: mongo's lock recorded (the exec stand-in's lock not yet
+# taken), its snapshot (the real snapshot controller cuts it after the kill, mongo locked),
+# the record cleared (the snapshot perhaps not ready yet: the rerun waits for it).
+BACKUP_POINTS = {
+    "lock recorded": first_write,
+    "snapshot": write_to(SNAPSHOT),
+    "last": write_to(MONGO, after=(SNAPSHOT, 1)),
+}
 
 
 def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
@@ -155,7 +204,9 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
         rows = [row.split() for row in listed]
         return [] if [(r[0], r[3]) for r in rows] == [("b1", "true")] else [f"backups {rows}"]
 
-    found = unrecovered(target, cluster, namespaces, deployed, args, rerun, extra=one_ready_backup)
+    found = unrecovered(
+        target, cluster, namespaces, deployed, args, BACKUP_POINTS, rerun, extra=one_ready_backup
+    )
     assert found == []
 
 
@@ -267,13 +318,27 @@ def restored(target, cluster, namespaces) -> str:
     return ns
 
 
-def test_restore_undo_killed_at_every_write_is_finished_by_running_it_again(
+# An undo restores the automatic backup the restore took: the same writes. Its first (its
+# own intent: `status` must name `restore --undo` to finish it); the claim deleted
+# (pvc-protection's finalizer, the real PV controller releasing the volume); the claim
+# made from the snapshot (provisioned and bound by the real controllers after the kill);
+# the last.
+UNDO_POINTS = {
+    "first": first_write,
+    "claim deleted": write_to(CLAIM_DELETED),
+    "claim created": write_to(CLAIM_CREATED),
+    "last": RESTORED,
+}
+
+
+def test_restore_undo_killed_where_it_matters_is_finished_as_status_says(
     target, cluster, namespaces
 ):
     # An undo run twice undoes twice: the user runs what `status` names, if anything.
     args = ("restore", "--undo", "--yes")
     finish = lambda ns: finish_as_status_says(target, ns)  # noqa: E731
-    assert unrecovered(target, cluster, namespaces, restored, args, finish, "after") == []
+    found = unrecovered(target, cluster, namespaces, restored, args, UNDO_POINTS, finish, "after")
+    assert found == []
 
 
 def finish_as_status_says(target, ns: str):
@@ -296,7 +361,20 @@ def changed_with_backup(target, cluster, namespaces) -> str:
     return ns
 
 
-def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_again(
+# Its `up` (no backup: the data is being replaced), then the restore. Revision 1's
+# StatefulSet applied (the real StatefulSet controller rolls mongo after the kill, and the
+# rerun's restore scales it); the revision settled (the `up` done, the restore not begun:
+# the rerun applies again, then restores); the claim made from the snapshot (provisioned
+# and bound after the kill); the last.
+ROLLBACK_POINTS = {
+    "statefulset applied": write_to(MONGO),
+    "revision settled": write_to(r"^PATCH \S*/configmaps/pacdeploy\."),
+    "claim created": write_to(CLAIM_CREATED),
+    "last": RESTORED,
+}
+
+
+def test_rollback_with_data_killed_where_it_matters_is_finished_by_running_it_again(
     target, cluster, namespaces
 ):
     args = ("rollback", "1", "--with-data", "--yes")
@@ -309,12 +387,33 @@ def test_rollback_with_data_killed_at_every_write_is_finished_by_running_it_agai
         return left_over(cluster, ns) + ([f"{inits}"] if "volume-permissions" in inits else [])
 
     found = unrecovered(
-        target, cluster, namespaces, changed_with_backup, args, rerun, "v1", revision_1_live
+        target,
+        cluster,
+        namespaces,
+        changed_with_backup,
+        args,
+        ROLLBACK_POINTS,
+        rerun,
+        "v1",
+        revision_1_live,
     )
     assert found == []
 
 
-def test_up_storage_size_killed_at_every_write_is_finished_by_running_it_again(
+# After the automatic backup (its own writes, as `backup create`'s): the claim's request
+# grown (the volume's resizer acts after the kill); the StatefulSet deleted with its pods
+# orphaned (the garbage collector's orphan finalizer); applied again (the real StatefulSet
+# controller adopts the orphaned pod); the revision settled (last).
+GROWN = r"^DELETE \S*/statefulsets/mongo"
+GROW_POINTS = {
+    "claim grown": write_to(r"^PATCH \S*/persistentvolumeclaims/"),
+    "statefulset orphaned": write_to(GROWN),
+    "statefulset applied": write_to(MONGO, after=(GROWN, 1)),
+    "last": write_to(r"^PATCH \S*/configmaps/pacdeploy\."),
+}
+
+
+def test_up_storage_size_killed_where_it_matters_is_finished_by_running_it_again(
     target, cluster, namespaces, expandable
 ):
     """Killed while growing mongo's volume: the same command finishes it (claims and
@@ -332,5 +431,7 @@ def test_up_storage_size_killed_at_every_write_is_finished_by_running_it_again(
         )
         return left_over(cluster, ns) + ([] if sizes == ("2Gi", "2Gi") else [f"sizes {sizes}"])
 
-    found = unrecovered(target, cluster, namespaces, deployed, args, rerun, "scores", grown)
+    found = unrecovered(
+        target, cluster, namespaces, deployed, args, GROW_POINTS, rerun, "scores", grown
+    )
     assert found == []

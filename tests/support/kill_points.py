@@ -79,9 +79,20 @@ class Namespaces:
         classes_put_back(self.request, self.cluster, self.classes, self.made)
 
 
-def write_to(pattern: str) -> KillWhen:
-    """Right after the first write ("METHOD path") that ``pattern`` finds."""
-    return lambda writes: re.search(pattern, writes[-1]) is not None
+def write_to(pattern: str, *, after: tuple[str, int] = ("", 0)) -> KillWhen:
+    """Right after the first write ("METHOD path") that ``pattern`` finds; ``after``
+    (another pattern, n): the first one once n earlier writes matched that one."""
+    earlier, times = after
+
+    def now(writes: list[str]) -> bool:
+        before = sum(re.search(earlier, w) is not None for w in writes[:-1])
+        return re.search(pattern, writes[-1]) is not None and (not times or before >= times)
+
+    return now
+
+
+def first_write(writes: list[str]) -> bool:
+    return len(writes) == 1
 
 
 def nth_class_write(n: int) -> KillWhen:
