@@ -66,3 +66,9 @@ def deployed(default: str = OURS, *, snapshots: bool = False) -> Memory:
     memory = cluster_with(default, snapshots=snapshots)
     assert run(memory, *UP)[0] == 0
     return memory
+
+
+def live(memory: Memory) -> dict[str, str]:
+    """The data on the volume mongo's claim is bound to now."""
+    claim = memory.objects[("PersistentVolumeClaim", NS, "mongo-db-mongo-0")]
+    return memory.volumes[claim["spec"]["volumeName"]]

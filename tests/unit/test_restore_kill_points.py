@@ -23,7 +23,7 @@ from pacdeploy.data import consistency, restore, restore_plan, restore_steps
 from pacdeploy.output import PlainOutput
 from pacdeploy.sandbox.objects import SNAPSHOT_CLASS
 from tests.support.memory import Memory, MemoryWire
-from tests.support.memory_cli import UP, deployed, run
+from tests.support.memory_cli import UP, deployed, live, run
 
 # The threads a killed command had started (its watches) die with what they were doing.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -36,12 +36,6 @@ UNDO = ("restore", "--undo", "--yes", *WAIT)
 
 def no_question(_question: str) -> None:  # what --yes answers
     pass
-
-
-def live(memory: Memory) -> dict[str, str]:
-    """The data on the volume mongo's claim is bound to now."""
-    claim = memory.objects[("PersistentVolumeClaim", "app", CLAIM)]
-    return memory.volumes[claim["spec"]["volumeName"]]
 
 
 def marker(memory: Memory) -> str | None:

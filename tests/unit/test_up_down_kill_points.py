@@ -17,7 +17,7 @@ import pytest
 
 from pacdeploy.app import storage
 from tests.support.memory import Memory, Obj
-from tests.support.memory_cli import OURS, UP, cluster_with, deployed, run
+from tests.support.memory_cli import OURS, UP, cluster_with, deployed, live, run
 
 # The threads a killed command had started (its watches) die with what they were doing.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -105,9 +105,11 @@ def test_up_storage_size_killed_after_every_write_is_finished_by_running_it_agai
     assert [s["resources"]["requests"]["storage"] for s in sizes.values()] == ["2Gi"]
     for n in range(1, grows + 1):
         memory = deployed(OURS)
+        live(memory)["marker"] = "scores"
         assert run(memory, *grow, kill_after=n) in {(-9, n), (0, grows)}, n
         assert run(memory, *grow)[0] == 0, n
         assert state(memory) == expected, n
+        assert live(memory) == {"marker": "scores"}, n  # the same volume, grown
         # The revision the killed run recorded is settled failed, never left pending.
         shown = [row[2] for row in history(memory, capsys)]
         assert shown in (["superseded", "deployed"], ["superseded", "failed", "deployed"]), n
