@@ -25,6 +25,7 @@ from pacdeploy.restore import rules
 from tests.integration.test_backups import lock_count, volume_dir
 from tests.support.classes import class_annotations, others_purges_dropped
 from tests.support.kill_points import (
+    KillWhen,
     Namespaces,
     class_writes,
     first_write,
@@ -94,17 +95,32 @@ def next_command(target, ns: str, *args: str):
     return target.pacdeploy("-n", ns, *args, "--timeout", "2m")
 
 
-def unrecovered(target, cluster, namespaces, prepare, args, points, then, marker=None, extra=None):
-    """For each of ``points`` (name -> when to kill), four at a time: a namespace made by
-    ``prepare``, ``args`` killed right after that write, then ``then(ns)`` (the user's next
-    command). What differs from an uninterrupted run, per point: [] when every one was
-    recovered. Only the point named "last" may find the command exited already."""
+def every_write(target, cluster, namespaces, prepare, args) -> dict[str, KillWhen]:
+    """A kill point after each write an uninterrupted run of ``args`` makes, on a prepared
+    namespace."""
+    ns = prepare(target, cluster, namespaces)
+    code, writes, output = run_counting(target, "-n", ns, *args)
+    assert code == 0, output
+    assert writes >= 1, output
+    return {f"write {n}": (lambda seen, n=n: len(seen) == n) for n in range(1, writes + 1)}
+
+
+def unrecovered(
+    target, cluster, namespaces, prepare, args, then, marker=None, extra=None, *, points=None
+):
+    """For each of ``points`` (name -> when to kill; None: after every write), four at a
+    time: a namespace made by ``prepare``, ``args`` killed right after that write, then
+    ``then(ns)`` (the user's next command). What differs from an uninterrupted run, per
+    point: [] when every one was recovered. A named point must have killed the command (its
+    write came), but "last", which may find it exited already."""
+    named = points is not None
+    points = points or every_write(target, cluster, namespaces, prepare, args)
 
     def check(point):
         name, kill_when = point
         ns = prepare(target, cluster, namespaces)
         code, _, output = run_counting(target, "-n", ns, *args, kill_when=kill_when)
-        if code not in ((-9, 0) if name == "last" else (-9,)):  # the write never came
+        if named and code not in ((-9, 0) if name == "last" else (-9,)):
             return name, f"exit {code}", output[-1000:]
         after = then(ns)
         if after.returncode != 0 or (marker is not None and read_marker(cluster, ns) != marker):
@@ -156,7 +172,7 @@ def test_restore_killed_where_it_matters_is_finished_by_running_it_again(
     args = ("restore", "b1", "--yes")
     rerun = lambda ns: next_command(target, ns, *args)  # noqa: E731
     found = unrecovered(
-        target, cluster, namespaces, with_backup, args, RESTORE_POINTS, rerun, "before"
+        target, cluster, namespaces, with_backup, args, rerun, "before", points=RESTORE_POINTS
     )
     assert found == []
     assert one_default(cluster) == [target.storage_class]
@@ -166,7 +182,7 @@ def test_restore_killed_where_it_matters_is_undone_by_undo(target, cluster, name
     undo = lambda ns: next_command(target, ns, "restore", "--undo", "--yes")  # noqa: E731
     args = ("restore", "b1", "--yes")
     found = unrecovered(
-        target, cluster, namespaces, with_backup, args, RESTORE_UNDONE_POINTS, undo, "after"
+        target, cluster, namespaces, with_backup, args, undo, "after", points=RESTORE_UNDONE_POINTS
     )
     assert found == []
 
@@ -205,7 +221,14 @@ def test_backup_create_killed_at_every_write_is_finished_by_running_it_again(
         return [] if [(r[0], r[3]) for r in rows] == [("b1", "true")] else [f"backups {rows}"]
 
     found = unrecovered(
-        target, cluster, namespaces, deployed, args, BACKUP_POINTS, rerun, extra=one_ready_backup
+        target,
+        cluster,
+        namespaces,
+        deployed,
+        args,
+        rerun,
+        extra=one_ready_backup,
+        points=BACKUP_POINTS,
     )
     assert found == []
 
@@ -337,7 +360,9 @@ def test_restore_undo_killed_where_it_matters_is_finished_as_status_says(
     # An undo run twice undoes twice: the user runs what `status` names, if anything.
     args = ("restore", "--undo", "--yes")
     finish = lambda ns: finish_as_status_says(target, ns)  # noqa: E731
-    found = unrecovered(target, cluster, namespaces, restored, args, UNDO_POINTS, finish, "after")
+    found = unrecovered(
+        target, cluster, namespaces, restored, args, finish, "after", points=UNDO_POINTS
+    )
     assert found == []
 
 
@@ -392,10 +417,10 @@ def test_rollback_with_data_killed_where_it_matters_is_finished_by_running_it_ag
         namespaces,
         changed_with_backup,
         args,
-        ROLLBACK_POINTS,
         rerun,
         "v1",
         revision_1_live,
+        points=ROLLBACK_POINTS,
     )
     assert found == []
 
@@ -432,6 +457,6 @@ def test_up_storage_size_killed_where_it_matters_is_finished_by_running_it_again
         return left_over(cluster, ns) + ([] if sizes == ("2Gi", "2Gi") else [f"sizes {sizes}"])
 
     found = unrecovered(
-        target, cluster, namespaces, deployed, args, GROW_POINTS, rerun, "scores", grown
+        target, cluster, namespaces, deployed, args, rerun, "scores", grown, points=GROW_POINTS
     )
     assert found == []
