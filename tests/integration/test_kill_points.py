@@ -132,7 +132,7 @@ def unrecovered(
         return [r for r in pool.map(check, points.items()) if r is not None]
 
 
-# The writes restore makes (data/restore_steps.py), as their request lines show them.
+# The writes restore makes (restore/run.py), as their request lines show them.
 MONGO = r"^PATCH \S*/statefulsets/mongo(\?|$)"  # its intent, mongo's lock record
 SCALE = r"^PATCH \S*/statefulsets/mongo/scale"
 VOLUME = r"^PATCH \S*/persistentvolumes/"  # kept (Retain), then released

@@ -1,5 +1,5 @@
 """pods/exec on the in-memory API server (tests/support/memory.py): the websocket
-`Wire.upgrade` returns, speaking the channel.k8s.io framing kube/exec.py reads (each
+`Wire.upgrade` returns, speaking the channel.k8s.io framing kube/podexec.py reads (each
 message's first byte its stream: 1 stdout, 2 stderr, 3 the outcome as a Status), and the
 one program pacdeploy runs there on the paths tested: mongo's shell (`mongo`, `mongosh`)
 given a script by consistency.py, answered as the sandbox's stand-in
@@ -14,7 +14,7 @@ import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from pacdeploy.kube.exec import STATUS, STDOUT
+from pacdeploy.kube.podexec import STATUS, STDOUT
 
 if TYPE_CHECKING:
     from tests.support.memory import Memory

@@ -1,6 +1,6 @@
 """Restore, its undo, `rollback --with-data` and `backup create` killed after every write,
 on the in-memory API server (tests/support/memory.py), each finished by the user's next
-command; and restore's orchestration (data/restore_plan.py, data/restore_steps.py) run
+command; and restore's orchestration (restore/plan.py, restore/run.py) run
 plainly, step by step.
 
 The real CLI runs (`pacdeploy.cli.main`) on a cluster whose volumes hold a small dict
@@ -19,8 +19,10 @@ import re
 
 import pytest
 
-from pacdeploy.data import consistency, restore, restore_plan, restore_steps
+from pacdeploy import restore
+from pacdeploy.data import consistency
 from pacdeploy.output import PlainOutput
+from pacdeploy.restore import rules
 from pacdeploy.sandbox.objects import SNAPSHOT_CLASS
 from tests.support.memory import Memory, MemoryWire
 from tests.support.memory_cli import UP, deployed, live, run
@@ -50,11 +52,11 @@ def left_over(memory: Memory) -> list[str]:
     annotations = sts["metadata"].get("annotations") or {}
     if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
         problems.append(f"mongo at {sts['spec']['replicas']} replicas")
-    if restore.INTENT in annotations:
+    if rules.INTENT in annotations:
         problems.append("restore intent left")
     for (kind, _, name), obj in memory.objects.items():
         labels = obj["metadata"].get("labels") or {}
-        if kind == "PersistentVolume" and labels.get(restore.REPLACED_NAMESPACE) == "app":
+        if kind == "PersistentVolume" and labels.get(rules.REPLACED_NAMESPACE) == "app":
             problems.append(f"volume {name} still kept")
     claims = {k[2]: o for k, o in memory.objects.items() if k[0] == "PersistentVolumeClaim"}
     if list(claims) != [CLAIM] or claims[CLAIM]["status"]["phase"] != "Bound":
@@ -206,27 +208,27 @@ def cluster_of(memory: Memory):
 def test_a_restore_plans_one_swap_per_claim_keeps_the_volume_and_releases_it_once_done():
     memory = with_backup()
     cluster, replaced = cluster_of(memory), live_volume(memory)
-    plan = restore_plan.plan(cluster, "app", "b1")
+    plan = restore.plan.plan(cluster, "app", "b1")
     assert (plan.resumed, plan.intent.backup, plan.intent.replicas) == (False, "b1", 1)
-    assert plan.intent.safety and plan.intent.safety.startswith(restore.SAFETY_PREFIX)
+    assert plan.intent.safety and plan.intent.safety.startswith(rules.SAFETY_PREFIX)
     [swap] = plan.swaps
     assert (swap.claim, swap.keep["metadata"]["name"], swap.reuse) == (CLAIM, replaced, None)
     assert swap.replacement["spec"]["dataSource"]["name"] == "b1-" + CLAIM
-    restore_steps.run(cluster, plan, timeout=10, out=PlainOutput(), confirm=no_question)
+    restore.run.run(cluster, plan, timeout=10, out=PlainOutput(), confirm=no_question)
     assert marker(memory) == "before" and left_over(memory) == []
     # The automatic backup holds "after": the replaced volume went as its policy said.
     assert ("PersistentVolume", "", replaced) not in memory.objects
-    last = restore.last_of(memory.objects[("StatefulSet", "app", "mongo")])
+    last = rules.last_of(memory.objects[("StatefulSet", "app", "mongo")])
     assert last == {"source": "backup b1", "id": plan.intent.id, "safety": plan.intent.safety}
 
 
 def test_an_undo_restores_the_backup_the_restore_took_of_what_it_replaced():
     memory = restored()
     cluster = cluster_of(memory)
-    safety = restore.last_of(memory.objects[("StatefulSet", "app", "mongo")])["safety"]
-    plan = restore_plan.plan(cluster, "app", None)
+    safety = rules.last_of(memory.objects[("StatefulSet", "app", "mongo")])["safety"]
+    plan = restore.plan.plan(cluster, "app", None)
     assert (plan.intent.backup, plan.intent.undo_of is not None) == (safety, True)
-    restore_steps.run(cluster, plan, timeout=10, out=PlainOutput(), confirm=no_question)
+    restore.run.run(cluster, plan, timeout=10, out=PlainOutput(), confirm=no_question)
     assert marker(memory) == "after" and left_over(memory) == []
 
 
@@ -237,11 +239,11 @@ def test_without_snapshots_the_replaced_volume_stays_kept_until_the_undo_binds_i
     assert kept["status"]["phase"] == "Released" and memory.volumes[kept["metadata"]["name"]] == {
         "marker": "after"
     }
-    plan = restore_plan.plan(cluster_of(memory), "app", None)
+    plan = restore.plan.plan(cluster_of(memory), "app", None)
     [swap] = plan.swaps
     assert swap.reuse["metadata"]["name"] == kept["metadata"]["name"]
     assert swap.replacement["spec"]["volumeName"] == kept["metadata"]["name"]
-    restore_steps.run(cluster_of(memory), plan, timeout=10, out=PlainOutput(), confirm=no_question)
+    restore.run.run(cluster_of(memory), plan, timeout=10, out=PlainOutput(), confirm=no_question)
     assert live_volume(memory) == kept["metadata"]["name"] and marker(memory) == "after"
     assert left_over(memory) == []
 
@@ -250,11 +252,11 @@ def test_a_killed_restore_is_resumed_with_the_intent_it_recorded():
     memory = with_backup()
     assert run(memory, *RESTORE, kill_after=5) == (-9, 5)  # the volume kept, mongo up
     sts = memory.objects[("StatefulSet", "app", "mongo")]
-    recorded = restore.intent_of(sts)
-    plan = restore_plan.plan(cluster_of(memory), "app", "b1")
+    recorded = rules.intent_of(sts)
+    plan = restore.plan.plan(cluster_of(memory), "app", "b1")
     assert plan.resumed and plan.intent == recorded
     with pytest.raises(Exception, match="interrupted"):
-        restore_plan.plan(cluster_of(memory), "app", "b2")
+        restore.plan.plan(cluster_of(memory), "app", "b2")
 
 
 def live_volume(memory: Memory) -> str:
@@ -262,4 +264,4 @@ def live_volume(memory: Memory) -> str:
 
 
 def _labelled(volume: dict) -> bool:
-    return restore.REPLACED_NAMESPACE in (volume["metadata"].get("labels") or {})
+    return rules.REPLACED_NAMESPACE in (volume["metadata"].get("labels") or {})
