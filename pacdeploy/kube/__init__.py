@@ -10,6 +10,7 @@ transport.py   the credentials layer: TLS trust, who we are, the proxy; every co
 execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)
 wire.py        Wire.exchange: every request built and sent in one place (REST, watch, websocket)
+duplex.py      a websocket's TLS socket shared by a reader and a writer: one TLS call at a time
 official.py    the official client's parts we use: its REST layer, ApiException, parse_quantity
 client.py      Cluster: builds every request, one retrying call path, the object verbs on top
 watch.py       watching, and following a selection (list, then watch; again after 410)

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from urllib3 import HTTPHeaderDict
 
-from pacdeploy.kube import official
+from pacdeploy.kube import duplex, official
 from pacdeploy.kube.transport import CONNECT_SECONDS, Transport
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,7 @@ class Wire:
         except BaseException:
             ws.shutdown()
             raise
+        ws.sock = duplex.guard(ws.sock)  # a reader and a writer thread share it from here
         ws.settimeout(None)
         return ws
 
