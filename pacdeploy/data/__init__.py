@@ -7,6 +7,7 @@ and logical archives that cross MongoDB versions (restoring a backup is restore/
     backups.py        a backup: one VolumeSnapshot per mongo claim, taken, listed, deleted
     consistency.py    mongo's writes held (db.fsyncLock) while the snapshots are cut
     retention.py      which automatic backups pruning deletes
+    safety.py         the backup a restore or a move takes of the data it replaces
     archives.py       mongodump/mongorestore --archive through pods/exec (export, import)
     moves.py          moving the scores to another stack's MongoDB: intent, kept volumes
     kept_volumes.py   the reclaim policy a volume kept by a restore or a move had

@@ -21,7 +21,7 @@ from typing import Any
 
 from pacdeploy.app import stacks
 from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
-from pacdeploy.data import archives, backups, moves, snapshots
+from pacdeploy.data import archives, backups, moves, safety
 from pacdeploy.data.moves import MoveIntent
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import fanout
@@ -124,18 +124,18 @@ def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> Non
     intent = move.intent
     if intent.safety is None or _stack_of(move.current) != intent.source:
         return
-    try:
-        request = backups.BackupRequest(
-            namespace=move.namespace,
-            name=intent.safety,
-            timeout=timeout,
-            reason=backups.BEFORE_MOVE,
-            resume=True,
-        )
-        backups.create(cluster, request, out)
+    problem = safety.take(
+        cluster,
+        namespace=move.namespace,
+        name=intent.safety,
+        reason=backups.BEFORE_MOVE,
+        timeout=timeout,
+        out=out,
+    )
+    if problem is None:
         out.info(f"backup {intent.safety} taken of the {intent.source} stack's volume")
-    except snapshots.NoSnapshots as exc:
-        out.info(f"no backup of the volume ({exc.problem}): it is kept (Retain) instead")
+    else:
+        out.info(f"no backup of the volume ({problem}): it is kept (Retain) instead")
         _record(cluster, move, dataclasses.replace(intent, safety=None))
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pacdeploy.app.manifests import STATEFULSET
-from pacdeploy.data import backups, consistency, snapshots
+from pacdeploy.data import backups, consistency, safety
 from pacdeploy.errors import PacdeployError
 from pacdeploy.kube import permissions
 from pacdeploy.kube.client import Cluster
@@ -71,18 +71,17 @@ def _safety(cluster: Cluster, plan: RestorePlan, timeout: float, *, out: Output)
     intent = plan.intent
     if intent.safety is None:
         return intent
-    try:
-        request = backups.BackupRequest(
-            namespace=plan.namespace,
-            name=intent.safety,
-            timeout=timeout,
-            reason=backups.BEFORE_RESTORE,
-            resume=True,
-        )
-        backups.create(cluster, request, out)
-    except snapshots.NoSnapshots as exc:
+    problem = safety.take(
+        cluster,
+        namespace=plan.namespace,
+        name=intent.safety,
+        reason=backups.BEFORE_RESTORE,
+        timeout=timeout,
+        out=out,
+    )
+    if problem is not None:
         out.info(
-            f"no backup of the current data ({exc.problem}): the volumes it is on are kept "
+            f"no backup of the current data ({problem}): the volumes it is on are kept "
             "(reclaimPolicy Retain) until the next restore"
         )
         intent = dataclasses.replace(intent, safety=None)
