@@ -1,4 +1,4 @@
-"""Helpers shared by the integration tests and the benchmarks."""
+"""Helpers shared by the unit tests, the integration tests and the benchmarks."""
 
 from __future__ import annotations
 

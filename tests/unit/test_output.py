@@ -1,11 +1,14 @@
-"""The output layer: cluster text stays text, plain output is parseable, trees indent."""
+"""The output layer: cluster text stays text, plain output is parseable, trees indent,
+tables align like kubectl get."""
+
+from __future__ import annotations
 
 import io
 
 from rich.console import Console
 
 from pacdeploy import output
-from pacdeploy.output import Outline, Row
+from pacdeploy.output import Outline, Row, aligned
 
 
 def rich(width=200):
@@ -47,3 +50,11 @@ def test_plain_tree_and_errors(capsys):
     captured = capsys.readouterr()
     assert captured.out == "root\n  child\n    leaf\n"
     assert captured.err == "error: it broke [x]\n"
+
+
+def test_tables_align_like_kubectl_get() -> None:
+    assert aligned(("name", "ready"), [("b1", "true"), ("backup-long", "false")]) == [
+        "NAME          READY",
+        "b1            true",
+        "backup-long   false",
+    ]
