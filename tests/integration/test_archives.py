@@ -9,26 +9,15 @@ pod's own volume directory, so these tests count the documents that crossed.
 from __future__ import annotations
 
 import base64
-import json
 import uuid
-from pathlib import Path
 
 import pytest
 
 from pacdeploy.sandbox import paths
-from pacdeploy.sandbox.mongo_tools import STORE
 from tests.support import one_line
+from tests.support.documents import SCORES, documents, write_documents
 
 pytestmark = pytest.mark.integration
-CLAIM = "mongo-db-mongo-0"
-SCORES = {
-    "highscore": [
-        {"_id": 1, "name": "ada", "score": 3120, "level": 2},
-        {"_id": 2, "name": "bob", "score": 870, "level": 1},
-        {"_id": 3, "name": "cy", "score": 12400, "level": 5},
-    ],
-    "userstats": [{"_id": "pacman-0", "games": 7}],
-}
 
 
 @pytest.fixture
@@ -39,31 +28,6 @@ def other_app_ns(cluster):
     cluster.delete("Namespace", name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
-
-
-def store(cluster, namespace: str) -> Path:
-    """Where the sandbox's mongod keeps the app's documents: in mongo-0's volume."""
-    claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
-    spec = cluster.get("PersistentVolume", claim["spec"]["volumeName"])["spec"]
-    path = (
-        spec["hostPath"]["path"] if "hostPath" in spec else spec["csi"]["volumeAttributes"]["path"]
-    )
-    return Path(path) / STORE / "pacman"
-
-
-def write_documents(cluster, namespace: str, collections: dict[str, list[dict]]) -> None:
-    directory = store(cluster, namespace)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, documents in collections.items():
-        lines = "".join(json.dumps(d) + "\n" for d in documents)
-        (directory / f"{name}.jsonl").write_text(lines)
-
-
-def documents(cluster, namespace: str) -> dict[str, list[dict]]:
-    return {
-        path.stem: [json.loads(line) for line in path.read_text().splitlines()]
-        for path in sorted(store(cluster, namespace).glob("*.jsonl"))
-    }
 
 
 def admin_password(cluster, namespace: str) -> str:

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -22,28 +21,11 @@ from pacdeploy.data.revisions import SELECTOR
 from pacdeploy.kube import watch
 from tests.integration.conftest import snapshotter_stopped
 from tests.support import cli, one_line
+from tests.support.mongo_shell import exec_calls, exec_log_size, lock_count
+from tests.support.volumes import CLAIM, marker, volume_dir, volume_of
 
 pytestmark = pytest.mark.integration
-CLAIM = "mongo-db-mongo-0"
 OTHER_IMAGE = "quay.io/ifont/pacman-nodejs-app:v2"
-
-
-def volume_dir(cluster, namespace: str) -> Path:
-    """The directory behind mongo-0's volume, from its PV."""
-    claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
-    spec = cluster.get("PersistentVolume", claim["spec"]["volumeName"])["spec"]
-    path = (
-        spec["hostPath"]["path"] if "hostPath" in spec else spec["csi"]["volumeAttributes"]["path"]
-    )
-    return Path(path)
-
-
-def volume_of(cluster, namespace: str) -> str:
-    return cluster.get("PersistentVolumeClaim", CLAIM, namespace)["spec"]["volumeName"]
-
-
-def marker(cluster, namespace: str) -> str:
-    return (volume_dir(cluster, namespace) / "marker").read_text()
 
 
 @pytest.mark.sandbox_only
@@ -333,32 +315,6 @@ def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app
 
 
 # -- consistent backups: mongo's writes held while the snapshot is cut -----------------------
-def exec_calls(since: int, namespace: str) -> list[str]:
-    """What the sandbox's mongo shell was asked since byte ``since`` of its log about the
-    pods of ``namespace`` (each call names them in its comment, "pacdeploy NS/POD"): the
-    log is shared with the tests running beside this one."""
-    from pacdeploy.sandbox import paths
-
-    log = paths.exec_log()
-    lines = log.read_bytes()[since:].decode().splitlines() if log.exists() else []
-    return [line for line in lines if f"pacdeploy {namespace}/" in line]
-
-
-def exec_log_size() -> int:
-    from pacdeploy.sandbox import paths
-
-    log = paths.exec_log()
-    return log.stat().st_size if log.exists() else 0
-
-
-def lock_count(namespace: str, pod: str) -> int:
-    """mongod's fsync lock count in ``pod``, as the sandbox's mongo shell keeps it."""
-    from pacdeploy.sandbox import paths
-
-    held = Path(f"{paths.exec_log()}.locks") / f"{namespace}_{pod}"
-    return int(held.read_text()) if held.exists() else 0
-
-
 def root_password(cluster, namespace: str) -> str:
     secret = cluster.get("Secret", "mongodb-users-secret", namespace)
     return base64.b64decode(secret["data"]["database-admin-password"]).decode()

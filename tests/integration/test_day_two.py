@@ -23,8 +23,8 @@ from pacdeploy.diagnose.report import secret_only
 from pacdeploy.kube.resources import name_of, ref_of
 from pacdeploy.release import fields
 from pacdeploy.wait.logs import secret_values
-from tests.integration.test_failures import own_credentials
 from tests.support import eventually, one_line
+from tests.support.credentials import own_credentials
 from tests.support.kwok import CRASH_LOOP, append_log, every_container_logs, failing_stage
 
 pytestmark = pytest.mark.integration

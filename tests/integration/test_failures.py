@@ -7,15 +7,14 @@ logs exactly as it would on a cluster where the container really failed.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 
 import pytest
 
-from pacdeploy.app import credentials
-from pacdeploy.app.manifests import MANAGED_BY, Options, render
+from pacdeploy.app.manifests import Options, render
 from tests.support import one_line
+from tests.support.credentials import own_credentials
 from tests.support.kwok import (
     CONFIG_ERROR,
     CRASH_LOOP,
@@ -28,20 +27,6 @@ from tests.support.kwok import (
 pytestmark = pytest.mark.integration
 FAIL_FAST = 60.0  # seconds: "fails early", against a --timeout of 5 minutes
 ROOT_CAUSE_WITHIN = 10.0  # seconds after the pod shows it (plus the CLI's start)
-
-
-def own_credentials(cluster, namespace):
-    """The namespace and Secret as `up` would make them, with passwords this test knows."""
-    cluster.create(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": MANAGED_BY},
-        }
-    )
-    secret = credentials.new_secret(namespace)
-    cluster.create(secret)
-    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
 def timed_up(target, namespace, *args):

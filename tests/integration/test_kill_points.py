@@ -20,19 +20,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from pacdeploy.app import storage
-from pacdeploy.data import consistency
-from pacdeploy.restore import rules
-from tests.integration.test_backups import lock_count, volume_dir
 from tests.support.classes import class_annotations, others_purges_dropped
 from tests.support.kill_points import (
-    KillWhen,
+    PARALLEL,
     Namespaces,
     class_writes,
     first_write,
+    left_over,
+    next_command,
     nth_class_write,
     run_counting,
+    unrecovered,
     write_to,
 )
+from tests.support.volumes import write_marker
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only, pytest.mark.long]
 
@@ -44,36 +45,8 @@ def namespaces(cluster, request):
     made.cleanup()
 
 
-def write_marker(cluster, ns: str, text: str) -> None:
-    (volume_dir(cluster, ns) / "marker").write_text(text)
-
-
-def read_marker(cluster, ns: str) -> str:
-    return (volume_dir(cluster, ns) / "marker").read_text()
-
-
 def one_default(cluster) -> list[str]:
     return storage.defaults(cluster.list("StorageClass"))
-
-
-def left_over(cluster, ns: str) -> list[str]:
-    """What differs from the end of an uninterrupted run: mongo's replicas, the intent,
-    volumes still held back, claims, mongo's writes still locked."""
-    problems = []
-    sts = cluster.get("StatefulSet", "mongo", ns)
-    if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
-        problems.append(f"mongo at {sts['spec']['replicas']} replicas")
-    if rules.INTENT in (sts["metadata"].get("annotations") or {}):
-        problems.append("restore intent left")
-    kept = cluster.list("PersistentVolume", label_selector=f"{rules.REPLACED_NAMESPACE}={ns}")
-    problems += [f"volume {v['metadata']['name']} still kept" for v in kept]
-    claims = [c["metadata"]["name"] for c in cluster.list("PersistentVolumeClaim", ns)]
-    if claims != ["mongo-db-mongo-0"]:
-        problems.append(f"claims {claims}")
-    locks = lock_count(ns, "mongo-0")
-    if locks or consistency.HELD in (sts["metadata"].get("annotations") or {}):
-        problems.append(f"mongo still locked ({locks})")
-    return problems
 
 
 def with_backup(target, cluster, namespaces) -> str:
@@ -86,52 +59,6 @@ def with_backup(target, cluster, namespaces) -> str:
     return ns
 
 
-PARALLEL = 4  # kill points run side by side where they share nothing
-
-
-def next_command(target, ns: str, *args: str):
-    """The user's next command, with a wait shorter than the suite's own timeout: a command
-    that cannot finish says why itself (what it waited on) instead of being killed."""
-    return target.pacdeploy("-n", ns, *args, "--timeout", "2m")
-
-
-def every_write(target, cluster, namespaces, prepare, args) -> dict[str, KillWhen]:
-    """A kill point after each write an uninterrupted run of ``args`` makes, on a prepared
-    namespace."""
-    ns = prepare(target, cluster, namespaces)
-    code, writes, output = run_counting(target, "-n", ns, *args)
-    assert code == 0, output
-    assert writes >= 1, output
-    return {f"write {n}": (lambda seen, n=n: len(seen) == n) for n in range(1, writes + 1)}
-
-
-def unrecovered(
-    target, cluster, namespaces, prepare, args, then, marker=None, extra=None, *, points=None
-):
-    """For each of ``points`` (name -> when to kill; None: after every write), four at a
-    time: a namespace made by ``prepare``, ``args`` killed right after that write, then
-    ``then(ns)`` (the user's next command). What differs from an uninterrupted run, per
-    point: [] when every one was recovered. A named point must have killed the command (its
-    write came), but "last", which may find it exited already."""
-    named = points is not None
-    points = points or every_write(target, cluster, namespaces, prepare, args)
-
-    def check(point):
-        name, kill_when = point
-        ns = prepare(target, cluster, namespaces)
-        code, _, output = run_counting(target, "-n", ns, *args, kill_when=kill_when)
-        if named and code not in ((-9, 0) if name == "last" else (-9,)):
-            return name, f"exit {code}", output[-1000:]
-        after = then(ns)
-        if after.returncode != 0 or (marker is not None and read_marker(cluster, ns) != marker):
-            return name, after.returncode, after.stderr.strip()[-300:]
-        problems = (extra or left_over)(cluster, ns)
-        return (name, problems) if problems else None
-
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return [r for r in pool.map(check, points.items()) if r is not None]
-
-
 # The writes restore makes (restore/run.py), as their request lines show them.
 MONGO = r"^PATCH \S*/statefulsets/mongo(\?|$)"  # its intent, mongo's lock record
 SCALE = r"^PATCH \S*/statefulsets/mongo/scale"
@@ -140,7 +67,6 @@ SNAPSHOT = r"^POST \S*/volumesnapshots(\?|$)"
 CLAIM_DELETED = r"^DELETE \S*/persistentvolumeclaims/"
 CLAIM_CREATED = r"^POST \S*/persistentvolumeclaims(\?|$)"
 RESTORED = write_to(MONGO, after=(VOLUME, 2))  # its last: the intent cleared
-
 # Killed, then run again. The first write (the intent: the rerun resumes it); the
 # automatic backup's snapshot (the real snapshot controller and CSI sidecar cut it after
 # the kill, with mongo locked in the exec stand-in: the rerun unlocks, and resumes a

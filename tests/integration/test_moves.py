@@ -13,9 +13,9 @@ import pytest
 
 from pacdeploy.app import stacks
 from pacdeploy.data import moves
-from tests.integration.test_archives import SCORES, documents, write_documents
-from tests.integration.test_kill_points import Namespaces, next_command, unrecovered
 from tests.support import one_line
+from tests.support.documents import SCORES, documents, write_documents
+from tests.support.kill_points import Namespaces, next_command, unrecovered
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 CLAIM = "mongo-db-mongo-0"

@@ -14,8 +14,8 @@ import json
 import pytest
 
 from pacdeploy.app.manifests import claim_size
-from tests.integration.test_backups import CLAIM, marker, volume_dir, volume_of
 from tests.support import class_versions, one_line
+from tests.support.volumes import CLAIM, marker, volume_dir, volume_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
 

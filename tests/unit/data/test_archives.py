@@ -9,16 +9,12 @@ from pacdeploy.data.archives import Login
 from tests.unit.image_contracts import CONTRACTS
 
 LOGIN = Login("root", "s3cret-Pw", "pacman")
-
-
 # mongo-tools 100.5 (the 4.4 era) and today's (TOOLS-4158 quotes names in backquotes).
 DUMP_LOG = """\
 2021-08-01T10:00:00.000+0000\twriting pacman.highscore to archive on stdout
 2021-08-01T10:00:00.010+0000\tdone dumping pacman.highscore (3 documents)
 2026-12-01T10:00:00.020+0000\tdone dumping `pacman.userstats` (1 document)
 """
-
-
 RESTORE_LOG = """\
 2026-12-01T10:00:00.000+0000\tfinished restoring pacman.highscore (3 documents, 0 failures)
 2026-12-01T10:00:00.010+0000\t4 document(s) restored successfully. 0 document(s) failed to restore.

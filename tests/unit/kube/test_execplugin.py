@@ -1,4 +1,5 @@
-"""What an exec credential plugin's answer means, and what the plugin is told."""
+"""What an exec credential plugin's answer means, and what the plugin is told (client-go's
+exec.go)."""
 
 import json
 

@@ -1,4 +1,5 @@
-"""Which proxy a connection goes through, and its credentials kept out of what is printed."""
+"""Which proxy a connection goes through (client-go: proxy-url, else Go's
+ProxyFromEnvironment), and its credentials kept out of what is printed."""
 
 import pytest
 

@@ -11,8 +11,6 @@ from pacdeploy.release.resize import NotExpandable, Resize, decide
 from tests.support.claims import claim, storage_class
 
 STS = next(o for o in render(Options()) if o["kind"] == "StatefulSet")
-
-
 EXPANDABLE = [storage_class("csi-hostpath-sc", True)]
 
 

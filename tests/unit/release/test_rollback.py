@@ -16,8 +16,6 @@ from pacdeploy.release.plan import Wanted
 from tests.support.records import rev
 
 PROBLEM, FIX = "deployment/pacman: ImagePullBackOff", "Check the image name"
-
-
 WEB = "quay.io/ifont/pacman-nodejs-app@sha256:" + "a" * 64
 
 
