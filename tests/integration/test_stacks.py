@@ -5,7 +5,7 @@ test_failures.py, with the other failure modes.)
 The arm64 nodes are added for a test and removed after it, so those tests run alone
 (`exclusive`): another test's pod placed on one would be deleted with it. "Every schedulable
 node is arm64" is staged by cordoning the sandbox's own amd64 nodes, alone too; which nodes
-the preflight counts is a pure function, tested in tests/unit/test_preflight.py.
+the preflight counts is a pure function, tested in tests/unit/release/test_preflight.py.
 """
 
 from __future__ import annotations
