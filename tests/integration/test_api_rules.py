@@ -39,7 +39,13 @@ def test_a_conflict_with_our_own_scale_is_forced_any_other_is_not(
     cluster.apply(web)
     # `scale` writes replicas through the Scale subresource: the server counts that as
     # another manager's field (pacdeploy's, with subresource "scale").
-    cluster.merge_patch("Deployment", DEPLOYMENT, {"spec": {"replicas": 3}}, namespace, "scale")
+    cluster.merge_patch(
+        "Deployment",
+        DEPLOYMENT,
+        {"spec": {"replicas": 3}},
+        namespace=namespace,
+        subresource="scale",
+    )
     patches.clear()
     assert cluster.apply(web)["spec"]["replicas"] == web["spec"]["replicas"]
     assert patches == [None, "true"]  # refused first, then applied again forced

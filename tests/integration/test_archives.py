@@ -8,13 +8,13 @@ pod's own volume directory, so these tests count the documents that crossed.
 
 from __future__ import annotations
 
-import base64
 import uuid
 
 import pytest
 
 from pacdeploy.sandbox import paths
 from tests.support import one_line
+from tests.support.credentials import admin_password
 from tests.support.documents import SCORES, documents, write_documents
 
 pytestmark = pytest.mark.integration
@@ -28,11 +28,6 @@ def other_app_ns(cluster):
     cluster.delete("Namespace", name)
     for kind in ("ClusterRoleBinding", "ClusterRole"):
         cluster.delete(kind, f"pacman-node-reader-{name}")
-
-
-def admin_password(cluster, namespace: str) -> str:
-    data = cluster.get("Secret", "mongodb-users-secret", namespace)["data"]
-    return base64.b64decode(data["database-admin-password"]).decode()
 
 
 @pytest.mark.sandbox_only

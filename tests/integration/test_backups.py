@@ -21,6 +21,7 @@ from pacdeploy.data.revisions import SELECTOR
 from pacdeploy.kube import watch
 from tests.integration.conftest import snapshotter_stopped
 from tests.support import cli, one_line
+from tests.support.credentials import admin_password
 from tests.support.mongo_shell import exec_calls, exec_log_size, lock_count
 from tests.support.volumes import CLAIM, marker, volume_dir, volume_of
 
@@ -315,11 +316,6 @@ def test_a_change_behind_pacdeploys_back_is_drift_in_status(target, cluster, app
 
 
 # -- consistent backups: mongo's writes held while the snapshot is cut -----------------------
-def root_password(cluster, namespace: str) -> str:
-    secret = cluster.get("Secret", "mongodb-users-secret", namespace)
-    return base64.b64decode(secret["data"]["database-admin-password"]).decode()
-
-
 @pytest.mark.sandbox_only
 def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_ns):
     target.succeeds("-n", app_ns, "up")
@@ -336,7 +332,7 @@ def test_a_backup_locks_mongo_then_snapshots_then_unlocks(target, cluster, app_n
         (False, True),
     ], calls
     assert lock_count(app_ns, "mongo-0") == 0
-    assert not any(root_password(cluster, app_ns) in c for c in calls)  # read from its file
+    assert not any(admin_password(cluster, app_ns) in c for c in calls)  # read from its file
 
 
 @pytest.mark.exclusive  # stops the snapshotter

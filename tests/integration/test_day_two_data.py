@@ -14,20 +14,14 @@ import pytest
 from pacdeploy.data import shell
 from pacdeploy.kube.resources import name_of
 from pacdeploy.restore.rules import INTENT, Intent
-from pacdeploy.sandbox import objects, paths
-from pacdeploy.sandbox.provisioner import volume_path
+from pacdeploy.sandbox import objects
 from pacdeploy.wait.logs import secret_values
 from tests.support import cli, eventually, one_line
+from tests.support.mongo_shell import exec_calls, exec_log_size
 from tests.support.standin import STORE, StandIn
+from tests.support.volumes import CLAIM, volume_dir
 
 pytestmark = [pytest.mark.integration, pytest.mark.sandbox_only]
-CLAIM = "mongo-db-mongo-0"
-
-
-def volume_dir(cluster, namespace):
-    """mongo-0's volume directory now (another one once its claim is replaced)."""
-    claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
-    return volume_path(cluster.get("PersistentVolume", claim["spec"]["volumeName"]))
 
 
 @pytest.fixture
@@ -43,18 +37,6 @@ def scored_app(target, cluster, app_ns):
             cluster.delete("ClusterPortForward", name_of(forward))
 
 
-def exec_calls_since(size):
-    """What the sandbox's `mongo` shell was asked since byte ``size`` of its record (shared
-    with every other test: each picks its own calls out)."""
-    log = paths.exec_log()
-    return log.read_bytes()[size:].decode().splitlines() if log.exists() else []
-
-
-def exec_log_size():
-    log = paths.exec_log()
-    return log.stat().st_size if log.exists() else 0
-
-
 def test_the_score_survives_mongo_0_and_is_removed_after(target, cluster, scored_app):
     since = exec_log_size()
     old = cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"]
@@ -64,7 +46,7 @@ def test_the_score_survives_mongo_0_and_is_removed_after(target, cluster, scored
     assert cluster.get("Pod", "mongo-0", scored_app)["metadata"]["uid"] != old
     name = out[0].split(" as ")[1].split(",")[0]
     assert name in (volume_dir(cluster, scored_app) / STORE).read_text()
-    (removal,) = [c for c in exec_calls_since(since) if "deleteMany" in c]
+    (removal,) = [c for c in exec_calls(since) if "deleteMany" in c]
     statefulset = cluster.get("StatefulSet", "mongo", scored_app)
     assert name in removal and shell.shell_of(statefulset).read("database-password") in removal
     assert not [v for v in secret_values(cluster, scored_app) if v in removal]
@@ -91,7 +73,7 @@ def test_the_test_keeps_mongo_0_when_asked(target, cluster, scored_app):
 def test_the_test_refuses_an_unfinished_restore_and_a_missing_app(target, cluster, scored_app):
     intent = Intent(id="r1", source="backup b1", replicas=1, backup="b1")
     annotations = {"metadata": {"annotations": {INTENT: intent.dump()}}}
-    cluster.merge_patch("StatefulSet", "mongo", annotations, scored_app)
+    cluster.merge_patch("StatefulSet", "mongo", annotations, namespace=scored_app)
     refused = target.pacdeploy("-n", scored_app, "test")
     assert refused.returncode == 5
     assert f"pacdeploy restore b1 --yes -n {scored_app}" in one_line(refused.stderr)
@@ -105,14 +87,14 @@ def test_shell_evaluates_one_expression_reading_the_password_in_the_pod(
     since = exec_log_size()
     out = target.succeeds("-n", scored_app, "shell", "--", "db.stats()")
     assert '"ok" : 1' in out
-    (call,) = [c for c in exec_calls_since(since) if "printjson(db.stats())" in c]
+    (call,) = [c for c in exec_calls(since) if "printjson(db.stats())" in c]
     statefulset = cluster.get("StatefulSet", "mongo", scored_app)
     assert shell.shell_of(statefulset).read("database-password") in call
     assert not [v for v in secret_values(cluster, scored_app) if v in call]
     # The shell's exit code is passed on (the stand-in refuses an unlock nobody locked).
     failed = target.pacdeploy("-n", scored_app, "shell", "--admin", "--", "db.fsyncUnlock()")
     assert failed.returncode == 2, failed.stderr
-    (unlock,) = [c for c in exec_calls_since(since) if "printjson(db.fsyncUnlock())" in c]
+    (unlock,) = [c for c in exec_calls(since) if "printjson(db.fsyncUnlock())" in c]
     assert shell.shell_of(statefulset).read("database-admin-password") in unlock
 
 
@@ -132,12 +114,14 @@ def test_shell_on_a_terminal_gets_a_terminal_in_the_pod(target, cluster, scored_
             break
     assert '"ok" : 1' in shown and "\r\n" in shown  # through the pod's terminal
     # The exec record is the sandbox's, other tests' backups write to it too.
-    mine = [c for c in exec_calls_since(since) if "--shell" in c]
+    mine = [c for c in exec_calls(since) if "--shell" in c]
     assert mine and not [v for v in secret_values(cluster, scored_app) if v in mine[0]]
 
 
 def test_shell_without_a_ready_mongo_is_one_line(target, cluster, scored_app):
-    cluster.merge_patch("StatefulSet", "mongo", {"spec": {"replicas": 0}}, scored_app, "scale")
+    cluster.merge_patch(
+        "StatefulSet", "mongo", {"spec": {"replicas": 0}}, namespace=scored_app, subresource="scale"
+    )
 
     def gone():
         """mongo-0 gone"""

@@ -181,7 +181,7 @@ def _hold_namespace(cluster, ns):
     )
 
     def release():
-        cluster.merge_patch("Secret", name, {"metadata": {"finalizers": None}}, ns)
+        cluster.merge_patch("Secret", name, {"metadata": {"finalizers": None}}, namespace=ns)
 
     return release
 

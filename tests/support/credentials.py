@@ -20,3 +20,9 @@ def own_credentials(cluster, namespace):
     secret = credentials.new_secret(namespace)
     cluster.create(secret)
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def admin_password(cluster, namespace: str) -> str:
+    """MongoDB's root password in the app's Secret (a test checks it never leaks)."""
+    data = cluster.get("Secret", "mongodb-users-secret", namespace)["data"]
+    return base64.b64decode(data["database-admin-password"]).decode()

@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def exec_calls(since: int, namespace: str) -> list[str]:
-    """What the sandbox's mongo shell was asked since byte ``since`` of its log about the
-    pods of ``namespace`` (each call names them in its comment, "pacdeploy NS/POD"): the
-    log is shared with the tests running beside this one."""
+def exec_calls(since: int, namespace: str | None = None) -> list[str]:
+    """What the sandbox's mongo shell was asked since byte ``since`` of its log; with
+    ``namespace``, only about its pods (the calls that name them in their comment,
+    "pacdeploy NS/POD"): the log is shared with the tests running beside this one."""
     from pacdeploy.sandbox import paths
 
     log = paths.exec_log()
     lines = log.read_bytes()[since:].decode().splitlines() if log.exists() else []
-    return [line for line in lines if f"pacdeploy {namespace}/" in line]
+    return [line for line in lines if namespace is None or f"pacdeploy {namespace}/" in line]
 
 
 def exec_log_size() -> int:

@@ -10,13 +10,14 @@ CLAIM = "mongo-db-mongo-0"
 
 
 def volume_dir(cluster, namespace: str) -> Path:
-    """The directory behind mongo-0's volume, from its PV."""
+    """The directory behind mongo-0's volume now (another one once its claim is replaced),
+    from its PV."""
+    from pacdeploy.sandbox.provisioner import volume_path
+
     claim = cluster.get("PersistentVolumeClaim", CLAIM, namespace)
-    spec = cluster.get("PersistentVolume", claim["spec"]["volumeName"])["spec"]
-    path = (
-        spec["hostPath"]["path"] if "hostPath" in spec else spec["csi"]["volumeAttributes"]["path"]
-    )
-    return Path(path)
+    found = volume_path(cluster.get("PersistentVolume", claim["spec"]["volumeName"]))
+    assert found is not None, f"mongo-0's volume in {namespace} has no directory"
+    return found
 
 
 def volume_of(cluster, namespace: str) -> str:
