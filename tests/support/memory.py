@@ -100,8 +100,8 @@ class Memory:
     events: list[tuple[int, str, Obj]] = field(default_factory=list)
     version: int = 1
     changed: threading.Condition = field(default_factory=threading.Condition)
-    volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # PV name -> its data
-    snapshots: dict[str, dict[str, str]] = field(default_factory=dict)  # handle -> its data
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)  # PV name -> its data
+    snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # handle -> its data
     locks: dict[tuple[str, str], int] = field(default_factory=dict)  # (ns, pod) -> fsync locks
     made: int = 0  # volumes and snapshots made: their names
     # What each field manager last applied to each object (server-side apply's ownership).

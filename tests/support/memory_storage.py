@@ -27,7 +27,7 @@ here everything a controller does happens at once.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pacdeploy.kube import official
 from pacdeploy.sandbox.objects import CSI_DRIVER
@@ -61,7 +61,7 @@ def claim_created(memory: Memory, claim: Obj) -> None:
         _bind_named(memory, claim)
         return
     source = _snapshot_source(claim)
-    data: dict[str, str] = {}
+    data: dict[str, Any] = {}
     if source is not None:
         found = _ready_snapshot_data(memory, claim["metadata"]["namespace"], source)
         if found is None:
@@ -79,7 +79,7 @@ def _snapshot_source(claim: Obj) -> str | None:
     return None
 
 
-def _ready_snapshot_data(memory: Memory, namespace: str, name: str) -> dict[str, str] | None:
+def _ready_snapshot_data(memory: Memory, namespace: str, name: str) -> dict[str, Any] | None:
     snapshot = memory.objects.get(("VolumeSnapshot", namespace, name))
     status = (snapshot or {}).get("status") or {}
     if not status.get("readyToUse"):
@@ -90,7 +90,7 @@ def _ready_snapshot_data(memory: Memory, namespace: str, name: str) -> dict[str,
     return copy.deepcopy(memory.snapshots[handle]) if handle in memory.snapshots else None
 
 
-def _provision(memory: Memory, claim: Obj, data: dict[str, str]) -> None:
+def _provision(memory: Memory, claim: Obj, data: dict[str, Any]) -> None:
     """A new volume of the claim's class and size, holding ``data``, bound to the claim."""
     memory.made += 1
     name = f"pvc-{memory.made}"

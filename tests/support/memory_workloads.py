@@ -56,7 +56,7 @@ def roll_out(memory: Memory, workload: Obj) -> None:
                 memory_storage.claim_created(memory, memory.store(key, obj, "ADDED"))
     ready = 0
     for i in range(replicas):
-        key, pod = _pod(namespace, name, i, spec["template"], _bound(memory, workload, i))
+        key, pod = _pod(namespace, name, i, spec, _bound(memory, workload, i))
         memory.store(key, pod, "ADDED")
         ready += pod["status"]["phase"] == "Running"
     counts = ("replicas", "updatedReplicas", "currentReplicas")
@@ -82,8 +82,12 @@ def _bound(memory: Memory, workload: Obj, index: int) -> bool:
     return True
 
 
-def _pod(namespace: str, owner: str, index: int, template: Obj, ready: bool) -> tuple[Key, Obj]:
+def _pod(namespace: str, owner: str, index: int, spec: Obj, ready: bool) -> tuple[Key, Obj]:
+    """Pod ``index`` of the workload ``owner`` of ``spec``: mounting, as the StatefulSet
+    controller makes it, a volume per claim template named after it, of claim
+    TEMPLATE-OWNER-INDEX (what the database tools find their pod's data by)."""
     name = f"{owner}-{index}"
+    template = spec["template"]
     containers = template["spec"]["containers"]
     statuses = [
         {"name": c["name"], "image": c["image"], "imageID": c["image"], "ready": ready}
@@ -103,6 +107,10 @@ def _pod(namespace: str, owner: str, index: int, template: Obj, ready: bool) -> 
             "containerStatuses": statuses,
         },
     }
+    for claim in spec.get("volumeClaimTemplates", []):
+        mounted = claim["metadata"]["name"]
+        volume = {"name": mounted, "persistentVolumeClaim": {"claimName": f"{mounted}-{name}"}}
+        obj["spec"].setdefault("volumes", []).append(volume)
     return ("Pod", namespace, name), obj
 
 
