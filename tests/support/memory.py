@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pacdeploy.kube.client import Cluster
@@ -113,6 +113,12 @@ class Memory:
                 kind, meta = obj["kind"], obj["metadata"]
                 key = (kind, meta.get("namespace", ""), meta["name"])
                 self.store(key, copy.deepcopy(obj), "ADDED")
+
+    def clone(self) -> Memory:
+        """A copy that goes its own way: one cluster prepared, many kill points run on it."""
+        with self.changed:
+            kept = [f.name for f in fields(self) if f.name != "changed"]
+            return Memory(**{name: copy.deepcopy(getattr(self, name)) for name in kept})
 
     def get(self, kind: str, name: str, namespace: str = "") -> Obj | None:
         with self.changed:

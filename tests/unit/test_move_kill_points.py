@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from pacdeploy.app import stacks
-from pacdeploy.data import moves
-from tests.support.memory import Memory
+from pacdeploy.data import archives, moves
+from tests.support import memory_tools
+from tests.support.memory import Memory, MemoryWire
 from tests.support.memory_cli import NS, OURS, UP, cluster_with, live, run
 from tests.support.memory_tools import documents, put_documents
 
@@ -115,16 +116,18 @@ def interrupted_says(memory: Memory, args: tuple[str, ...], capsys) -> list[str]
 
 
 def killed_everywhere(prepare, args, state, capsys, expected) -> list[tuple[int, object]]:
-    """For each kill point N: a cluster made by ``prepare``, ``args`` killed after its Nth
-    write, what the interrupted move says, then ``args`` again; ``expected(memory)``:
-    what differs from an uninterrupted move. Each N's (N, problems) where any."""
-    state("uninterrupted")
-    writes = run(prepare(), *args)[1]
+    """For each kill point N: a copy of the cluster ``prepare`` made, ``args`` killed
+    after its Nth write, what the interrupted move says, then ``args`` again;
+    ``expected(memory)``: what differs from an uninterrupted move. Each N's (N, problems)
+    where any."""
+    state("prepared")
+    prepared = prepare()
+    writes = run(prepared.clone(), *args)[1]
     assert writes >= 10, writes
     found: list[tuple[int, object]] = []
     for n in range(1, writes + 1):
         disk = state(f"killed-{n}")
-        memory = prepare()
+        memory = prepared.clone()
         assert run(memory, *args, kill_after=n) in {(-9, n), (0, writes)}, n
         problems = interrupted_says(memory, args, capsys)
         code = run(memory, *args)[0]
@@ -151,3 +154,37 @@ def test_going_back_killed_after_every_write_is_finished_by_running_it_again(sta
         return ended_on(memory, "lesson", "modern", {**SCORES, **with_new})
 
     assert killed_everywhere(moved_to_modern, TO_LESSON, state, capsys, expected) == []
+
+
+# -- the database tools in memory, as the move runs them -----------------------------------
+def test_an_exported_archive_imported_replaces_the_collections_it_holds(tmp_path, capsys):
+    memory = lesson_with_scores()
+    archive = tmp_path / "scores.archive"
+    capsys.readouterr()
+    assert run(memory, "backup", "export", "-o", str(archive))[0] == 0
+    assert "exported 4 documents (highscore 3, userstats 1) from pod mongo-0" in (
+        capsys.readouterr().out
+    )
+    put_documents(live(memory), {"highscore": NEW["highscore"], "other": [{"_id": 1}]})
+    assert run(memory, "backup", "import", str(archive), "--yes")[0] == 0
+    assert documents(live(memory)) == {**SCORES, "other": [{"_id": 1}]}
+
+
+def test_the_tools_in_memory_refuse_a_wrong_password_and_fail_on_documents_already_there():
+    memory = lesson_with_scores()
+    login = archives.Login("root", "wrong", "pacman")
+    where = (NS, "mongo-0")
+    code, out, said = memory_tools.run(
+        memory, where, archives.tool_command("mongodump", login, NS, pod="mongo-0"), b"wrong\n"
+    )
+    assert (code, out) == (1, b"") and "Failed: can't create session" in said
+    login = archives.login(MemoryWire(memory).cluster(), NS)  # the Secret's
+    password = f"{login.password}\n".encode()
+    dump = archives.tool_command("mongodump", login, NS, pod="mongo-0")
+    code, archive, said = memory_tools.run(memory, where, dump, password)
+    assert code == 0 and archives.dumped(said) == {"pacman.highscore": 3, "pacman.userstats": 1}
+    # Without --drop, as a user may run it: each _id already there fails (E11000).
+    restore = archives.tool_command("mongorestore", login, NS, pod="mongo-0")
+    restore.remove("--drop")
+    code, _, said = memory_tools.run(memory, where, restore, password + archive)
+    assert (code, archives.restored(said)) == (0, (0, 4))
