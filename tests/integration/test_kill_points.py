@@ -22,7 +22,11 @@ import pytest
 from pacdeploy.app import storage
 from tests.support.classes import class_annotations, others_purges_dropped
 from tests.support.kill_points import (
+    CLAIM_CREATED,
+    CLAIM_DELETED,
     PARALLEL,
+    SNAPSHOT,
+    VOLUME,
     Namespaces,
     class_writes,
     first_write,
@@ -62,10 +66,6 @@ def with_backup(target, cluster, namespaces) -> str:
 # The writes restore makes (restore/run.py), as their request lines show them.
 MONGO = r"^PATCH \S*/statefulsets/mongo(\?|$)"  # its intent, mongo's lock record
 SCALE = r"^PATCH \S*/statefulsets/mongo/scale"
-VOLUME = r"^PATCH \S*/persistentvolumes/"  # kept (Retain), then released
-SNAPSHOT = r"^POST \S*/volumesnapshots(\?|$)"
-CLAIM_DELETED = r"^DELETE \S*/persistentvolumeclaims/"
-CLAIM_CREATED = r"^POST \S*/persistentvolumeclaims(\?|$)"
 RESTORED = write_to(MONGO, after=(VOLUME, 2))  # its last: the intent cleared
 # Killed, then run again. The first write (the intent: the rerun resumes it); the
 # automatic backup's snapshot (the real snapshot controller and CSI sidecar cut it after

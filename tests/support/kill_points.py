@@ -88,6 +88,13 @@ class Namespaces:
         classes_put_back(self.request, self.cluster, self.classes, self.made)
 
 
+# The writes of the data's steps, as their request lines show them (restore and move alike).
+VOLUME = r"^PATCH \S*/persistentvolumes/"  # kept (Retain), then released
+SNAPSHOT = r"^POST \S*/volumesnapshots(\?|$)"
+CLAIM_DELETED = r"^DELETE \S*/persistentvolumeclaims/"
+CLAIM_CREATED = r"^POST \S*/persistentvolumeclaims(\?|$)"
+
+
 def write_to(pattern: str, *, after: tuple[str, int] = ("", 0)) -> KillWhen:
     """Right after the first write ("METHOD path") that ``pattern`` finds; ``after``
     (another pattern, n): the first one once n earlier writes matched that one."""
