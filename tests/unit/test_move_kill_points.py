@@ -30,11 +30,7 @@ from tests.support.memory_tools import documents, put_documents
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 
 SCORES = {
-    "highscore": [
-        {"_id": 1, "name": "ada", "score": 3120, "level": 2},
-        {"_id": 2, "name": "bob", "score": 870, "level": 1},
-        {"_id": 3, "name": "cy", "score": 12400, "level": 5},
-    ],
+    "highscore": [{"_id": n, "name": f"player {n}", "score": 1000 * n} for n in (1, 2, 3)],
     "userstats": [{"_id": "pacman-0", "games": 7}],
 }
 NEW = {"highscore": [{"_id": 7, "name": "new", "score": 1}]}  # made on the modern stack
