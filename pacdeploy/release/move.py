@@ -46,7 +46,8 @@ class Move:
     claim: str  # the claim mongo-0 mounts, replaced on the way
     current: dict[str, Any] | None  # that claim as it is (None: gone)
     statefulset: dict[str, Any] | None
-    reuse: dict[str, Any] | None  # going back: the kept volume bound again, no dump
+    going_back: bool  # over the last move: its kept volume bound again, no dump
+    reuse: dict[str, Any] | None  # going back: that volume, while it is still kept
     stale: dict[str, Any] | None  # a kept volume of the target stack the move supersedes
     archive: Path
 
@@ -101,6 +102,7 @@ def plan(cluster: Cluster, wanted: Wanted, state: Path) -> Move | None:
         claim,
         current,
         sts,
+        going_back=back,
         reuse=kept_target if back else None,
         stale=None if back else kept_target,
         archive=moves.archive_path(state, ns, intent.id),
@@ -283,4 +285,6 @@ def _finish(cluster: Cluster, move: Move, out: Output) -> None:
     # Before the intent goes: a move killed in between is resumed, and needs it no more.
     move.archive.unlink(missing_ok=True)
     done = {"id": intent.id, "source": intent.source, "target": intent.target}
-    _record(cluster, move, None, last=None if move.reuse else json.dumps(done, sort_keys=True))
+    # Going back leaves nothing to undo; a resumed one may find its volume kept no more.
+    last = None if move.going_back else json.dumps(done, sort_keys=True)
+    _record(cluster, move, None, last=last)

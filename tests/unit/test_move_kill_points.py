@@ -77,8 +77,13 @@ def ended_on(memory: Memory, stack: str, kept: str, kept_scores: dict) -> list[s
         problems.append(f"mongo not on the {stack} stack")
     if documents(live(memory)) != SCORES:
         problems.append(f"documents {documents(live(memory))}")
-    if moves.intent_of(memory.objects[("Namespace", "", NS)]) is not None:
+    namespace = memory.objects[("Namespace", "", NS)]
+    if moves.intent_of(namespace) is not None:
         problems.append("move intent left")
+    # The move to undo by going back: this one, unless it went back itself (then none).
+    last = {k: v for k, v in moves.last_of(namespace).items() if k != "id"}
+    if last != ({} if stack == "lesson" else {"source": kept, "target": stack}):
+        problems.append(f"last move recorded {last}")
     if memory.objects[("Deployment", NS, "pacman")]["spec"]["replicas"] != 2:
         problems.append("web replicas not back")
     volumes = [
