@@ -7,7 +7,8 @@ and pods do that the commands wait on, at once: workloads rolled out with their 
 claims (memory_workloads.py); volumes provisioned, bound, released by their reclaim
 policy, grown, snapshotted and restored from snapshots, each volume's data a small dict
 (memory_storage.py); a deleted namespace gone with its content; exec into mongo's shell
-and its fsync lock count (memory_exec.py). Finalizers that wait, admission, RBAC and the
+and its fsync lock count (memory_exec.py), and of mongodump and mongorestore on the
+documents in the volumes' data (memory_tools.py). Finalizers that wait, admission, RBAC and the
 real controllers' timing are the real API server's: the integration suite keeps those
 kill points.
 
