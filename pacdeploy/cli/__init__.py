@@ -2,6 +2,7 @@
 command group. Commands stay thin: they parse, ask, call the domain packages and print.
 
     settings.py  Settings (the global options), parameter types, confirmation
+    rounds.py    how many connections each command opens ahead, before its modules load
     app.py       up, diff, template, scale, status, down
     history.py   history, rollback
     data.py      backup create|list|delete|prune|export|import, restore

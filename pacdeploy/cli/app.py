@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pacdeploy.app.manifests import SERVICE_TYPES, Options
+from pacdeploy.cli import rounds
 from pacdeploy.cli.settings import (
     OUTPUT,
     TIMEOUT,
@@ -19,7 +20,7 @@ from pacdeploy.cli.settings import (
 )
 
 if TYPE_CHECKING:  # loaded by the commands themselves: `--help` stays instant
-    from pacdeploy.release.plan import Wanted
+    from pacdeploy.release.wanted import Wanted
 
 DEFAULTS = Options()
 MOVING = "up --stack moves the scores to another MongoDB"
@@ -92,7 +93,7 @@ def up_options(command: Any) -> Any:
 def _wanted(settings: Settings, given: dict[str, Any]) -> Wanted:
     """What `up` and `diff` are asked to deploy, checked before any connection is made."""
     from pacdeploy.app.manifests import validate
-    from pacdeploy.release.plan import Wanted
+    from pacdeploy.release.wanted import Wanted
 
     replicas = given["replicas"]
     options = Options(
@@ -159,18 +160,19 @@ def up_command(
     **given: Any,
 ) -> None:
     """Deploy (or update) Pacman and MongoDB, then wait until both are ready."""
+    wanted = _wanted(settings, given)
+    settings.open_ahead(rounds.UP)
     from pacdeploy.data.moves import state_dir
     from pacdeploy.release import apply, move, rollback, up
-    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
     request = up.UpRequest(
-        _wanted(settings, given),
+        wanted,
         backup_first=snapshot,
         atomic=atomic,
         timeout=timeout,
         keep_backups=keep_backups,
     )
-    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
+    cluster = settings.cluster()
     if dry_run:
         plan = up.plan_for(cluster, request, settings.out)
         report_changes(settings.out, apply.apply_up(cluster, plan, dry_run=True), dry_run=True)
@@ -199,12 +201,13 @@ def up_command(
 @pass_settings
 def diff_command(settings: Settings, /, fmt: str, revision: int | None, **given: Any) -> None:
     """What `up` with these options would change, field by field (exit 1 if anything)."""
+    wanted = _wanted(settings, given)
+    settings.open_ahead(rounds.UP)
     from pacdeploy.data import revisions
     from pacdeploy.release import diff, up
-    from pacdeploy.release.plan import CONNECTIONS_AHEAD
 
-    request = up.UpRequest(_wanted(settings, given))
-    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
+    request = up.UpRequest(wanted)
+    cluster = settings.cluster()
     manifests = None
     if revision is not None:
         target = revisions.find(
@@ -244,12 +247,13 @@ def template_command(
     settings: Settings, /, *, with_secret: bool, validate: bool, fmt: str, **given: Any
 ) -> None:
     """The manifests `up` would apply, for `kubectl apply --server-side -f -`, Argo CD or Flux."""
-    from pacdeploy.release import template
-    from pacdeploy.release.plan import CONNECTIONS_AHEAD
-
     wanted = _wanted(settings, given)
     if validate:
-        objects = template.planned(settings.cluster(warm=CONNECTIONS_AHEAD), wanted, settings.out)
+        settings.open_ahead(rounds.UP)
+    from pacdeploy.release import template
+
+    if validate:
+        objects = template.planned(settings.cluster(), wanted, settings.out)
     else:
         objects = template.offline(wanted)
     note = None if with_secret else template.SECRET_NOTE
@@ -270,10 +274,12 @@ def template_command(
 def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
     """Scale the web Deployment and wait for the rollout."""
     from pacdeploy.app.manifests import validate_replicas
-    from pacdeploy.release import scale
 
     validate_replicas(replicas)
-    cluster = settings.cluster(warm=scale.CONNECTIONS_AHEAD)
+    settings.open_ahead(rounds.SCALE)
+    from pacdeploy.release import scale
+
+    cluster = settings.cluster()
     change = scale.scale(cluster, settings.namespace, replicas, timeout=timeout, out=settings.out)
     settings.out.info(f"{change.ref} {change.action} to {replicas}")
 
@@ -283,10 +289,11 @@ def scale_command(settings: Settings, replicas: int, timeout: float) -> None:
 @pass_settings
 def status(settings: Settings, fmt: str) -> None:
     """Show the app: workloads, pods, volumes, services, ingress, default StorageClass."""
-    from pacdeploy.status.collect import CONNECTIONS_AHEAD, collect
+    settings.open_ahead(rounds.STATUS)
+    from pacdeploy.status.collect import collect
     from pacdeploy.status.outline import outline
 
-    doc = collect(settings.cluster(warm=CONNECTIONS_AHEAD), settings.namespace)
+    doc = collect(settings.cluster(), settings.namespace)
     if fmt == "table":
         settings.out.tree(outline(doc))
     else:
@@ -304,16 +311,16 @@ def status(settings: Settings, fmt: str) -> None:
 @pass_settings
 def down_command(settings: Settings, *, purge: bool, yes: bool, timeout: float) -> None:
     """Remove the app; keeps the Secret and volumes unless --purge."""
-    from pacdeploy.release.down import down
-    from pacdeploy.release.plan import CONNECTIONS_AHEAD
-
     if purge:
         confirm(
             yes,
             f"Delete namespace {settings.namespace} with its volumes and credentials?",
             "--purge deletes the high scores",
         )
-    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
+    settings.open_ahead(rounds.UP)
+    from pacdeploy.release.down import down
+
+    cluster = settings.cluster()
     changes = down(cluster, settings.namespace, purge=purge, timeout=timeout, out=settings.out)
     report_changes(settings.out, changes)
     if not changes:

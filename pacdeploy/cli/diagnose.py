@@ -7,6 +7,7 @@ import math
 import click
 
 from pacdeploy.app.manifests import DEPLOYMENT, STATEFULSET
+from pacdeploy.cli import rounds
 from pacdeploy.cli.settings import Duration, Settings, pass_settings
 from pacdeploy.errors import InvalidInput, PermissionDenied
 
@@ -93,7 +94,8 @@ def report_command(settings: Settings, path: str | None) -> None:
     path = path or f"{top}.tar.gz"
     if os.path.exists(path):
         raise InvalidInput(f"{path} exists", "Pass -o with another file name, or remove it")
-    cluster = settings.cluster(warm=6)
+    settings.open_ahead(rounds.REPORT)
+    cluster = settings.cluster()
     deployed.get(cluster, "StatefulSet", STATEFULSET, namespace=ns)  # no app: nothing to report on
     # Read first: no bundle if they cannot be masked.
     secrets = report.secret_only(secret_values(cluster, ns), ns)

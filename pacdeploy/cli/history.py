@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pacdeploy.cli import rounds
 from pacdeploy.cli.settings import (
     OUTPUT,
     TIMEOUT,
@@ -66,13 +67,13 @@ def rollback_command(
     settings: Settings, *, revision: int | None, with_data: bool, yes: bool, timeout: float
 ) -> None:
     """Re-apply REVISION (default: the one before the live one) as a new revision."""
-    from pacdeploy.data import revisions
-    from pacdeploy.release import rollback
-    from pacdeploy.release.plan import CONNECTIONS_AHEAD
-
     if with_data:
         require_confirmation(yes, WITH_DATA)
-    cluster = settings.cluster(warm=CONNECTIONS_AHEAD)
+    settings.open_ahead(rounds.UP)
+    from pacdeploy.data import revisions
+    from pacdeploy.release import rollback
+
+    cluster = settings.cluster()
     target = rollback.target(
         revisions.read(cluster, settings.namespace), revision, settings.namespace
     )

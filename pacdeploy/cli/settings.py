@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +15,7 @@ from pacdeploy.errors import InvalidInput
 
 if TYPE_CHECKING:  # imported by the commands that connect: `--help` loads no client
     from pacdeploy.kube.client import Cluster
+    from pacdeploy.kube.dialing import Ahead
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
@@ -63,13 +64,20 @@ class Settings:
     context: str | None
     namespace: str
     out: output.Output
+    _ahead: Ahead | None = field(default=None, init=False)
 
-    def cluster(self, warm: int = 1) -> Cluster:
-        """The cluster; ``warm``: connections to open ahead for the parallel rounds to come
-        (one at least: the first request needs it, and it opens while the client loads)."""
+    def open_ahead(self, connections: int) -> None:
+        """Open the connections the command's first round wants, now: before its modules
+        and the client load (kube/dialing.py). Called once its input is checked."""
+        from pacdeploy.kube import dialing
+
+        self._ahead = dialing.start(self.kubeconfig, self.context, connections)
+
+    def cluster(self) -> Cluster:
+        """The cluster, on the connections opened ahead (one, if none was asked for)."""
         from pacdeploy.kube.client import connect
 
-        cluster = connect(self.kubeconfig, self.context, warm=warm)
+        cluster = connect(self.kubeconfig, self.context, ahead=self._ahead)
         collector.resume()
         return cluster
 

@@ -20,6 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_de
 
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, fanout, kubeconfig
+from pacdeploy.kube.dialing import Ahead
 from pacdeploy.kube.resources import FIELD_MANAGER, holds, name_of, path_of, resource
 from pacdeploy.kube.transport import Transport
 from pacdeploy.kube.wire import REQUEST_TIMEOUT, Request, Wire
@@ -260,19 +261,22 @@ def connect(
     context: str | None = None,
     *,
     retry_seconds: float = RETRY_SECONDS,
-    warm: int = 1,
+    ahead: Ahead | None = None,
 ) -> Cluster:
     """The cluster kubectl would reach with these flags, as the user kubectl would be.
     Credentials are obtained here, so a failing plugin stops the command before any request.
 
-    ``warm``: connections to open ahead (`Transport.warm`). They open as soon as the
-    credentials are known, so the TCP and TLS handshakes run beside what the command still
+    ``ahead``: what the command started for these flags before its modules loaded
+    (`dialing.start`): the endpoint, and the connections its first round wants. They get
+    their TLS here, as soon as the credentials are known, beside what the command still
     loads (the official REST layer, with the first request: `official.py`).
     """
-    endpoint = kubeconfig.load(kubeconfig_file, context)
-    transport = Transport(endpoint)
+    if ahead is None:
+        ahead = Ahead(kubeconfig.load(kubeconfig_file, context), connections=1)
+    endpoint = ahead.endpoint
+    transport = Transport(endpoint, dialed=ahead.dialed)
     transport.prepare()
-    transport.warm(warm)
+    transport.warm(ahead.connections)
     return Cluster(
         Wire(transport, endpoint.server), endpoint.context, endpoint.server, retry_seconds
     )

@@ -71,6 +71,12 @@ class Endpoint:
     exec_extension: Any = None  # the cluster's client.authentication.k8s.io/exec extension
     origin: str = ""  # the file the user entry came from, for messages
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """The server's host and port (the scheme's port if it names none)."""
+        parts = urlsplit(self.server)
+        return parts.hostname or "", parts.port or (443 if self.secure else 80)
+
 
 @dataclass
 class Merged:

@@ -20,11 +20,13 @@ import re
 import sys
 import types
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import urllib3
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 STAND_IN_FOR = "37."  # the major version pyproject.toml pins (kubernetes>=37,<38)
 _VERSION = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)

@@ -28,44 +28,27 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 from urllib3.util.proxy import connection_requires_http_tunnel
 
 from pacdeploy.kube import proxy
 from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
-from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
+from pacdeploy.kube.dialing import CONNECT_SECONDS, Dialed, socket_options
 from pacdeploy.kube.fanout import WIDTH
 from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
 
+if TYPE_CHECKING:  # loaded only for a user with an exec plugin (it runs subprocesses)
+    from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
+
 TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
-CONNECT_SECONDS = 5.0  # to open a connection (TCP, proxy, TLS), every request's too
 TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
 # Connections kept per host: as many as the official client's own pool (cpu count x 5),
 # and never fewer than the widest parallel round (fanout.WIDTH) needs.
 POOL_SIZE = max((os.cpu_count() or 1) * 5, WIDTH)
 
 log = logging.getLogger(__name__)
-
-
-def keepalive_socket_options() -> list[tuple[int, int, int]]:
-    """urllib3's defaults (no Nagle) plus TCP keepalive as client-go dials: 30 s idle
-    (``transport/cache.go``), Go's 15 s probe interval and 9 probes (``net/tcpsock.go``).
-
-    The same options as the official client's ``tcp_keepalive_socket_options``, written
-    here because the pool is made before that client is imported: its package import is
-    the slowest part of a command's start, and the first connections open while it runs.
-    """
-    options = list(urllib3.connection.HTTPConnection.default_socket_options)
-    options.append((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1))
-    idle = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))  # macOS
-    probes = (getattr(socket, "TCP_KEEPINTVL", None), 15), (getattr(socket, "TCP_KEEPCNT", None), 9)
-    for option, value in ((idle, 30), *probes):
-        if option is not None:
-            options.append((socket.IPPROTO_TCP, option, value))
-    return options
 
 
 def tls_context(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:
@@ -125,17 +108,20 @@ class Transport:
         environ: Mapping[str, str] = os.environ,
         *,
         clock: Callable[[], float] = time.monotonic,
+        dialed: Dialed | None = None,
     ) -> None:
-        parts = urlsplit(endpoint.server)
+        """``dialed``: TCP connections to the server opened ahead (dialing.py), for
+        :meth:`warm` to start its connections from."""
         self.endpoint = endpoint
-        self.host = parts.hostname or ""
-        self.port = parts.port or (443 if endpoint.secure else 80)
+        self.host, self.port = endpoint.address
         self.secure = endpoint.secure
         self.proxy = proxy.choose(
             endpoint.server, endpoint.proxy_url, environ, cluster=endpoint.cluster
         )
-        self.plugin = None
+        self.plugin: ExecPlugin | None = None
         if endpoint.exec:
+            from pacdeploy.kube.execplugin import ExecPlugin
+
             self.plugin = ExecPlugin(endpoint.exec, cluster_info(endpoint, self.proxy))
         self.clock = clock
         self._lock = threading.Lock()
@@ -144,6 +130,7 @@ class Transport:
         self._context: ssl.SSLContext | None = None
         self._context_pair: tuple[bytes | None, bytes | None] | None = None
         self._pool: urllib3.PoolManager | None = None
+        self._dialed = dialed
         self._ahead = 0  # connections being opened ahead that no request has claimed yet
         self._opened = threading.Semaphore(0)  # one release per connection opened ahead
         if endpoint.insecure:  # kubectl says nothing per request either
@@ -246,7 +233,7 @@ class Transport:
         options: dict[str, Any] = {
             "ssl_context": context,
             "maxsize": POOL_SIZE,
-            "socket_options": keepalive_socket_options(),
+            "socket_options": socket_options(),
             # Requests give their own; this bounds the connections opened ahead.
             "timeout": urllib3.Timeout(connect=CONNECT_SECONDS),
         }
@@ -254,7 +241,9 @@ class Transport:
             options["server_hostname"] = self.endpoint.tls_server_name
         via = self.proxy
         if via is None:
-            return urllib3.PoolManager(**options)
+            manager = urllib3.PoolManager(**options)
+            manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": _Pool}
+            return manager
         if via.scheme == "socks5":
             from urllib3.contrib.socks import SOCKSProxyManager
 
@@ -298,7 +287,7 @@ class Transport:
         with self._lock:
             self._ahead += connections
         for _ in range(connections):
-            args = (pool, self._opened.release)
+            args = (pool, self._opened.release, self._dialed)
             threading.Thread(target=_open_idle, args=args, daemon=True, name="warm").start()
 
     def await_connection(self, timeout: float = CONNECT_SECONDS) -> None:
@@ -313,7 +302,25 @@ class Transport:
         self._opened.acquire(timeout=timeout)  # one was opened (or failed): go either way
 
 
-def _open_idle(pool: Any, done: Callable[[], None]) -> None:
+class _Connection(urllib3.connection.HTTPSConnection):
+    """urllib3's HTTPS connection, which may start from a TCP connection opened ahead
+    (dialing.py): TLS, and everything after it, is urllib3's as for any other."""
+
+    opened_ahead: socket.socket | None = None
+
+    def _new_conn(self) -> socket.socket:
+        sock, self.opened_ahead = self.opened_ahead, None
+        if sock is None:
+            return super()._new_conn()
+        sock.settimeout(self.timeout)
+        return sock
+
+
+class _Pool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _Connection
+
+
+def _open_idle(pool: Any, done: Callable[[], None], dialed: Dialed | None) -> None:
     """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
 
     A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
@@ -324,6 +331,8 @@ def _open_idle(pool: Any, done: Callable[[], None]) -> None:
     conn = None
     try:
         conn = pool._get_conn()  # urllib3's own checkout: the pool's queue holds placeholders
+        if dialed is not None and isinstance(conn, _Connection):
+            conn.opened_ahead = dialed.take()
         started = time.monotonic()
         if pool.proxy is not None and connection_requires_http_tunnel(
             pool.proxy, pool.proxy_config, pool.scheme

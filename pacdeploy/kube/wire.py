@@ -20,7 +20,8 @@ from urllib.parse import quote, urlencode
 from urllib3 import HTTPHeaderDict
 
 from pacdeploy.kube import duplex, official
-from pacdeploy.kube.transport import CONNECT_SECONDS, Transport
+from pacdeploy.kube.dialing import CONNECT_SECONDS
+from pacdeploy.kube.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,8 @@
 """The app's lifecycle: plan (reads and checks only), apply in waves, wait; and the commands
 built on that.
 
+    wanted.py    what the user asked to deploy (Wanted), known before any connection
+    change.py    what a command did to one object (Change), as every command reports it
     plan.py      read the cluster, check everything, decide each change (UpPlan, frozen)
     needs.py     the permissions a change needs, checked before its first write
     preflight.py which stack, and will its images run on the nodes the pods could land on

@@ -19,8 +19,9 @@ from pacdeploy.kube import fanout, permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.output import Output
+from pacdeploy.release.change import Change
 from pacdeploy.release.fields import unchanged_by_dry_run
-from pacdeploy.release.plan import WORKLOADS, Change, UpPlan
+from pacdeploy.release.plan import WORKLOADS, UpPlan
 from pacdeploy.wait import rollout
 from pacdeploy.wait.causes import Hints
 

@@ -20,8 +20,9 @@ from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import ref, ref_of, resource
 from pacdeploy.output import Output
 from pacdeploy.release.apply import waves
+from pacdeploy.release.change import Change
 from pacdeploy.release.needs import scope
-from pacdeploy.release.plan import Change, read_live
+from pacdeploy.release.plan import read_live
 from pacdeploy.wait import gone
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"

@@ -29,7 +29,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.output import Output
 from pacdeploy.release import up
-from pacdeploy.release.plan import Wanted
+from pacdeploy.release.wanted import Wanted
 from pacdeploy.restore import rules
 from pacdeploy.wait import gone, rollout
 

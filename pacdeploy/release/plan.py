@@ -36,39 +36,12 @@ from pacdeploy.kube.resources import name_of, ref, ref_of, resource
 from pacdeploy.release import needs, preflight
 from pacdeploy.release.fields import up_to_date, with_digest
 from pacdeploy.release.resize import Resize, decide
+from pacdeploy.release.wanted import Wanted
 from pacdeploy.restore.rules import intent_of
 
 log = logging.getLogger(__name__)
 
 WORKLOADS = [("StatefulSet", STATEFULSET), ("Deployment", DEPLOYMENT)]
-# Connections up, diff, template --validate, rollback and down open ahead: as many as
-# plan_up's widest round, a LIST per kind of the app but the Namespace (8) beside the
-# Secret, the claims and the CSI driver (tests/unit counts them). They open while the
-# official client is imported, and a request waits for one of them rather than opening
-# its own (Transport.await_connection). Measured (no-op up, medians of 7, sandbox): at
-# 100 ms 1.15 s with 6 ahead, 0.92 s with 11; at 0 ms within the noise (0.54-0.55 s).
-CONNECTIONS_AHEAD = 8 + 3
-
-
-@dataclass(frozen=True)
-class Wanted:
-    """What the user asked to deploy: the options `up` and `diff` share."""
-
-    options: Options
-    storage_class: str
-    keep_default_class: bool = False
-    replicas_given: bool = True  # False: keep the count `scale` set
-    storage_size_given: bool = False  # False: keep the size mongo's volumes have
-    stack_given: bool = False  # False: keep the stack whose MongoDB wrote the data here
-    force: bool = False  # take over objects of the same name not made by pacdeploy
-
-
-@dataclass(frozen=True)
-class Change:
-    ref: str
-    action: str  # created, configured, unchanged, adopted, scaled, deleted, restored
-    # The object as the write returned it (None: nothing written), for waits to start from.
-    written: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -221,9 +194,9 @@ def _read_app(
     list[str],
     permissions.Rules | None,
 ]:
-    """The second round, the widest of all (CONNECTIONS_AHEAD): the live ``objects``, the
-    Secret, mongo's claims, the volume-permission warnings and, for a first install (which
-    certainly writes), the rules, asked for beside the reads."""
+    """The second round, the widest of all (as many connections open ahead: cli/rounds.py):
+    the live ``objects``, the Secret, mongo's claims, the volume-permission warnings and,
+    for a first install (which certainly writes), the rules, asked for beside the reads."""
     ns_name, options = wanted.options.namespace, wanted.options
     return fanout.together(
         lambda: read_live(cluster, objects, namespace),

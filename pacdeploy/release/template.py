@@ -21,8 +21,9 @@ from pacdeploy.app import credentials
 from pacdeploy.app.manifests import SECRET, render, validate
 from pacdeploy.kube.client import Cluster
 from pacdeploy.output import Output
-from pacdeploy.release.plan import Wanted, as_applied
+from pacdeploy.release.plan import as_applied
 from pacdeploy.release.up import UpRequest, plan_for
+from pacdeploy.release.wanted import Wanted
 
 SECRET_NOTE = (
     f"Secret {SECRET} is not included (the pods read it): create it first, or pass "

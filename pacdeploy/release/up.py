@@ -25,8 +25,10 @@ from pacdeploy.kube.resources import ref, ref_of
 from pacdeploy.output import Output
 from pacdeploy.release import fields, resize
 from pacdeploy.release.apply import apply_up, wait_up
+from pacdeploy.release.change import Change
 from pacdeploy.release.down import APP_PODS
-from pacdeploy.release.plan import Change, UpPlan, Wanted, plan_up
+from pacdeploy.release.plan import UpPlan, plan_up
+from pacdeploy.release.wanted import Wanted
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,6 @@ _READS: dict[str, Callable[[Cluster, str], Any]] = {
     "ingress": lambda cluster, ns: cluster.get("Ingress", INGRESS, ns),
     "revisions": revisions.read,
 }
-CONNECTIONS_AHEAD = len(_READS)  # `status` opens as many ahead: its first round at once
 
 
 def _pod(pod: dict[str, Any]) -> PodDoc:

@@ -73,7 +73,10 @@ def run(memory: Memory, *args: str, kill_after: int | None = None) -> tuple[int,
                 memory.changed.notify_all()
 
     thread = threading.Thread(target=command, daemon=True, name="pacdeploy")
-    with mock.patch.object(Settings, "cluster", lambda _self, warm=1: wire.cluster()):
+    with (
+        mock.patch.object(Settings, "open_ahead", lambda _self, connections: None),
+        mock.patch.object(Settings, "cluster", lambda _self: wire.cluster()),
+    ):
         thread.start()
         with memory.changed:
             memory.changed.wait_for(lambda: bool(ended) or wire.dead)

@@ -171,7 +171,8 @@ def test_rollback_on_failure_is_helm_4s_name_for_atomic(monkeypatch):
         asked.append(request.atomic)
         return up.UpResult(changes=[], revision=None)
 
-    monkeypatch.setattr(Settings, "cluster", lambda self, warm=1: None)
+    monkeypatch.setattr(Settings, "open_ahead", lambda self, connections: None)
+    monkeypatch.setattr(Settings, "cluster", lambda self: None)
     monkeypatch.setattr(up, "up", fake_up)
     monkeypatch.setattr(move, "plan", lambda cluster, wanted, state: None)  # no move to make
     for flags in (["--rollback-on-failure"], ["--atomic"], []):

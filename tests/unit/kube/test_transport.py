@@ -6,12 +6,6 @@ from pacdeploy.kube import transport
 from pacdeploy.kube.kubeconfig import KubeconfigError
 
 
-def test_connections_are_kept_alive_as_the_official_client_keeps_them():
-    from kubernetes.utils.keepalive import tcp_keepalive_socket_options
-
-    assert transport.keepalive_socket_options() == tcp_keepalive_socket_options()
-
-
 def test_a_transport_without_tls_sends_no_authorization_but_impersonates():
     from pacdeploy.kube.kubeconfig import Endpoint, Impersonation
 

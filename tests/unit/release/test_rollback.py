@@ -12,7 +12,7 @@ from pacdeploy.data.revisions import FAILED
 from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.output import PlainOutput
 from pacdeploy.release import rollback, up
-from pacdeploy.release.plan import Wanted
+from pacdeploy.release.wanted import Wanted
 from tests.support.records import rev
 
 PROBLEM, FIX = "deployment/pacman: ImagePullBackOff", "Check the image name"

@@ -6,7 +6,7 @@ from pacdeploy.app import credentials
 from pacdeploy.app.manifests import SECRET, Options
 from pacdeploy.release import template
 from pacdeploy.release.fields import APPLIED, without_digest
-from pacdeploy.release.plan import Wanted
+from pacdeploy.release.wanted import Wanted
 
 
 def wanted(**options):

@@ -1,0 +1,112 @@
+"""How pacdeploy dials the API server over TCP: the socket options client-go dials with, and
+the connections a command opens the moment its input is checked.
+
+A command spends its first tenth of a second or more of CPU loading its modules, urllib3 and
+the official client's REST layer (more on a small machine). Its TCP connections need none of
+that: only the server's address from the kubeconfig. :func:`start` opens them then, each in a
+thread of its own, so that on a distant cluster the TCP handshakes are over by the time the
+transport starts TLS on them (`Transport.warm`), and on any cluster the first connection
+leaves as early as kubectl's. Only TCP is done here: TLS, the client certificate and the exec
+plugin's credentials are still the transport's, after the plugin ran; and only on a direct
+connection (through a proxy, the transport dials the proxy itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pacdeploy.kube import kubeconfig, proxy
+from pacdeploy.kube.kubeconfig import Endpoint
+
+CONNECT_SECONDS = 5.0  # to open a connection (TCP, proxy, TLS), every request's too
+
+log = logging.getLogger(__name__)
+
+
+def socket_options() -> list[tuple[int, int, int]]:
+    """No Nagle (urllib3's default) and TCP keepalive as client-go dials: 30 s idle
+    (``transport/cache.go``), Go's 15 s probe interval and 9 probes (``net/tcpsock.go``).
+
+    The same options as the official client's ``tcp_keepalive_socket_options``, written here
+    because connections open before that client is imported.
+    """
+    options = [
+        (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+    ]
+    idle = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))  # macOS
+    probes = (getattr(socket, "TCP_KEEPINTVL", None), 15), (getattr(socket, "TCP_KEEPCNT", None), 9)
+    for option, value in ((idle, 30), *probes):
+        if option is not None:
+            options.append((socket.IPPROTO_TCP, option, value))
+    return options
+
+
+class Dialed:
+    """TCP connections to one address, each opened in a thread of its own; handed out in
+    the order their handshakes end. One that fails is simply not there."""
+
+    def __init__(self, address: tuple[str, int], count: int) -> None:
+        self.address = address
+        self._opened: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
+        self._left = count
+        self._lock = threading.Lock()
+        for _ in range(count):
+            threading.Thread(target=self._dial, daemon=True, name="dial-ahead").start()
+
+    def _dial(self) -> None:
+        sock = None
+        try:
+            sock = socket.create_connection(self.address, timeout=CONNECT_SECONDS)
+            for level, option, value in socket_options():
+                sock.setsockopt(level, option, value)
+        except OSError as exc:  # never more than a missed head start
+            log.debug("could not open a connection ahead: %s", exc)
+            if sock is not None:
+                sock.close()
+            sock = None
+        self._opened.put(sock)
+
+    def take(self) -> socket.socket | None:
+        """The next connection, once it is open; None if none is left or it failed."""
+        with self._lock:
+            if self._left == 0:
+                return None
+            self._left -= 1
+        try:
+            return self._opened.get(timeout=CONNECT_SECONDS)
+        except queue.Empty:
+            return None
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """What a command started before its modules loaded: the kubeconfig's endpoint, how
+    many connections its first round wants, and those being opened (None: through a proxy,
+    or a server without TLS, where the transport opens its own)."""
+
+    endpoint: Endpoint
+    connections: int
+    dialed: Dialed | None = None
+
+
+def start(
+    kubeconfig_file: str | None,
+    context: str | None,
+    connections: int,
+    *,
+    environ: Mapping[str, str] = os.environ,
+) -> Ahead:
+    """Load the endpoint kubectl would reach with these flags and start ``connections`` to
+    it. A kubeconfig kubectl would refuse fails here, as `client.connect` would a moment later."""
+    endpoint = kubeconfig.load(kubeconfig_file, context)
+    route = proxy.choose(endpoint.server, endpoint.proxy_url, environ, cluster=endpoint.cluster)
+    if route is not None or not endpoint.secure:
+        return Ahead(endpoint, connections)
+    return Ahead(endpoint, connections, Dialed(endpoint.address, connections))
