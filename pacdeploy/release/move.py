@@ -38,13 +38,16 @@ WEB_PODS = f"name={DEPLOYMENT}"
 POD = f"{STATEFULSET}-0"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Move:
+    """A move decided once, before its first write; the intent it carries out is replaced,
+    in a new plan, as each step records its progress (run)."""
+
     namespace: str
     intent: MoveIntent
-    resumed: bool
+    resumed: bool  # the intent was found on the Namespace: finishing an interrupted move
     claim: str  # the claim mongo-0 mounts, replaced on the way
-    current: dict[str, Any] | None  # that claim as it is (None: gone)
+    current: dict[str, Any] | None  # that claim as planned (None: gone already)
     statefulset: dict[str, Any] | None
     going_back: bool  # over the last move: its kept volume bound again, no dump
     reuse: dict[str, Any] | None  # going back: that volume, while it is still kept
@@ -109,23 +112,22 @@ def plan(cluster: Cluster, wanted: Wanted, state: Path) -> Move | None:
     )
 
 
-def _record(
-    cluster: Cluster, move: Move, intent: MoveIntent | None, *, last: str | None = None
-) -> None:
-    """The intent on the Namespace (None: done, with ``last`` the move to undo, if any)."""
-    annotations = {moves.INTENT: intent.dump() if intent else None}
-    if intent is None:
-        annotations[moves.LAST] = last
-    cluster.merge_patch("Namespace", move.namespace, {"metadata": {"annotations": annotations}})
-    if intent is not None:
-        move.intent = intent
+def _record(cluster: Cluster, namespace: str, annotations: dict[str, str | None]) -> None:
+    cluster.merge_patch("Namespace", namespace, {"metadata": {"annotations": annotations}})
 
 
-def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
+def _progress(cluster: Cluster, move: Move, intent: MoveIntent) -> MoveIntent:
+    """``intent``, the move's progress, recorded on the Namespace: what the steps after
+    it, and a rerun after a kill, go by."""
+    _record(cluster, move.namespace, {moves.INTENT: intent.dump()})
+    return intent
+
+
+def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> MoveIntent:
     """A snapshot of the data as the old MongoDB wrote it, while its claim is there."""
     intent = move.intent
     if intent.safety is None or _stack_of(move.current) != intent.source:
-        return
+        return intent
     problem = safety.take(
         cluster,
         namespace=move.namespace,
@@ -136,9 +138,9 @@ def _safety(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> Non
     )
     if problem is None:
         out.info(f"backup {intent.safety} taken of the {intent.source} stack's volume")
-    else:
-        out.info(f"no backup of the volume ({problem}): it is kept (Retain) instead")
-        _record(cluster, move, dataclasses.replace(intent, safety=None))
+        return intent
+    out.info(f"no backup of the volume ({problem}): it is kept (Retain) instead")
+    return _progress(cluster, move, dataclasses.replace(intent, safety=None))
 
 
 def _stop_web(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
@@ -150,11 +152,11 @@ def _stop_web(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> N
     gone.wait_pods_gone(cluster, move.namespace, WEB_PODS, timeout=timeout, out=out)
 
 
-def _dump(cluster: Cluster, move: Move, out: Output) -> None:
+def _dump(cluster: Cluster, move: Move, out: Output) -> MoveIntent:
     """The archive, unless it is complete already or the move binds a kept volume."""
     intent = move.intent
     if move.reuse is not None or intent.restored or move.archive.is_file():
-        return
+        return intent
     if _stack_of(move.statefulset) != intent.source:
         raise NotFound(
             f"the archive of the interrupted move is not at {move.archive}, and the "
@@ -165,14 +167,16 @@ def _dump(cluster: Cluster, move: Move, out: Output) -> None:
     move.archive.parent.mkdir(parents=True, exist_ok=True)
     dumped = archives.export(cluster, move.namespace, move.archive)
     out.info(f"dumped {dumped.describe()} from pod {dumped.pod} to {move.archive}")
-    _record(cluster, move, dataclasses.replace(intent, documents=dumped.documents))
+    return _progress(cluster, move, dataclasses.replace(intent, documents=dumped.documents))
 
 
-def _replace_old(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> None:
+def _replace_old(cluster: Cluster, move: Move, timeout: float, *, out: Output) -> MoveIntent:
     """Keep the old volume, then delete the old StatefulSet and its claim."""
     ns, intent = move.namespace, move.intent
-    if move.current is not None and _stack_of(move.current) == intent.source:
-        volume = cluster.get("PersistentVolume", move.current["spec"].get("volumeName", ""))
+    # The source stack's claim, while it is there: kept, then replaced.
+    old = move.current if _stack_of(move.current) == intent.source else None
+    if old is not None:
+        volume = cluster.get("PersistentVolume", old["spec"].get("volumeName", ""))
         if volume is not None:
             patch = moves.keep_patch(
                 volume, namespace=ns, claim=move.claim, stack=intent.source, move_id=intent.id
@@ -182,21 +186,22 @@ def _replace_old(cluster: Cluster, move: Move, timeout: float, *, out: Output) -
     if move.statefulset is not None and _stack_of(move.statefulset) != intent.target:
         cluster.delete("StatefulSet", STATEFULSET, ns)
         gone.wait_gone(cluster, "StatefulSet", STATEFULSET, timeout=timeout, out=out, namespace=ns)
-    if move.current is not None and _stack_of(move.current) == intent.source:
+    if old is not None:
         gone.wait_pods_gone(cluster, ns, MONGO_PODS, timeout=timeout, out=out)  # the old mongo's
         cluster.delete("PersistentVolumeClaim", move.claim, ns)
         gone.wait_gone(
             cluster, "PersistentVolumeClaim", move.claim, timeout=timeout, out=out, namespace=ns
         )
-        move.current = None
-    if move.reuse is not None and move.current is None:
+    # The claim gone (just now, or before this run): the kept volume bound again.
+    if move.reuse is not None and (old is not None or move.current is None):
         name = name_of(move.reuse)
         cluster.merge_patch("PersistentVolume", name, rules.prebind_patch(move.claim, ns))
         cluster.create(moves.claim_on(move.reuse, move.claim, ns))
         out.info(f"persistentvolumeclaim/{move.claim} bound again to {name}")
         # The data is in place: a resumed move neither dumps nor restores (the kept
         # volume's labels, which say it is the way back, go at the end).
-        _record(cluster, move, dataclasses.replace(intent, restored=True))
+        return _progress(cluster, move, dataclasses.replace(intent, restored=True))
+    return intent
 
 
 def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, *, out: Output) -> None:
@@ -210,10 +215,10 @@ def _new_mongo(cluster: Cluster, move: Move, request: up.UpRequest, *, out: Outp
     rollout.wait_ready(cluster, mongo, timeout=request.timeout, out=out)
 
 
-def _restore(cluster: Cluster, move: Move, out: Output) -> None:
+def _restore(cluster: Cluster, move: Move, out: Output) -> MoveIntent:
     intent = move.intent
     if move.reuse is not None or intent.restored:
-        return
+        return intent
     count = archives.restore_from(
         cluster,
         move.namespace,
@@ -227,7 +232,7 @@ def _restore(cluster: Cluster, move: Move, out: Output) -> None:
             f"Nothing is switched yet: run `{intent.command(move.namespace)}` again",
         )
     out.info(f"restored {count} documents into pod {POD} on the {intent.target} stack")
-    _record(cluster, move, dataclasses.replace(intent, restored=True))
+    return _progress(cluster, move, dataclasses.replace(intent, restored=True))
 
 
 def _with_replicas(request: up.UpRequest, replicas: int) -> up.UpRequest:
@@ -249,15 +254,17 @@ def run(
             f"the {intent.target} stack's? The game stops while they move; the "
             f"{intent.source} stack's volume is kept"
         )
-        _record(cluster, move, intent)
+        _progress(cluster, move, intent)
     timeout = request.timeout
     try:
-        _safety(cluster, move, timeout, out=out)
+        # Each step that records progress gives the intent it left: the steps after it
+        # carry out a new plan with it.
+        move = dataclasses.replace(move, intent=_safety(cluster, move, timeout, out=out))
         _stop_web(cluster, move, timeout, out=out)
-        _dump(cluster, move, out)
-        _replace_old(cluster, move, timeout, out=out)
+        move = dataclasses.replace(move, intent=_dump(cluster, move, out))
+        move = dataclasses.replace(move, intent=_replace_old(cluster, move, timeout, out=out))
         _new_mongo(cluster, move, request, out=out)
-        _restore(cluster, move, out)
+        move = dataclasses.replace(move, intent=_restore(cluster, move, out))
         result = up.up(
             cluster,
             _with_replicas(request, move.intent.web_replicas),
@@ -287,4 +294,4 @@ def _finish(cluster: Cluster, move: Move, out: Output) -> None:
     done = {"id": intent.id, "source": intent.source, "target": intent.target}
     # Going back leaves nothing to undo; a resumed one may find its volume kept no more.
     last = None if move.going_back else json.dumps(done, sort_keys=True)
-    _record(cluster, move, None, last=last)
+    _record(cluster, move.namespace, {moves.INTENT: None, moves.LAST: last})
