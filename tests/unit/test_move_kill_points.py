@@ -157,6 +157,30 @@ def test_going_back_killed_after_every_write_is_finished_by_running_it_again(sta
     assert killed_everywhere(moved_to_modern, TO_LESSON, state, capsys, expected) == []
 
 
+def test_a_restore_short_of_the_documents_dumped_switches_nothing_and_is_run_again(
+    state, capsys, monkeypatch
+):
+    """The restore is held to the count the dump recorded earlier in the same run: one
+    document short, the move stops before the new web app, its intent left for the same
+    command, which (its mongorestore whole again) finishes it."""
+    disk = state("short")
+    memory = lesson_with_scores()
+    whole = archives.restore_from
+    monkeypatch.setattr(archives, "restore_from", lambda *a, **kw: whole(*a, **kw) - 1)
+    capsys.readouterr()
+    assert run(memory, *TO_MODERN)[0] == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "mongorestore restored 3 of the 4 documents dumped" in said, said
+    assert "Run `pacdeploy up --stack modern --yes -n app` to finish" in said, said
+    intent = moves.intent_of(memory.objects[("Namespace", "", NS)])
+    assert intent is not None and (intent.documents, intent.restored) == (4, False)
+    assert memory.objects[("Deployment", NS, "pacman")]["spec"]["replicas"] == 0
+    monkeypatch.setattr(archives, "restore_from", whole)
+    assert run(memory, *TO_MODERN)[0] == 0
+    assert ended_on(memory, "modern", "lesson", SCORES) == []
+    assert [p.name for p in disk.rglob("*") if p.is_file()] == []
+
+
 # -- the database tools in memory, as the move runs them -----------------------------------
 def test_an_exported_archive_imported_replaces_the_collections_it_holds(tmp_path, capsys):
     memory = lesson_with_scores()
