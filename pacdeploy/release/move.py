@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,12 @@ def _with_replicas(request: up.UpRequest, replicas: int) -> up.UpRequest:
 
 
 def run(
-    cluster: Cluster, move: Move, request: up.UpRequest, *, out: Output, confirm: Any
+    cluster: Cluster,
+    move: Move,
+    request: up.UpRequest,
+    *,
+    out: Output,
+    confirm: Callable[[str], None],
 ) -> up.UpResult:
     """Carry ``move`` out, then `up` as asked; on a failure, say how to finish it."""
     ns, intent = move.namespace, move.intent
