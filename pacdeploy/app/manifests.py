@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -244,6 +245,6 @@ def render(options: Options) -> list[dict[str, Any]]:
     return rendered
 
 
-def is_managed(obj: dict[str, Any]) -> bool:
+def is_managed(obj: Mapping[str, Any]) -> bool:
     labels = obj.get("metadata", {}).get("labels") or {}
     return labels.get(MANAGED_LABEL) == MANAGED_BY[MANAGED_LABEL]

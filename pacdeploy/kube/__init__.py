@@ -1,6 +1,7 @@
 """The Kubernetes layer: what pacdeploy knows of the API, and the one way it talks to it.
 
 resources.py   the registry of kinds (group, version, plural, scope) and every URL path
+bodies.py      typed views of the objects read most: pods, workloads, claims, snapshots
 kubeconfig.py  which files, merged by client-go's rules, into one context's Endpoint
 decode.py      one kubeconfig file decoded as client-go decodes it (types, names, base64)
 validation.py  what client-go refuses in a context's cluster and user, before any request

@@ -7,6 +7,7 @@ the registry against the manifests so the two cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,17 +104,18 @@ def resource(kind: str) -> Resource:
         raise LookupError(f"kind {kind} is not in pacdeploy's resource registry") from None
 
 
-def name_of(obj: dict[str, Any]) -> str:
+def name_of(obj: Mapping[str, Any]) -> str:
+    """An object's name, a plain dict's or a typed view's (bodies.py)."""
     return str(obj["metadata"]["name"])
 
 
-def annotations_of(obj: dict[str, Any]) -> dict[str, str]:
+def annotations_of(obj: Mapping[str, Any]) -> dict[str, str]:
     """An object's annotations ({} when it has none: the API server omits the field)."""
     found: dict[str, str] = obj.get("metadata", {}).get("annotations") or {}
     return found
 
 
-def labels_of(obj: dict[str, Any]) -> dict[str, str]:
+def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
     found: dict[str, str] = obj.get("metadata", {}).get("labels") or {}
     return found
 
@@ -123,7 +125,7 @@ def ref(kind: str, name: str) -> str:
     return f"{kind.lower()}/{name}"
 
 
-def ref_of(obj: dict[str, Any]) -> str:
+def ref_of(obj: Mapping[str, Any]) -> str:
     return ref(obj["kind"], name_of(obj))
 
 
