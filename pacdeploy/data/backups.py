@@ -10,10 +10,10 @@ changes mongo, before a restore) are pruned to the newest few; named ones never 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pacdeploy.app.manifests import MANAGED_BY, STATEFULSET, claim_template, is_managed
 from pacdeploy.data import consistency, retention, snapshots
@@ -21,6 +21,7 @@ from pacdeploy.data.backup_record import Backup
 from pacdeploy.data.revisions import REVISION_LABEL
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube import fanout, permissions
+from pacdeploy.kube.bodies import PersistentVolumeClaim, VolumeSnapshot, VolumeSnapshotClass
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, labels_of, name_of
@@ -36,6 +37,7 @@ CLAIMS_ANNOTATION = "pacdeploy.io/backup-claims"
 MAX_NAME = 40  # the snapshot is named <backup>-<claim>; a label value holds 63
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+Claim = TypeVar("Claim", bound=Mapping[str, Any])  # a claim as read, or its view (bodies.py)
 
 
 def validate_name(name: str) -> None:
@@ -51,7 +53,7 @@ def default_name(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("backup-%Y%m%d-%H%M%S")
 
 
-def mongo_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def mongo_claims(claims: list[Claim]) -> list[Claim]:
     """The StatefulSet's claims (`mongo-db-mongo-0`, ...), by ordinal."""
     pattern = re.compile(rf"^{re.escape(claim_template())}-{STATEFULSET}-(\d+)$")
     found = [(m, c) for c in claims if (m := pattern.match(name_of(c)))]
@@ -99,9 +101,9 @@ def snapshot_for(
     }
 
 
-def summarize(found: Iterable[dict[str, Any]]) -> list[Backup]:
+def summarize(found: Iterable[VolumeSnapshot]) -> list[Backup]:
     """The backups among snapshots ``found`` (pacdeploy's, grouped by label), oldest first."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[VolumeSnapshot]] = {}
     for snap in found:
         name = labels_of(snap).get(BACKUP_LABEL)
         if name and is_managed(snap):
@@ -135,8 +137,9 @@ def selector(backup: str | None = None) -> str:
 
 def snapshot_list(
     cluster: Cluster, namespace: str, backup: str | None = None
-) -> list[dict[str, Any]]:
-    return snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector=selector(backup))
+) -> list[VolumeSnapshot]:
+    found = snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector=selector(backup))
+    return cast(list[VolumeSnapshot], found)
 
 
 def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
@@ -158,7 +161,7 @@ class Source:
     driver: str
 
 
-def unfinished(taken: list[dict[str, Any]]) -> list[str]:
+def unfinished(taken: list[VolumeSnapshot]) -> list[str]:
     """The claims an interrupted `backup create` had yet to snapshot ([]: it finished)."""
     covered = {labels_of(t).get(CLAIM_LABEL) for t in taken}
     recorded: set[str] = set()
@@ -170,12 +173,14 @@ def unfinished(taken: list[dict[str, Any]]) -> list[str]:
 
 def sources(
     cluster: Cluster, namespace: str, backup: str
-) -> tuple[list[Source], list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+) -> tuple[list[Source], list[VolumeSnapshotClass], list[VolumeSnapshot], list[str]]:
     """The mongo volumes, the cluster's snapshot classes, the snapshots already called
     ``backup`` and the mongo pods an interrupted backup left locked, in one round trip."""
     classes, claims, storage_classes, taken, statefulset = fanout.together(
         lambda: snapshots.classes(cluster),
-        lambda: mongo_claims(cluster.list("PersistentVolumeClaim", namespace)),
+        lambda: mongo_claims(
+            cast(list[PersistentVolumeClaim], cluster.list("PersistentVolumeClaim", namespace))
+        ),
         lambda: cluster.list("StorageClass"),
         lambda: snapshot_list(cluster, namespace, backup),
         lambda: cluster.get("StatefulSet", STATEFULSET, namespace),
@@ -230,7 +235,7 @@ def _still_to_take(
     request: BackupRequest,
     *,
     volumes: list[Source],
-    taken: list[dict[str, Any]],
+    taken: list[VolumeSnapshot],
     out: Output,
 ) -> list[Source]:
     """Every volume, or those an interrupted run of this backup left out. One of that name

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
+from pacdeploy.kube.bodies import Event, VolumeSnapshot, VolumeSnapshotClass
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
 from pacdeploy.kube.watch import Selection
@@ -35,7 +36,7 @@ class NoSnapshots(NotFound):
 
 
 def choose_class(
-    classes: list[dict[str, Any]], driver: str, storage_class: str, *, requested: str | None
+    classes: list[VolumeSnapshotClass], driver: str, storage_class: str, *, requested: str | None
 ) -> str:
     """The VolumeSnapshotClass for ``driver``: the one asked for, else its default, else
     its only one."""
@@ -66,11 +67,11 @@ def choose_class(
     return name_of((defaults or matching)[0])
 
 
-def is_ready(snapshot: dict[str, Any]) -> bool:
+def is_ready(snapshot: VolumeSnapshot) -> bool:
     return bool((snapshot.get("status") or {}).get("readyToUse"))
 
 
-def why_not_ready(snapshot: dict[str, Any], events: list[dict[str, Any]]) -> str:
+def why_not_ready(snapshot: VolumeSnapshot, events: list[Event]) -> str:
     """What a snapshot waits on, in the controller's own words where it has said any."""
     status = snapshot.get("status") or {}
     if error := (status.get("error") or {}).get("message"):
@@ -94,11 +95,11 @@ def list_kind(
         ) from None
 
 
-def classes(cluster: Cluster) -> list[dict[str, Any]]:
-    return list_kind(cluster, "VolumeSnapshotClass")
+def classes(cluster: Cluster) -> list[VolumeSnapshotClass]:
+    return cast(list[VolumeSnapshotClass], list_kind(cluster, "VolumeSnapshotClass"))
 
 
-def is_cut(snapshot: dict[str, Any]) -> bool:
+def is_cut(snapshot: VolumeSnapshot) -> bool:
     """Its point in time is taken (the data may still be on its way to readyToUse)."""
     status = snapshot.get("status") or {}
     return bool(status.get("creationTime") or status.get("readyToUse"))
@@ -106,14 +107,15 @@ def is_cut(snapshot: dict[str, Any]) -> bool:
 
 def watched(
     cluster: Cluster, namespace: str, selector: str, *, deadline: Deadline
-) -> Iterator[tuple[float, list[dict[str, Any]]]]:
+) -> Iterator[tuple[float, list[VolumeSnapshot]]]:
     """The selected snapshots at each change (changes.py), until ``deadline``."""
-    return changes.selection(
+    found = changes.selection(
         cluster,
         Selection("VolumeSnapshot", namespace, label_selector=selector),
         deadline=deadline,
         read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector=selector),
     )
+    return cast(Iterator[tuple[float, list[VolumeSnapshot]]], found)
 
 
 def wait_cut(cluster: Cluster, namespace: str, selector: str, *, deadline: Deadline) -> bool:
@@ -136,19 +138,19 @@ class Awaited:
 
 def wait_ready(
     cluster: Cluster, namespace: str, awaited: Awaited, *, timeout: float, out: Output
-) -> list[dict[str, Any]]:
+) -> list[VolumeSnapshot]:
     """Until every selected snapshot is readyToUse, saying what each waits on (in the
     controller's words, from the Events of the slow ones, read once a second at most)."""
     what = awaited.what
     deadline = Deadline(timeout)
     rows: list[Row] = []
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     events_read = -EVENTS_EVERY
     with out.board(("snapshot", "status")) as board:
         for elapsed, found in watched(cluster, namespace, awaited.selector, deadline=deadline):
             waiting = [s for s in found if not is_ready(s)]
             if waiting and elapsed >= EVENTS_AFTER and elapsed - events_read >= EVENTS_EVERY:
-                events, events_read = cluster.events_about(namespace, waiting), elapsed
+                events, events_read = _events(cluster, namespace, waiting), elapsed
             rows = [
                 Row(
                     (name_of(s), "ready" if is_ready(s) else why_not_ready(s, events)),
@@ -166,8 +168,13 @@ def wait_ready(
     raise NotReady(f"{what} not ready after {timeout:.0f}s: {details}", awaited.fix)
 
 
+def _events(cluster: Cluster, namespace: str, about: list[VolumeSnapshot]) -> list[Event]:
+    # A view is the very dict Cluster.events_about asks for (it reads each uid only).
+    return cast(list[Event], cluster.events_about(namespace, cast(list[dict[str, Any]], about)))
+
+
 def wait_deleted(
-    cluster: Cluster, namespace: str, taken: list[dict[str, Any]], *, timeout: float, out: Output
+    cluster: Cluster, namespace: str, taken: list[VolumeSnapshot], *, timeout: float, out: Output
 ) -> None:
     """Until every snapshot of ``taken`` and the content it was bound to are gone, saying
     what holds each (the snapshot controller's finalizers while it deletes the data)."""

@@ -21,7 +21,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import SERVICE, STATEFULSET
@@ -30,6 +30,7 @@ from pacdeploy.data.consistency import CONTAINER
 from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
 from pacdeploy.kube import podexec, watch
+from pacdeploy.kube.bodies import Pod
 from pacdeploy.kube.client import Cluster
 from pacdeploy.restore.rules import intent_of
 from pacdeploy.wait import readiness
@@ -118,7 +119,7 @@ class Experiment:
         with forwarded(self.cluster, self.namespace) as url:
             report(self._step("write", lambda: self.write(url)))
             if not keep_pod:
-                before = self.cluster.get("Pod", POD, self.namespace) or {}
+                before = cast(Pod, self.cluster.get("Pod", POD, self.namespace) or {})
                 report(self._step("delete", lambda: self.delete(before)))
                 report(self._step("ready", lambda: self.ready_again(before)))
             report(self._step("read", lambda: self.read(url)))
@@ -145,12 +146,12 @@ class Experiment:
             raise PacdeployError(f"the app did not keep the score: {answer}")
         return f"{SCORE} points as {self.name}, through {url}"
 
-    def delete(self, before: dict[str, Any]) -> str:
+    def delete(self, before: Pod) -> str:
         if not before or not self.cluster.delete("Pod", POD, self.namespace):
             raise PacdeployError(f"pod {POD} not found in namespace {self.namespace}")
         return f"pod {POD} deleted"
 
-    def ready_again(self, before: dict[str, Any]) -> str:
+    def ready_again(self, before: Pod) -> str:
         """A new mongo-0, Ready, on the claim it had: the same name and the same object."""
         claims = readiness.claims_of(before)
         wanted = {c: self.cluster.get("PersistentVolumeClaim", c, self.namespace) for c in claims}
@@ -159,10 +160,10 @@ class Experiment:
             if pod is None or pod["metadata"]["uid"] == before["metadata"]["uid"]:
                 continue
             if readiness.has_ready_condition(pod):
-                return self._same_claims(pod, wanted)
+                return self._same_claims(cast(Pod, pod), wanted)  # as watched
         raise PacdeployError(f"pod {POD} was not Ready again within {self.timeout:.0f}s")
 
-    def _same_claims(self, pod: dict[str, Any], wanted: dict[str, Any]) -> str:
+    def _same_claims(self, pod: Pod, wanted: dict[str, Any]) -> str:
         for name, claim in wanted.items():
             now = self.cluster.get("PersistentVolumeClaim", name, self.namespace)
             if name not in readiness.claims_of(pod) or _uid(now) != _uid(claim):

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube import fanout, official
+from pacdeploy.kube.bodies import Event
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
@@ -103,7 +104,7 @@ def decide(
     return size, Resize(size, growing, replace)
 
 
-def why_not_grown(claim: dict[str, Any], events: list[dict[str, Any]]) -> str:
+def why_not_grown(claim: dict[str, Any], events: list[Event]) -> str:
     """What a growing claim waits on: its resize conditions, else the resizer's last word."""
     for condition in (claim.get("status") or {}).get("conditions") or []:
         if condition.get("status") == "True":
@@ -146,7 +147,7 @@ def _wait_grown(
             waiting = [c for c in claims if c is not None and not _grown(c, resize.size)]
             if not waiting:
                 return
-            events = cluster.events_about(namespace, waiting)
+            events = cast(list[Event], cluster.events_about(namespace, waiting))
             for claim in waiting:
                 why = why_not_grown(claim, events)
                 name = name_of(claim)

@@ -12,6 +12,7 @@ from pacdeploy.data import backups, consistency
 from pacdeploy.data.backup_record import Backup
 from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.kube import fanout
+from pacdeploy.kube.bodies import VolumeSnapshot
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.restore.rules import (
@@ -148,7 +149,7 @@ def _onto_kept(found: Found, namespace: str, *, intent: Intent) -> list[Swap]:
 
 def _ready_backup(
     cluster: Cluster, namespace: str, name: str
-) -> tuple[Backup, list[dict[str, Any]]]:
+) -> tuple[Backup, list[VolumeSnapshot]]:
     """The backup called ``name``, ready to restore from, and its VolumeSnapshots."""
     taken = backups.snapshot_list(cluster, namespace, name)
     found = backups.summarize(taken)

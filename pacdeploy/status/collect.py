@@ -11,6 +11,7 @@ from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
 from pacdeploy.data import consistency, moves, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import fanout
+from pacdeploy.kube.bodies import PersistentVolume, PersistentVolumeClaim, Pod, Workload
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.release.fields import drift
@@ -48,7 +49,7 @@ _READS: dict[str, Callable[[Cluster, str], Any]] = {
 }
 
 
-def _pod(pod: dict[str, Any]) -> PodDoc:
+def _pod(pod: Pod) -> PodDoc:
     status = pod.get("status", {})
     return {
         "name": name_of(pod),
@@ -78,7 +79,7 @@ def _reach(svc: dict[str, Any], namespace: str) -> str:
     return forward
 
 
-def _workload(obj: dict[str, Any] | None, pods: list[dict[str, Any]]) -> WorkloadDoc | None:
+def _workload(obj: Workload | None, pods: list[Pod]) -> WorkloadDoc | None:
     if obj is None:
         return None
     verdict = readiness.of(obj)
@@ -186,7 +187,7 @@ def _locked(statefulset: dict[str, Any] | None, namespace: str) -> LockDoc | Non
     return {"pods": stale, "release": f"pacdeploy backup create NAME -n {namespace}"}
 
 
-def _claim(claim: dict[str, Any], volumes: dict[str, dict[str, Any]]) -> ClaimDoc:
+def _claim(claim: PersistentVolumeClaim, volumes: dict[str, PersistentVolume]) -> ClaimDoc:
     volume = volumes.get(claim["spec"].get("volumeName") or "")
     return {
         "name": name_of(claim),

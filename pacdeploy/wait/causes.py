@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from pacdeploy.app import stacks
+from pacdeploy.kube.bodies import ContainerStateTerminated, Pod
 
 # The image has no build for the node's CPU: the kernel refuses to run its entrypoint.
 EXEC_FORMAT = "exec format error"
@@ -26,7 +26,7 @@ class Hints:
     last_good: dict[str, str] = field(default_factory=dict)  # container -> image it last ran
 
 
-def wrong_architecture(container: str | None, pod: dict[str, Any], hints: Hints) -> str:
+def wrong_architecture(container: str | None, pod: Pod, hints: Hints) -> str:
     """Why an `exec format error`: the node's architecture, and the stacks that run there."""
     node = str(pod.get("spec", {}).get("nodeName") or "?")
     arch = hints.node_arch.get(node, "")
@@ -39,7 +39,7 @@ def wrong_architecture(container: str | None, pod: dict[str, Any], hints: Hints)
 
 
 def crash_cause(
-    terminated: dict[str, Any], container: str | None, pod: dict[str, Any], *, hints: Hints
+    terminated: ContainerStateTerminated, container: str | None, pod: Pod, *, hints: Hints
 ) -> tuple[str, str] | None:
     """(reason, detail) when what ended the container names its cause, else None."""
     if EXEC_FORMAT in str(terminated.get("message") or ""):

@@ -1,23 +1,24 @@
 """When is a workload ready, and if not, why: kubectl rollout status, kstatus and Helm's rules.
 
-Pure functions over API objects (plain dicts), so every rule is unit-tested. A workload is in
-one of three states (kstatus's vocabulary): in progress, current, or failed. A pod that is not
-ready gets one diagnosis naming the root cause a user can act on, and whether waiting longer
-can still help (``fatal_after``).
+Pure functions over API objects (kube/bodies.py's typed views), so every rule is unit-tested.
+A workload is in one of three states (kstatus's vocabulary): in progress, current, or failed.
+A pod that is not ready gets one diagnosis naming the root cause a user can act on, and
+whether waiting longer can still help (``fatal_after``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from pacdeploy.kube.bodies import ContainerStatus, Deployment, Event, Pod, StatefulSet, Workload
+from pacdeploy.kube.bodies import PersistentVolumeClaim as Claim
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.wait import causes
 from pacdeploy.wait.causes import Hints
-
-Obj = dict[str, Any]
 
 # A container that has crashed this often will not come up by waiting (kubelet's back-off is
 # already minutes long by then).
@@ -61,12 +62,12 @@ def _waiting(progress: str, message: str) -> Readiness:
     return Readiness(Status.IN_PROGRESS, progress, message)
 
 
-def _generation_pending(obj: Obj) -> bool:
+def _generation_pending(obj: Workload) -> bool:
     observed: int = obj.get("status", {}).get("observedGeneration", 0)
     return observed < int(obj["metadata"].get("generation", 0))
 
 
-def statefulset(sts: Obj) -> Readiness:
+def statefulset(sts: StatefulSet) -> Readiness:
     spec, status = sts.get("spec", {}), sts.get("status", {})
     want = spec.get("replicas", 1)
     ready = status.get("readyReplicas", 0)
@@ -92,7 +93,7 @@ def statefulset(sts: Obj) -> Readiness:
     return Readiness(Status.CURRENT, progress)
 
 
-def deployment(dep: Obj) -> Readiness:
+def deployment(dep: Deployment) -> Readiness:
     spec, status = dep.get("spec", {}), dep.get("status", {})
     want = spec.get("replicas", 1)
     updated = status.get("updatedReplicas", 0)
@@ -122,21 +123,14 @@ def deployment(dep: Obj) -> Readiness:
     return Readiness(Status.CURRENT, progress)
 
 
-RULES = {"StatefulSet": statefulset, "Deployment": deployment}
-
-
-def of(workload: Obj) -> Readiness:
-    return RULES[workload["kind"]](workload)
+def of(workload: Workload) -> Readiness:
+    return statefulset(workload) if workload["kind"] == "StatefulSet" else deployment(workload)
 
 
 # -- pods ---------------------------------------------------------------------------
-def _name(obj: Obj) -> str:
-    return name_of(obj)
-
-
 def _latest_event(
-    events: list[Obj], kind: str, name: str, *, reason: str | None = None, uid: str | None = None
-) -> Obj | None:
+    events: list[Event], kind: str, name: str, *, reason: str | None = None, uid: str | None = None
+) -> Event | None:
     """The newest event about an object, a Warning before any Normal one (a claim being
     provisioned says "waiting for the provisioner" every few seconds; why it fails is the
     Warning). With ``uid``, events of an earlier object of the same name do not count."""
@@ -155,7 +149,7 @@ def _latest_event(
     return max(matching, key=key) if matching else None
 
 
-def last_said(obj: Obj, events: list[Obj]) -> str | None:
+def last_said(obj: Mapping[str, Any], events: list[Event]) -> str | None:
     """What the newest Event about ``obj`` (this object, by uid) says: "Reason: message"."""
     uid = obj["metadata"].get("uid")
     said = [e for e in events if e.get("involvedObject", {}).get("uid") == uid]
@@ -165,7 +159,7 @@ def last_said(obj: Obj, events: list[Obj]) -> str | None:
     return f"{latest.get('reason')}: {latest.get('message', '')}".strip()
 
 
-def has_condition(obj: Obj | None, kind: str) -> bool:
+def has_condition(obj: Mapping[str, Any] | None, kind: str) -> bool:
     """``obj`` has a condition of type ``kind`` that is True (a missing object has none)."""
     return obj is not None and any(
         c.get("type") == kind and c.get("status") == "True"
@@ -173,19 +167,19 @@ def has_condition(obj: Obj | None, kind: str) -> bool:
     )
 
 
-def has_ready_condition(obj: Obj) -> bool:
+def has_ready_condition(obj: Mapping[str, Any]) -> bool:
     """A pod's or a node's Ready condition is True."""
     return has_condition(obj, "Ready")
 
 
-def selects(workload: Obj, pod: Obj) -> bool:
+def selects(workload: Workload, pod: Pod) -> bool:
     """The workload's matchLabels select the pod."""
     match = workload["spec"]["selector"].get("matchLabels", {})
     labels = labels_of(pod)
     return all(labels.get(k) == v for k, v in match.items())
 
 
-def claims_of(pod: Obj) -> list[str]:
+def claims_of(pod: Pod) -> list[str]:
     """The PersistentVolumeClaims a pod mounts."""
     return [
         v["persistentVolumeClaim"]["claimName"]
@@ -223,7 +217,7 @@ class PodProblem:
         return text
 
 
-def _limit(pod: Obj, container: str) -> str | None:
+def _limit(pod: Pod, container: str) -> str | None:
     for spec in pod.get("spec", {}).get("containers", []):
         if spec.get("name") == container:
             memory = spec.get("resources", {}).get("limits", {}).get("memory")
@@ -231,7 +225,7 @@ def _limit(pod: Obj, container: str) -> str | None:
     return None
 
 
-def from_log(problem: PodProblem, log_line: str | None, pod: Obj, *, hints: Hints) -> PodProblem:
+def from_log(problem: PodProblem, log_line: str | None, pod: Pod, *, hints: Hints) -> PodProblem:
     """A crash whose last log line names its root cause (runc's `exec format error`)."""
     if log_line and causes.EXEC_FORMAT in log_line and problem.reason != causes.WRONG_ARCH:
         detail = causes.wrong_architecture(problem.container, pod, hints)
@@ -239,7 +233,9 @@ def from_log(problem: PodProblem, log_line: str | None, pod: Obj, *, hints: Hint
     return problem
 
 
-def _container_problem(pod: Obj, status: Obj, name: str, *, hints: Hints) -> PodProblem | None:
+def _container_problem(
+    pod: Pod, status: ContainerStatus, name: str, *, hints: Hints
+) -> PodProblem | None:
     container = str(status.get("name") or "")
     restarts = status.get("restartCount", 0)
     state = status.get("state", {})
@@ -279,14 +275,14 @@ def _container_problem(pod: Obj, status: Obj, name: str, *, hints: Hints) -> Pod
 
 
 def diagnose_pod(
-    pod: Obj, claims: dict[str, Obj], events: list[Obj], *, hints: Hints | None = None
+    pod: Pod, claims: dict[str, Claim], events: list[Event], *, hints: Hints | None = None
 ) -> PodProblem | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
     if has_ready_condition(pod):
         return None
     status = pod.get("status", {})
     conditions = {c.get("type"): c for c in status.get("conditions", [])}
-    name = _name(pod)
+    name = name_of(pod)
     if pod["metadata"].get("deletionTimestamp"):
         return PodProblem(name, "Terminating")
     for claim_name in claims_of(pod):
@@ -320,11 +316,11 @@ def diagnose_pod(
 
 
 def diagnose(
-    pods: list[Obj], claims: list[Obj], events: list[Obj], *, hints: Hints | None = None
+    pods: list[Pod], claims: list[Claim], events: list[Event], *, hints: Hints | None = None
 ) -> list[PodProblem]:
     """Why the given pods are not ready, one problem per pod that is not, in name order."""
-    by_name = {_name(c): c for c in claims}
-    found = [diagnose_pod(p, by_name, events, hints=hints) for p in sorted(pods, key=_name)]
+    by_name = {name_of(c): c for c in claims}
+    found = [diagnose_pod(p, by_name, events, hints=hints) for p in sorted(pods, key=name_of)]
     return [p for p in found if p is not None]
 
 

@@ -11,11 +11,12 @@ import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import NotReady, PermissionDenied
 from pacdeploy.kube import watch
+from pacdeploy.kube.bodies import Event, PersistentVolumeClaim, Pod, Workload
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output, Row
@@ -104,16 +105,16 @@ class Rollout:
         self.ages = readiness.ProblemAges()
         self.logs = CrashLogs(cluster, namespace)
 
-        self.objects: dict[str, dict[str, Any] | None] = {}
+        self.objects: dict[str, Workload | None] = {}
 
     @property
     def done(self) -> bool:
         return all(s.ready for s in self.states) or any(s.failed for s in self.states)
 
     def update(self, state: WorkloadState, obj: dict[str, Any] | None) -> None:
-        """A workload's new version (None: it does not exist)."""
-        self.objects[state.ref] = obj
-        state.verdict = None if obj is None else readiness.of(obj)
+        """A workload's new version (None: it does not exist), watched or read."""
+        workload = self.objects[state.ref] = cast(Workload | None, obj)
+        state.verdict = None if workload is None else readiness.of(workload)
         if state.ready:
             state.problem, state.log_line, state.fatal = None, None, False
 
@@ -149,14 +150,7 @@ class Rollout:
         ]
         if not pending:
             return
-        pods = self.cluster.list("Pod", self.namespace)
-        claims = self.cluster.list("PersistentVolumeClaim", self.namespace)
-        events = self.cluster.events_about(
-            self.namespace,
-            [p for p in pods if not readiness.has_ready_condition(p)]
-            + [c for c in claims if c.get("status", {}).get("phase") != "Bound"],
-            limit=EVENT_READS,
-        )
+        pods, claims, events = self._read()
         found = [
             (state, readiness.diagnose(_selected(obj, pods), claims, events, hints=self.hints))
             for state, obj in pending
@@ -180,8 +174,24 @@ class Rollout:
                 )
                 state.fatal = state.fatal or state.problem.fatal_after == 0.0
 
+    def _read(self) -> tuple[list[Pod], list[PersistentVolumeClaim], list[Event]]:
+        """The namespace's pods and claims, and the Events of those not ready or bound."""
+        pods = self.cluster.list("Pod", self.namespace)
+        claims = self.cluster.list("PersistentVolumeClaim", self.namespace)
+        events = self.cluster.events_about(
+            self.namespace,
+            [p for p in pods if not readiness.has_ready_condition(p)]
+            + [c for c in claims if c.get("status", {}).get("phase") != "Bound"],
+            limit=EVENT_READS,
+        )
+        return (
+            cast(list[Pod], pods),
+            cast(list[PersistentVolumeClaim], claims),
+            cast(list[Event], events),
+        )
 
-def _selected(workload: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+
+def _selected(workload: Workload, pods: list[Pod]) -> list[Pod]:
     return [p for p in pods if readiness.selects(workload, p)]
 
 
