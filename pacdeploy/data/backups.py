@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pacdeploy.app.manifests import MANAGED_BY, STATEFULSET, claim_template, is_managed
 from pacdeploy.data import consistency, retention, snapshots
@@ -21,11 +21,13 @@ from pacdeploy.data.backup_record import Backup
 from pacdeploy.data.revisions import REVISION_LABEL
 from pacdeploy.errors import Conflict, InvalidInput, NotFound
 from pacdeploy.kube import fanout, permissions
-from pacdeploy.kube.bodies import PersistentVolumeClaim, VolumeSnapshot, VolumeSnapshotClass
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, labels_of, name_of
 from pacdeploy.output import Output
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import PersistentVolumeClaim, VolumeSnapshot, VolumeSnapshotClass
 
 BACKUP_LABEL = "pacdeploy.io/backup"
 CLAIM_LABEL = "pacdeploy.io/claim"
@@ -139,7 +141,7 @@ def snapshot_list(
     cluster: Cluster, namespace: str, backup: str | None = None
 ) -> list[VolumeSnapshot]:
     found = snapshots.list_kind(cluster, "VolumeSnapshot", namespace, selector=selector(backup))
-    return cast(list[VolumeSnapshot], found)
+    return cast("list[VolumeSnapshot]", found)
 
 
 def list_backups(cluster: Cluster, namespace: str) -> list[Backup]:
@@ -179,7 +181,7 @@ def sources(
     classes, claims, storage_classes, taken, statefulset = fanout.together(
         lambda: snapshots.classes(cluster),
         lambda: mongo_claims(
-            cast(list[PersistentVolumeClaim], cluster.list("PersistentVolumeClaim", namespace))
+            cast("list[PersistentVolumeClaim]", cluster.list("PersistentVolumeClaim", namespace))
         ),
         lambda: cluster.list("StorageClass"),
         lambda: snapshot_list(cluster, namespace, backup),

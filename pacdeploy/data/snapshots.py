@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
-from pacdeploy.kube.bodies import Event, VolumeSnapshot, VolumeSnapshotClass
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import SNAPSHOT_API, annotations_of, name_of
 from pacdeploy.kube.watch import Selection
@@ -20,6 +19,9 @@ from pacdeploy.output import Output, Row
 from pacdeploy.wait import changes, gone
 from pacdeploy.wait.polling import Deadline
 from pacdeploy.wait.readiness import last_said
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import Event, VolumeSnapshot, VolumeSnapshotClass
 
 DEFAULT_CLASS = "snapshot.storage.kubernetes.io/is-default-class"
 EVENTS_AFTER = 1.0  # seconds before a slow snapshot's events are read to say why
@@ -96,7 +98,7 @@ def list_kind(
 
 
 def classes(cluster: Cluster) -> list[VolumeSnapshotClass]:
-    return cast(list[VolumeSnapshotClass], list_kind(cluster, "VolumeSnapshotClass"))
+    return cast("list[VolumeSnapshotClass]", list_kind(cluster, "VolumeSnapshotClass"))
 
 
 def is_cut(snapshot: VolumeSnapshot) -> bool:
@@ -170,7 +172,7 @@ def wait_ready(
 
 def _events(cluster: Cluster, namespace: str, about: list[VolumeSnapshot]) -> list[Event]:
     # A view is the very dict Cluster.events_about asks for (it reads each uid only).
-    return cast(list[Event], cluster.events_about(namespace, cast(list[dict[str, Any]], about)))
+    return cast("list[Event]", cluster.events_about(namespace, cast("list[dict[str, Any]]", about)))
 
 
 def wait_deleted(

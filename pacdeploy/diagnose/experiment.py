@@ -21,7 +21,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import SERVICE, STATEFULSET
@@ -30,11 +30,13 @@ from pacdeploy.data.consistency import CONTAINER
 from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
 from pacdeploy.kube import podexec, watch
-from pacdeploy.kube.bodies import Pod
 from pacdeploy.kube.client import Cluster
 from pacdeploy.restore.rules import intent_of
 from pacdeploy.wait import readiness
 from pacdeploy.wait.polling import Deadline, rounds
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import Pod
 
 POD = f"{STATEFULSET}-0"
 SCORE, LEVEL = 2840, 1  # the most one level allows
@@ -119,7 +121,7 @@ class Experiment:
         with forwarded(self.cluster, self.namespace) as url:
             report(self._step("write", lambda: self.write(url)))
             if not keep_pod:
-                before = cast(Pod, self.cluster.get("Pod", POD, self.namespace) or {})
+                before = cast("Pod", self.cluster.get("Pod", POD, self.namespace) or {})
                 report(self._step("delete", lambda: self.delete(before)))
                 report(self._step("ready", lambda: self.ready_again(before)))
             report(self._step("read", lambda: self.read(url)))
@@ -160,7 +162,7 @@ class Experiment:
             if pod is None or pod["metadata"]["uid"] == before["metadata"]["uid"]:
                 continue
             if readiness.has_ready_condition(pod):
-                return self._same_claims(cast(Pod, pod), wanted)  # as watched
+                return self._same_claims(cast("Pod", pod), wanted)  # as watched
         raise PacdeployError(f"pod {POD} was not Ready again within {self.timeout:.0f}s")
 
     def _same_claims(self, pod: Pod, wanted: dict[str, Any]) -> str:

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pacdeploy.app.manifests import STATEFULSET, claim_size
 from pacdeploy.errors import InvalidInput, NotFound, NotReady
 from pacdeploy.kube import fanout, official
-from pacdeploy.kube.bodies import Event
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
 from pacdeploy.wait import gone
 from pacdeploy.wait.polling import Deadline, rounds
 from pacdeploy.wait.readiness import last_said
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import Event
 
 
 class NotExpandable(NotFound):
@@ -147,7 +149,7 @@ def _wait_grown(
             waiting = [c for c in claims if c is not None and not _grown(c, resize.size)]
             if not waiting:
                 return
-            events = cast(list[Event], cluster.events_about(namespace, waiting))
+            events = cast("list[Event]", cluster.events_about(namespace, waiting))
             for claim in waiting:
                 why = why_not_grown(claim, events)
                 name = name_of(claim)

@@ -4,7 +4,7 @@ each claim to replace, resuming a restore that was interrupted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pacdeploy.app import deployed
 from pacdeploy.app.manifests import STATEFULSET
@@ -12,7 +12,6 @@ from pacdeploy.data import backups, consistency
 from pacdeploy.data.backup_record import Backup
 from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.kube import fanout
-from pacdeploy.kube.bodies import VolumeSnapshot
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.restore.rules import (
@@ -32,6 +31,9 @@ from pacdeploy.restore.rules import (
     new_id,
     on_volume,
 )
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import VolumeSnapshot
 
 
 @dataclass

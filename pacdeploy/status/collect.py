@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pacdeploy.app import storage
 from pacdeploy.app.manifests import DEPLOYMENT, INGRESS, SERVICE, STATEFULSET
 from pacdeploy.data import consistency, moves, revisions
 from pacdeploy.forward import DEFAULT_LOCAL_PORT
 from pacdeploy.kube import fanout
-from pacdeploy.kube.bodies import PersistentVolume, PersistentVolumeClaim, Pod, Workload
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.release.fields import drift
@@ -32,6 +31,9 @@ from pacdeploy.status.schema import (
     WorkloadDoc,
 )
 from pacdeploy.wait import readiness
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import PersistentVolume, PersistentVolumeClaim, Pod, Workload
 
 APP_PODS = f"name in ({DEPLOYMENT},{STATEFULSET})"
 # What collect() reads at once, in its first round: the app's objects, each by name or

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pacdeploy.app import stacks
-from pacdeploy.kube.bodies import ContainerStateTerminated, Pod
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import ContainerStateTerminated, Pod
 
 # The image has no build for the node's CPU: the kernel refuses to run its entrypoint.
 EXEC_FORMAT = "exec format error"

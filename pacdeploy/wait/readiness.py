@@ -12,13 +12,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pacdeploy.kube.bodies import ContainerStatus, Deployment, Event, Pod, StatefulSet, Workload
-from pacdeploy.kube.bodies import PersistentVolumeClaim as Claim
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.wait import causes
 from pacdeploy.wait.causes import Hints
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import (
+        ContainerStatus,
+        Deployment,
+        Event,
+        PersistentVolumeClaim,
+        Pod,
+        StatefulSet,
+        Workload,
+    )
 
 # A container that has crashed this often will not come up by waiting (kubelet's back-off is
 # already minutes long by then).
@@ -275,7 +284,11 @@ def _container_problem(
 
 
 def diagnose_pod(
-    pod: Pod, claims: dict[str, Claim], events: list[Event], *, hints: Hints | None = None
+    pod: Pod,
+    claims: dict[str, PersistentVolumeClaim],
+    events: list[Event],
+    *,
+    hints: Hints | None = None,
 ) -> PodProblem | None:
     """The most useful reason one pod is not ready yet, or None if it is ready."""
     if has_ready_condition(pod):
@@ -316,7 +329,11 @@ def diagnose_pod(
 
 
 def diagnose(
-    pods: list[Pod], claims: list[Claim], events: list[Event], *, hints: Hints | None = None
+    pods: list[Pod],
+    claims: list[PersistentVolumeClaim],
+    events: list[Event],
+    *,
+    hints: Hints | None = None,
 ) -> list[PodProblem]:
     """Why the given pods are not ready, one problem per pod that is not, in name order."""
     by_name = {name_of(c): c for c in claims}

@@ -11,12 +11,11 @@ import functools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pacdeploy.app.manifests import SECRET
 from pacdeploy.errors import NotReady, PermissionDenied
 from pacdeploy.kube import watch
-from pacdeploy.kube.bodies import Event, PersistentVolumeClaim, Pod, Workload
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output, Row
@@ -24,6 +23,9 @@ from pacdeploy.wait import causes, readiness
 from pacdeploy.wait.changes import TICK, Watches
 from pacdeploy.wait.logs import CrashLogs
 from pacdeploy.wait.polling import intervals
+
+if TYPE_CHECKING:  # views for the type checker: at run time they are the dicts read
+    from pacdeploy.kube.bodies import Event, PersistentVolumeClaim, Pod, Workload
 
 
 @dataclass
@@ -113,7 +115,7 @@ class Rollout:
 
     def update(self, state: WorkloadState, obj: dict[str, Any] | None) -> None:
         """A workload's new version (None: it does not exist), watched or read."""
-        workload = self.objects[state.ref] = cast(Workload | None, obj)
+        workload = self.objects[state.ref] = cast("Workload | None", obj)
         state.verdict = None if workload is None else readiness.of(workload)
         if state.ready:
             state.problem, state.log_line, state.fatal = None, None, False
@@ -185,9 +187,9 @@ class Rollout:
             limit=EVENT_READS,
         )
         return (
-            cast(list[Pod], pods),
-            cast(list[PersistentVolumeClaim], claims),
-            cast(list[Event], events),
+            cast("list[Pod]", pods),
+            cast("list[PersistentVolumeClaim]", claims),
+            cast("list[Event]", events),
         )
 
 
