@@ -117,7 +117,7 @@ def watched(
         deadline=deadline,
         read=lambda: list_kind(cluster, "VolumeSnapshot", namespace, selector=selector),
     )
-    return cast(Iterator[tuple[float, list[VolumeSnapshot]]], found)
+    return cast("Iterator[tuple[float, list[VolumeSnapshot]]]", found)
 
 
 def wait_cut(cluster: Cluster, namespace: str, selector: str, *, deadline: Deadline) -> bool:
