@@ -100,12 +100,16 @@ def up(
     note: str | None = None,
 ) -> UpResult:
     ns = request.wanted.options.namespace
-    plan = plan_for(cluster, request, out, manifests=manifests)
+    # The history is read beside the plan's reads, not after them: one round trip less.
+    with fanout.beside(revisions.read, cluster, ns) as reading:
+        plan = plan_for(cluster, request, out, manifests=manifests)
     ns_existed = plan.namespace_existed
+    history = reading.result() if ns_existed else []  # a new namespace has none
     if not plan.stale and plan.resize is None:
-        return _finish_unchanged(cluster, plan, request, out=out, ns_existed=ns_existed, note=note)
+        return _finish_unchanged(
+            cluster, plan, request, out=out, history=history if ns_existed else None, note=note
+        )
 
-    history = revisions.read(cluster, ns) if ns_existed else []
     _settle_abandoned(cluster, ns, history)
     number = revisions.next_number(history)
     taken = _backup_first(cluster, plan, request, number=number, history=history, out=out)
@@ -197,24 +201,22 @@ def _finish_unchanged(
     request: UpRequest,
     *,
     out: Output,
-    ns_existed: bool,
+    history: list[Revision] | None,
     note: str | None,
 ) -> UpResult:
     """Nothing to change, but an interrupted `up` may have left its revision unrecorded or
-    pending: it is settled here, once the app is ready (read beside the wait)."""
-    ns = request.wanted.options.namespace
+    pending: it is settled here, once the app is ready. ``history``: None in a new namespace."""
     changes = apply_up(cluster, plan)
-    with fanout.beside(lambda: revisions.read(cluster, ns) if ns_existed else None) as history:
-        try:
-            wait_up(cluster, plan, request.timeout, out=out)
-        except NotReady:
-            _settle_interrupted(
-                cluster, plan, request, history=history.result(), status=revisions.FAILED, note=note
-            )
-            raise
-        revision = _settle_interrupted(
-            cluster, plan, request, history=history.result(), status=revisions.DEPLOYED, note=note
+    try:
+        wait_up(cluster, plan, request.timeout, out=out)
+    except NotReady:
+        _settle_interrupted(
+            cluster, plan, request, history=history, status=revisions.FAILED, note=note
         )
+        raise
+    revision = _settle_interrupted(
+        cluster, plan, request, history=history, status=revisions.DEPLOYED, note=note
+    )
     return UpResult(changes, revision)
 
 

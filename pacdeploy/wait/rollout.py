@@ -268,10 +268,16 @@ def _watch(
     last_diagnosis = started
     with Watches[Update]() as watches, out.board(("workload", "progress", "status")) as board:
         for state in states:
+            if state.ref in known:
+                rollout.update(state, known[state.ref])
+        # Ready as last seen (a no-op `up`): nothing to watch for, and no round trip to open
+        # a watch. A workload just written has a generation its controller has not seen.
+        settled = len(rollout.objects) == len(states) and rollout.done
+        for state in [] if settled else states:
             watches.start(
                 functools.partial(rollout.versions, state, timeout, known=known.get(state.ref))
             )
-        while True:
+        while not settled:
             elapsed = time.monotonic() - started
             if polling:
                 rollout.poll()
