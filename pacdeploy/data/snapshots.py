@@ -171,8 +171,7 @@ def wait_ready(
 
 
 def _events(cluster: Cluster, namespace: str, about: list[VolumeSnapshot]) -> list[Event]:
-    # A view is the very dict Cluster.events_about asks for (it reads each uid only).
-    return cast("list[Event]", cluster.events_about(namespace, cast("list[dict[str, Any]]", about)))
+    return cast("list[Event]", cluster.events_about(namespace, about))
 
 
 def wait_deleted(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,7 +240,7 @@ class Cluster:
         return True
 
     def events_about(
-        self, namespace: str, objects: Iterable[dict[str, Any]], limit: int | None = None
+        self, namespace: str, objects: Iterable[Mapping[str, Any]], limit: int | None = None
     ) -> Items:
         """The Events of these objects only, asked by uid side by side: a busy namespace
         keeps thousands, so its Events are never listed whole. ``limit``: the first uids."""
