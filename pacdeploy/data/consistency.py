@@ -34,7 +34,7 @@ from pacdeploy.app import stacks
 from pacdeploy.app.manifests import SECRET, STATEFULSET
 from pacdeploy.app.stacks import Stack
 from pacdeploy.errors import NotReady, PacdeployError
-from pacdeploy.kube import permissions, podexec
+from pacdeploy.kube import permissions
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import annotations_of, name_of
@@ -206,6 +206,8 @@ def cut_or_not(what: str, cut: bool, lock: Held, *, out: Output) -> None:
 
 def _run(cluster: Cluster, namespace: str, pod: str, *, call: str, shell: Shell) -> str | None:
     """``call`` in mongo's shell in ``pod``: None when mongod did it, else why not."""
+    from pacdeploy.kube import podexec  # only a backup execs: status and up read annotations
+
     command = mongo_eval(call, f"{namespace}/{pod}", shell)
     try:
         where = podexec.Where(pod, namespace, CONTAINER)
