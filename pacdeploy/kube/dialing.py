@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import selectors
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -49,29 +51,42 @@ def socket_options() -> list[tuple[int, int, int]]:
 
 
 class Dialed:
-    """TCP connections to one address, each opened in a thread of its own; handed out in
-    the order their handshakes end. One that fails is simply not there."""
+    """TCP connections to one address, all opened by one thread (non-blocking connects
+    waited on together): the command's own thread only starts it, and every thread it
+    starts is one more wait for the GIL at its busiest. Handed out in the order their
+    handshakes end; one that fails is simply not there."""
 
     def __init__(self, address: tuple[str, int], count: int) -> None:
         self.address = address
         self._opened: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
         self._left = count
         self._lock = threading.Lock()
-        for _ in range(count):
-            threading.Thread(target=self._dial, daemon=True, name="dial-ahead").start()
+        threading.Thread(target=self._dial, args=(count,), daemon=True, name="dial").start()
 
-    def _dial(self) -> None:
-        sock = None
+    def _dial(self, count: int) -> None:
         try:
-            sock = socket.create_connection(self.address, timeout=CONNECT_SECONDS)
-            for level, option, value in socket_options():
-                sock.setsockopt(level, option, value)
-        except OSError as exc:  # never more than a missed head start
-            log.debug("could not open a connection ahead: %s", exc)
-            if sock is not None:
-                sock.close()
-            sock = None
-        self._opened.put(sock)
+            family, kind, proto, _, address = socket.getaddrinfo(
+                *self.address, type=socket.SOCK_STREAM
+            )[0]
+        except OSError as exc:  # the transport resolves (and says why) on its own
+            log.debug("could not resolve %s ahead: %s", self.address[0], exc)
+            for _ in range(count):
+                self._opened.put(None)
+            return
+        deadline = time.monotonic() + CONNECT_SECONDS
+        with selectors.DefaultSelector() as waiting:
+            for _ in range(count):
+                sock = socket.socket(family, kind, proto)
+                sock.setblocking(False)
+                sock.connect_ex(address)  # under way: writable once connected (or failed)
+                waiting.register(sock, selectors.EVENT_WRITE)
+            while waiting.get_map() and (left := deadline - time.monotonic()) > 0:
+                for key, _ in waiting.select(left):
+                    waiting.unregister(key.fileobj)
+                    self._opened.put(_connected(key.fileobj))  # type: ignore[arg-type]
+            for key in list(waiting.get_map().values()):  # not connected in time
+                key.fileobj.close()  # type: ignore[union-attr]
+                self._opened.put(None)
 
     def take(self) -> socket.socket | None:
         """The next connection, once it is open; None if none is left or it failed."""
@@ -83,6 +98,18 @@ class Dialed:
             return self._opened.get(timeout=CONNECT_SECONDS)
         except queue.Empty:
             return None
+
+
+def _connected(sock: socket.socket) -> socket.socket | None:
+    """``sock``, blocking again with client-go's options, if its connect succeeded."""
+    if error := sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+        log.debug("could not open a connection ahead: %s", os.strerror(error))
+        sock.close()
+        return None
+    sock.setblocking(True)
+    for level, option, value in socket_options():
+        sock.setsockopt(level, option, value)
+    return sock
 
 
 @dataclass(frozen=True)
@@ -109,4 +136,5 @@ def start(
     route = proxy.choose(endpoint.server, endpoint.proxy_url, environ, cluster=endpoint.cluster)
     if route is not None or not endpoint.secure:
         return Ahead(endpoint, connections)
+    log.debug("opening %d connections ahead to %s", connections, endpoint.server)
     return Ahead(endpoint, connections, Dialed(endpoint.address, connections))

@@ -288,9 +288,20 @@ class Transport:
         pool = self.pool_manager().connection_from_url(self.endpoint.server)
         with self._lock:
             self._ahead += connections
-        for _ in range(connections):
-            args = (pool, self._opened.release, self._dialed)
-            threading.Thread(target=_open_idle, args=args, daemon=True, name="warm").start()
+
+        def start_each() -> None:  # one thread started here: the command's goes on loading
+            # Every slot first (urllib3's own checkout: its queue holds placeholders), before
+            # any is opened: one opened and given back is not to be checked out and opened again.
+            for conn in [pool._get_conn() for _ in range(connections)]:
+                threading.Thread(
+                    target=_open_idle,
+                    args=(pool, conn),
+                    kwargs={"done": self._opened.release, "dialed": self._dialed},
+                    daemon=True,
+                    name="warm",
+                ).start()
+
+        threading.Thread(target=start_each, daemon=True, name="warm").start()
 
     def await_connection(self, timeout: float = CONNECT_SECONDS) -> None:
         """Before a request: wait for a connection being opened ahead, if one is left that
@@ -322,17 +333,15 @@ class _Pool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _Connection
 
 
-def _open_idle(pool: Any, done: Callable[[], None], dialed: Dialed | None) -> None:
-    """Connect one of ``pool``'s connections and give it back to the pool, idle and clean.
+def _open_idle(pool: Any, conn: Any, *, done: Callable[[], None], dialed: Dialed | None) -> None:
+    """Connect ``conn``, checked out of ``pool``, and give it back, idle and clean.
 
     A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
     the idle socket readable, which urllib3 takes for a connection the server dropped (and
     reopens it). They are read here first: they arrive about one round trip after the
     handshake, as long as the handshake itself took.
     """
-    conn = None
     try:
-        conn = pool._get_conn()  # urllib3's own checkout: the pool's queue holds placeholders
         if dialed is not None and isinstance(conn, _Connection):
             conn.opened_ahead = dialed.take()
         started = time.monotonic()
@@ -354,7 +363,7 @@ def _open_idle(pool: Any, done: Callable[[], None], dialed: Dialed | None) -> No
         pool._put_conn(conn)
     except Exception as exc:  # never more than a missed head start
         log.debug("could not open a connection ahead: %s", exc)
-        if conn is not None:
-            conn.close()
+        conn.close()
+        pool._put_conn(None)  # its slot back, empty
     finally:
         done()

@@ -496,6 +496,43 @@ def test_authenticating_proxy_carries_rest_and_forward(target, admin, app, tmp_p
         assert len(proxy.seen.tunnels) > kubectl_tunnels + 1
 
 
+def test_status_reads_on_the_connections_it_opened_before_loading_and_opens_no_other(
+    target, admin, app, tmp_path
+):
+    """`status` opens its first round's connections (one per read) as soon as its input is
+    checked, before urllib3 loads, and the transport starts TLS on those very sockets: a
+    relay in front of the API server sees as many TCP connections as that round's reads
+    and the volume's read after it, and none besides."""
+    from urllib.parse import urlsplit
+
+    from pacdeploy.cli import rounds
+
+    cluster_entry, user = admin
+    server = urlsplit(cluster_entry["server"])
+    with Proxy("tcp", upstream=(server.hostname, server.port or 443)) as relay:
+        host, port = relay._listener.getsockname()[:2]
+        entry = {
+            **cluster_entry,
+            "server": f"https://{host}:{port}",
+            "tls-server-name": server.hostname,
+        }
+        path = config(tmp_path / "config", [("relayed", entry, user)])
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", *cli.command("-vv", "-n", app, "status")[1:]],
+            env=env_for(path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert len(relay.seen.tunnels) == rounds.STATUS, relay.seen.tunnels
+    lines = done.stderr.splitlines()
+    opened = next(i for i, line in enumerate(lines) if "connections ahead" in line)
+    loaded = next(i for i, line in enumerate(lines) if line.rsplit("|", 1)[-1].strip() == "urllib3")
+    assert opened < loaded, "\n".join(lines[opened - 3 : opened + 3])
+
+
 def test_wrong_proxy_password_is_one_line_exit_3_like_kubectl(target, admin, tmp_path):
     cluster_entry, user = admin
     with Proxy(username="corp", password="right") as proxy:

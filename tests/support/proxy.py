@@ -1,5 +1,6 @@
 """A small real proxy on loopback, as a corporate network has: HTTP CONNECT with optional
-Basic auth (407 without it), or SOCKS5 with optional username/password (RFC 1928, 1929).
+Basic auth (407 without it), or SOCKS5 with optional username/password (RFC 1928, 1929); or
+a plain TCP relay to one address, as a load balancer in front of an API server is.
 
 It records what it was asked, so a test can tell that a client went through it, with the
 right credentials, and never sent anything but CONNECT to an HTTP proxy. It serves only
@@ -33,9 +34,17 @@ class Seen:
 
 
 class Proxy:
-    def __init__(self, kind: str = "http", username: str | None = None, password: str = ""):
-        assert kind in ("http", "socks5")
+    def __init__(
+        self,
+        kind: str = "http",
+        username: str | None = None,
+        password: str = "",
+        *,
+        upstream: tuple[str, int] | None = None,
+    ):
+        assert kind in ("http", "socks5", "tcp") and (kind == "tcp") == (upstream is not None)
         self.kind, self.username, self.password = kind, username, password
+        self.upstream = upstream
         self.seen = Seen()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -70,7 +79,7 @@ class Proxy:
             except OSError:
                 return
             client.settimeout(10)
-            handler = self._http if self.kind == "http" else self._socks
+            handler = {"http": self._http, "socks5": self._socks, "tcp": self._relay}[self.kind]
             threading.Thread(target=self._serve, args=(handler, client), daemon=True).start()
 
     def _serve(self, handler, client: socket.socket) -> None:
@@ -159,7 +168,15 @@ class Proxy:
         self.seen.add(tunnel=f"{host}:{port}")
         return upstream
 
-    # -- both ---------------------------------------------------------------------------
+    # -- a TCP relay ----------------------------------------------------------------------
+    def _relay(self, client: socket.socket) -> socket.socket:
+        assert self.upstream is not None
+        host, port = self.upstream
+        upstream = self._connect(host, port)
+        self.seen.add(tunnel=f"{host}:{port}")  # one per TCP connection relayed
+        return upstream
+
+    # -- all ----------------------------------------------------------------------------
     @staticmethod
     def _connect(host: str, port: int) -> socket.socket:
         address = socket.gethostbyname(host)
