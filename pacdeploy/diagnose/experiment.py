@@ -31,7 +31,7 @@ from pacdeploy.errors import Conflict, NotReady, PacdeployError
 from pacdeploy.forward.server import Forwarder
 from pacdeploy.kube import podexec, watch
 from pacdeploy.kube.client import Cluster
-from pacdeploy.restore.rules import intent_of
+from pacdeploy.restore.intent import intent_of
 from pacdeploy.wait import readiness
 from pacdeploy.wait.polling import Deadline, rounds
 

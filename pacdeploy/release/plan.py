@@ -37,7 +37,7 @@ from pacdeploy.release import needs, preflight
 from pacdeploy.release.fields import up_to_date, with_digest
 from pacdeploy.release.resize import Resize, decide
 from pacdeploy.release.wanted import Wanted
-from pacdeploy.restore.rules import intent_of
+from pacdeploy.restore.intent import intent_of
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pacdeploy.output import Output
 from pacdeploy.release import up
 from pacdeploy.release.down import down
 from pacdeploy.release.up import UpResult
-from pacdeploy.restore import plan, rules, run
+from pacdeploy.restore import intent, plan, run
 
 
 def target(history: list[Revision], number: int | None, namespace: str) -> Revision:
@@ -128,7 +128,7 @@ def after_failure(
 
 def _restoring(cluster: Cluster, namespace: str, backup: str) -> bool:
     mongo = cluster.get("StatefulSet", STATEFULSET, namespace)
-    under_way = rules.intent_of(mongo) if mongo else None
+    under_way = intent.intent_of(mongo) if mongo else None
     return under_way is not None and under_way.backup == backup
 
 

@@ -14,19 +14,17 @@ from pacdeploy.errors import NotFound, NotReady
 from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import labels_of, name_of
+from pacdeploy.restore.intent import Intent, intent_of, last_of
 from pacdeploy.restore.rules import (
     REPLACED_NAMESPACE,
     SAFETY_PREFIX,
     Asked,
-    Intent,
     RestorePlan,
     Swap,
     choose,
     from_snapshot,
-    intent_of,
     kept_by,
     kept_by_swaps,
-    last_of,
     made_by,
     new_id,
     on_volume,

@@ -25,11 +25,9 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.permissions import Need
 from pacdeploy.kube.resources import name_of, ref
 from pacdeploy.output import Output
+from pacdeploy.restore.intent import INTENT, LAST, Intent
 from pacdeploy.restore.rules import (
-    INTENT,
-    LAST,
     RESTORED_FROM,
-    Intent,
     RestorePlan,
     Swap,
     keep_patch,

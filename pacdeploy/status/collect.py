@@ -14,7 +14,7 @@ from pacdeploy.kube import fanout
 from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import name_of
 from pacdeploy.release.fields import drift
-from pacdeploy.restore import rules
+from pacdeploy.restore import intent
 from pacdeploy.status.schema import (
     SCHEMA_VERSION,
     ClaimDoc,
@@ -167,7 +167,7 @@ def _revision(found: list[revisions.Revision]) -> RevisionDoc | None:
 
 
 def _restore(statefulset: dict[str, Any] | None, namespace: str) -> RestoreDoc | None:
-    under_way = rules.intent_of(statefulset) if statefulset is not None else None
+    under_way = intent.intent_of(statefulset) if statefulset is not None else None
     if not under_way:
         return None
     return {

@@ -13,7 +13,7 @@ import pytest
 
 from pacdeploy.data import shell
 from pacdeploy.kube.resources import name_of
-from pacdeploy.restore.rules import INTENT, Intent
+from pacdeploy.restore.intent import INTENT, Intent
 from pacdeploy.sandbox import objects
 from pacdeploy.wait.logs import secret_values
 from tests.support import cli, eventually, one_line

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from pacdeploy.data import consistency
-from pacdeploy.restore import rules
+from pacdeploy.restore import intent, rules
 from tests.support import cli, volumes
 from tests.support.classes import (
     class_annotations,
@@ -131,7 +131,7 @@ def left_over(cluster, ns: str) -> list[str]:
     sts = cluster.get("StatefulSet", "mongo", ns)
     if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
         problems.append(f"mongo at {sts['spec']['replicas']} replicas")
-    if rules.INTENT in (sts["metadata"].get("annotations") or {}):
+    if intent.INTENT in (sts["metadata"].get("annotations") or {}):
         problems.append("restore intent left")
     kept = cluster.list("PersistentVolume", label_selector=f"{rules.REPLACED_NAMESPACE}={ns}")
     problems += [f"volume {v['metadata']['name']} still kept" for v in kept]

@@ -22,7 +22,7 @@ import pytest
 from pacdeploy import restore
 from pacdeploy.data import consistency
 from pacdeploy.output import PlainOutput
-from pacdeploy.restore import rules
+from pacdeploy.restore import intent, rules
 from pacdeploy.sandbox.objects import SNAPSHOT_CLASS
 from tests.support.memory import Memory, MemoryWire
 from tests.support.memory_cli import UP, deployed, live, run
@@ -52,7 +52,7 @@ def left_over(memory: Memory) -> list[str]:
     annotations = sts["metadata"].get("annotations") or {}
     if sts["spec"]["replicas"] != 1 or sts["status"].get("readyReplicas") != 1:
         problems.append(f"mongo at {sts['spec']['replicas']} replicas")
-    if rules.INTENT in annotations:
+    if intent.INTENT in annotations:
         problems.append("restore intent left")
     for (kind, _, name), obj in memory.objects.items():
         labels = obj["metadata"].get("labels") or {}
@@ -218,14 +218,14 @@ def test_a_restore_plans_one_swap_per_claim_keeps_the_volume_and_releases_it_onc
     assert marker(memory) == "before" and left_over(memory) == []
     # The automatic backup holds "after": the replaced volume went as its policy said.
     assert ("PersistentVolume", "", replaced) not in memory.objects
-    last = rules.last_of(memory.objects[("StatefulSet", "app", "mongo")])
+    last = intent.last_of(memory.objects[("StatefulSet", "app", "mongo")])
     assert last == {"source": "backup b1", "id": plan.intent.id, "safety": plan.intent.safety}
 
 
 def test_an_undo_restores_the_backup_the_restore_took_of_what_it_replaced():
     memory = restored()
     cluster = cluster_of(memory)
-    safety = rules.last_of(memory.objects[("StatefulSet", "app", "mongo")])["safety"]
+    safety = intent.last_of(memory.objects[("StatefulSet", "app", "mongo")])["safety"]
     plan = restore.plan.plan(cluster, "app", None)
     assert (plan.intent.backup, plan.intent.undo_of is not None) == (safety, True)
     restore.run.run(cluster, plan, timeout=10, out=PlainOutput(), confirm=no_question)
@@ -252,7 +252,7 @@ def test_a_killed_restore_is_resumed_with_the_intent_it_recorded():
     memory = with_backup()
     assert run(memory, *RESTORE, kill_after=5) == (-9, 5)  # the volume kept, mongo up
     sts = memory.objects[("StatefulSet", "app", "mongo")]
-    recorded = rules.intent_of(sts)
+    recorded = intent.intent_of(sts)
     plan = restore.plan.plan(cluster_of(memory), "app", "b1")
     assert plan.resumed and plan.intent == recorded
     with pytest.raises(Exception, match="interrupted"):

@@ -7,7 +7,7 @@ import pytest
 
 from pacdeploy.data.kept_volumes import RECLAIM_POLICY
 from pacdeploy.errors import Conflict, NotFound
-from pacdeploy.restore import rules
+from pacdeploy.restore import intent, rules
 
 
 def pv(name: str, claim: str | None = None, at: str | None = None, policy: str = "Delete") -> dict:
@@ -44,7 +44,7 @@ def test_undo_binds_the_volumes_that_restore_kept() -> None:
     assert rules.kept_by([mine], "r-9") == {}
 
 
-INTENT = rules.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore-x")
+INTENT = intent.Intent("r-1", "backup b1", 3, backup="b1", safety="before-restore-x")
 
 
 def choose(intent=None, last=None, backup="b1", replicas=1):
@@ -94,9 +94,9 @@ def test_undo_after_a_completed_restore_restores_its_safety_backup() -> None:
 
 
 def test_the_intent_survives_its_annotation() -> None:
-    sts = {"metadata": {"annotations": {rules.INTENT: INTENT.dump()}}}
-    assert rules.intent_of(sts) == INTENT
-    assert rules.intent_of({"metadata": {"annotations": {rules.INTENT: "{oops"}}}) is None
+    sts = {"metadata": {"annotations": {intent.INTENT: INTENT.dump()}}}
+    assert intent.intent_of(sts) == INTENT
+    assert intent.intent_of({"metadata": {"annotations": {intent.INTENT: "{oops"}}}) is None
     assert INTENT.command("pacman") == "pacdeploy restore b1 --yes -n pacman"
 
 
