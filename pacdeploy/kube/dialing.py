@@ -3,8 +3,8 @@ the connections a command opens the moment its input is checked.
 
 A command spends its first tenth of a second or more of CPU loading its modules, urllib3 and
 the official client's REST layer (more on a small machine). Its TCP connections need none of
-that: only the server's address from the kubeconfig. :func:`start` opens them then, each in a
-thread of its own, so that on a distant cluster the TCP handshakes are over by the time the
+that: only the server's address from the kubeconfig. :func:`start` opens them then, from one
+thread of their own, so that on a distant cluster the TCP handshakes are over by the time the
 transport starts TLS on them (`Transport.warm`), and on any cluster the first connection
 leaves as early as kubectl's. Only TCP is done here: TLS, the client certificate and the exec
 plugin's credentials are still the transport's, after the plugin ran; and only on a direct

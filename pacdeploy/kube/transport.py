@@ -342,7 +342,7 @@ def _open_idle(pool: Any, conn: Any, *, done: Callable[[], None], dialed: Dialed
     handshake, as long as the handshake itself took.
     """
     try:
-        if dialed is not None and isinstance(conn, _Connection):
+        if dialed is not None:  # only for a direct https pool, whose connections are ours
             conn.opened_ahead = dialed.take()
         started = time.monotonic()
         if pool.proxy is not None and connection_requires_http_tunnel(

@@ -106,9 +106,7 @@ def up(
     ns_existed = plan.namespace_existed
     history = reading.result() if ns_existed else []  # a new namespace has none
     if not plan.stale and plan.resize is None:
-        return _finish_unchanged(
-            cluster, plan, request, out=out, history=history if ns_existed else None, note=note
-        )
+        return _finish_unchanged(cluster, plan, request, out=out, history=history, note=note)
 
     _settle_abandoned(cluster, ns, history)
     number = revisions.next_number(history)
@@ -201,11 +199,11 @@ def _finish_unchanged(
     request: UpRequest,
     *,
     out: Output,
-    history: list[Revision] | None,
+    history: list[Revision],
     note: str | None,
 ) -> UpResult:
     """Nothing to change, but an interrupted `up` may have left its revision unrecorded or
-    pending: it is settled here, once the app is ready. ``history``: None in a new namespace."""
+    pending: it is settled here, once the app is ready."""
     changes = apply_up(cluster, plan)
     try:
         wait_up(cluster, plan, request.timeout, out=out)
@@ -236,12 +234,11 @@ def _settle_interrupted(
     plan: UpPlan,
     request: UpRequest,
     *,
-    history: list[Revision] | None,
+    history: list[Revision],
     status: str,
     note: str | None,
 ) -> Revision | None:
-    """``history``: None where the namespace was new (nothing can have been interrupted)."""
-    if history is None:
+    if not plan.namespace_existed:  # a new namespace: nothing can have been interrupted
         return None
     ns = request.wanted.options.namespace
     latest = history[-1] if history else None
