@@ -6,10 +6,10 @@ strategy and server-side apply, built from the Go module proxy at a pinned versi
 chart generated from manifests/). The API server is the sandbox's, reached through
 bench/latency_proxy.py at round trips of 0, 20 and 100 ms, the same proxy for every tool.
 
-Cases: nothing -> Ready, no-op re-run, scale 1 -> 10 -> 1 (again with kubectl also waiting
-until the pods the scale removed are gone, as pacdeploy does), status (vs the kubectl gets
-it replaces), down --purge. Each round starts from a namespace that does not exist yet; who
-goes first rotates. Whole processes are timed. Medians, with min and max.
+Cases: nothing -> Ready, no-op re-run, scale 1 -> 10 -> 1 (pacdeploy and kubectl both done
+by `rollout status`'s rule), status (vs the kubectl gets it replaces), down --purge. Each
+round starts from a namespace that does not exist yet; who goes first rotates. Whole
+processes are timed. Medians, with min and max.
 """
 
 from __future__ import annotations
@@ -115,8 +115,6 @@ class Tools:
     def pd_scale(self, ns: str, replicas: int) -> None:
         self.pacdeploy("-n", ns, "scale", "--replicas", str(replicas))
 
-    pd_scale_gone = pd_scale  # pacdeploy's scale waits for the removed pods to be gone
-
     def pd_status(self, ns: str) -> None:
         self.pacdeploy("-n", ns, "status", "-o", "json")
 
@@ -142,18 +140,6 @@ class Tools:
     def k_scale(self, ns: str, replicas: int) -> None:
         self.kubectl("-n", ns, "scale", "deployment/pacman", f"--replicas={replicas}")
         self.kubectl("-n", ns, "rollout", "status", "deployment/pacman", "--timeout=5m")
-
-    def k_scale_gone(self, ns: str, replicas: int) -> None:
-        """`k_scale`, then until the pods the scale removed are gone, as pacdeploy waits:
-        `rollout status` is done as soon as they are terminating."""
-        self.k_scale(ns, replicas)
-        leaving = subprocess.run(
-            [self.kubectl_bin, "--context", self.context, "-n", ns, "get", "pods",
-             "-l", WEB_SELECTOR, "-o", "jsonpath=" + TERMINATING],
-            env=self.env, check=True, capture_output=True, text=True,
-        ).stdout.split()  # fmt: skip
-        if leaving:
-            self.kubectl("-n", ns, "wait", "--for=delete", "--timeout=5m", *leaving)
 
     def k_status(self, ns: str) -> None:
         self.kubectl("-n", ns, "get", "all,pvc,ingress", "-o", "json")
@@ -184,11 +170,7 @@ class Tools:
         self.kubectl("delete", "namespace", ns, "--wait")
 
 
-SCALE_GONE = "scale 1 -> 10 -> 1, removed pods gone"
-CASES = ("nothing -> Ready", "no-op re-run", "scale 1 -> 10 -> 1", SCALE_GONE, "status",
-         "down --purge")  # fmt: skip
-WEB_SELECTOR = "name=pacman"
-TERMINATING = "{range .items[?(@.metadata.deletionTimestamp)]}pod/{.metadata.name} {end}"
+CASES = ("nothing -> Ready", "no-op re-run", "scale 1 -> 10 -> 1", "status", "down --purge")
 # Not a case: from the start of `up` from nothing to its first connection reaching the proxy.
 FIRST_CONNECTION = "start -> first connection"
 
@@ -197,7 +179,6 @@ def round_of(tools: Tools, key: str, ns: str) -> dict[str, float]:
     """One tool through every case, in a namespace of its own; seconds per case."""
     up = getattr(tools, f"{key}_up")
     scale = getattr(tools, f"{key}_scale")
-    scale_gone = getattr(tools, f"{key}_scale_gone", None)
     status = getattr(tools, f"{key}_status", None)
     down = getattr(tools, f"{key}_down")
 
@@ -215,8 +196,6 @@ def round_of(tools: Tools, key: str, ns: str) -> dict[str, float]:
         "no-op re-run": timed(lambda: up(ns)),
         "scale 1 -> 10 -> 1": timed(lambda: (scale(ns, 10), scale(ns, 1))),
     }
-    if scale_gone is not None:
-        seconds[SCALE_GONE] = timed(lambda: (scale_gone(ns, 10), scale_gone(ns, 1)))
     if status is not None:
         seconds["status"] = timed(lambda: status(ns))
     seconds["down --purge"] = timed(lambda: down(ns))

@@ -240,7 +240,10 @@ def test_paused_deployment_fails_with_the_way_out():
     assert "kubectl rollout resume deployment/pacman" in verdict.message
 
 
-def test_deployment_scaled_down_is_ready_only_when_the_extra_pods_are_gone():
-    shrinking = readiness.deployment(dep(replicas=1, updated=1, available=10, total=1))
-    assert not shrinking.ready and "9 pod(s) to be removed" in shrinking.message
-    assert readiness.deployment(dep(replicas=1, updated=1, available=1, total=1)).ready
+def test_deployment_scale_down_is_done_once_the_controller_has_taken_it_as_kubectl_says():
+    not_seen = readiness.deployment(
+        dep(replicas=1, updated=10, available=10, total=10, generation=2)
+    )
+    assert not not_seen.ready and "controller to see the new spec" in not_seen.message
+    taken = readiness.deployment(dep(replicas=1, updated=10, available=10, total=10))
+    assert taken.ready and taken.progress == "1/1 available"
