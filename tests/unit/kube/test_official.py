@@ -8,8 +8,18 @@ import sys
 
 from pacdeploy.kube import official
 
-# What the package's __init__ would bring (config, ApiClient) and a command never needs.
-HEAVY = ("pydantic", "requests", "kubernetes.config", "kubernetes.client.api_client", "dateutil")
+# What the package's __init__ would bring (config, ApiClient) and a command never needs;
+# and kubernetes.utils's (its YAML loader, durations, metrics).
+HEAVY = (
+    "pydantic",
+    "requests",
+    "kubernetes.config",
+    "kubernetes.client.api_client",
+    "dateutil",
+    "kubernetes.utils.create_from_yaml",
+    "durationpy",
+    "kubernetes.utils.metrics",
+)
 
 
 def _in_fresh_process(code: str) -> str:
