@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
-
 from pacdeploy.errors import Conflict, NotFound, PacdeployError
 from pacdeploy.kube import errors, fanout, kubeconfig
 from pacdeploy.kube.dialing import Ahead
@@ -33,19 +31,6 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 # What the API server allocates on a Service and a PUT must carry over.
 SERVICE_ALLOCATED = ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy")
-
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    method, path = state.args[:2] if len(state.args) >= 2 else ("?", "?")
-    log.info(
-        "retrying %s %s (attempt %d, %.1fs so far): %s",
-        method,
-        path,
-        state.attempt_number,
-        state.seconds_since_start or 0.0,
-        errors.short_reason(getattr(exc, "reason", exc)),
-    )
 
 
 # `Cluster.list` shadows the builtin inside the class: its annotations use this name.
@@ -82,22 +67,22 @@ class Cluster:
         """One API call with bounded retries; returns the raw body."""
         request = Request(method, path, query, body, content_type, timeout)
 
-        def once(_method: str, _path: str) -> bytes:
+        def once() -> bytes:
             response = self.wire.rest(request)
             data = response.read()
             if not 200 <= response.status <= 299:
                 raise errors.api_error(response.status, data)
             return data
 
-        retrying = Retrying(
-            retry=retry_if_exception(errors.is_transient),
-            stop=stop_after_delay(self.retry_seconds),
-            wait=errors.retry_after,
-            before_sleep=_log_retry,
-            reraise=True,
-        )
         try:
-            return retrying(once, method, path)
+            try:
+                return once()
+            except Exception as exc:
+                if not errors.is_transient(exc):
+                    raise
+                from pacdeploy.kube import retries  # tenacity, on the first failure worth it
+
+                return retries.again(once, exc, seconds=self.retry_seconds, what=(method, path))
         except PacdeployError:
             raise
         except Exception as exc:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from tenacity import RetryCallState, wait_exponential_jitter
 
 from pacdeploy.errors import (
     ClusterUnreachable,
@@ -25,8 +24,6 @@ from pacdeploy.errors import (
 from pacdeploy.kube import official
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 10.0  # seconds: a server asking for longer is treated as down
-_BACKOFF = wait_exponential_jitter(multiplier=0.2, max=2.0)
 
 
 @dataclass(frozen=True)
@@ -71,16 +68,6 @@ def proxy_refused(reason: object) -> bool:
     return isinstance(reason, urllib3.exceptions.ProxyError) and "Tunnel connection failed" in (
         str(reason.original_error)
     )
-
-
-def retry_after(state: RetryCallState) -> float:
-    """The server's Retry-After (bounded), else jittered exponential backoff."""
-    exc = state.outcome.exception() if state.outcome else None
-    headers = getattr(exc, "headers", None) or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    if value and str(value).isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    return _BACKOFF(state)
 
 
 def status_message(exc: Any) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import urllib3
 from kubernetes.client.exceptions import ApiException
-from tenacity import RetryCallState, Retrying
 
 from pacdeploy.errors import (
     ClusterUnreachable,
@@ -15,7 +14,7 @@ from pacdeploy.errors import (
     PermissionDenied,
 )
 from pacdeploy.kube import errors
-from pacdeploy.kube.errors import is_transient, only_own_conflicts, retry_after
+from pacdeploy.kube.errors import is_transient, only_own_conflicts
 
 
 def api_error(status, headers=None):
@@ -37,23 +36,6 @@ def test_client_errors_and_tls_failures_are_not():
         assert not is_transient(api_error(status))
     tls = urllib3.exceptions.SSLError("certificate verify failed")
     assert not is_transient(urllib3.exceptions.MaxRetryError(None, "/", tls))
-
-
-def state_after(exc, attempt=1):
-    state = RetryCallState(Retrying(), fn=None, args=(), kwargs={})
-    state.attempt_number = attempt
-    state.set_exception((type(exc), exc, None))
-    return state
-
-
-def test_retry_after_is_honoured_and_capped():
-    assert retry_after(state_after(api_error(429, {"Retry-After": "3"}))) == 3
-    assert retry_after(state_after(api_error(429, {"Retry-After": "600"}))) == 10
-
-
-def test_otherwise_backoff_is_short_and_bounded():
-    waits = [retry_after(state_after(api_error(503), attempt)) for attempt in range(1, 12)]
-    assert all(0 < w <= 3.0 for w in waits)
 
 
 WHERE = errors.Where("GET", "/api/v1/namespaces/x", "https://k8s:6443", "prod", 20)
