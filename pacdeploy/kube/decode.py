@@ -19,7 +19,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
@@ -34,15 +34,13 @@ class Bytes:
     """A ``[]byte`` field: base64 in the file."""
 
 
-@dataclass(frozen=True)
-class Mapping:
+class Mapping(NamedTuple):
     """A Go ``map[string]X``."""
 
     values: Any
 
 
-@dataclass(frozen=True)
-class Named:
+class Named(NamedTuple):
     """A list of ``{name, <key>: X}`` that client-go converts to a map (unique names)."""
 
     key: str

@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pacdeploy.kube import kubeconfig, proxy
 from pacdeploy.kube.kubeconfig import Endpoint
@@ -112,8 +112,7 @@ def _connected(sock: socket.socket) -> socket.socket | None:
     return sock
 
 
-@dataclass(frozen=True)
-class Ahead:
+class Ahead(NamedTuple):
     """What a command started before its modules loaded: the kubeconfig's endpoint, how
     many connections its first round wants, and those being opened (None: through a proxy,
     or a server without TLS, where the transport opens its own)."""

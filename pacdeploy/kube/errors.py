@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import urllib3
 
@@ -26,8 +25,7 @@ from pacdeploy.kube import official
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """The request that failed, and the connection it went over."""
 
     method: str

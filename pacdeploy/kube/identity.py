@@ -5,16 +5,14 @@ token, exec plugin, oidc auth provider and impersonation (``tools/clientcmd/clie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pacdeploy.kube.decode import KubeconfigError
 from pacdeploy.kube.validation import EXEC_VERSIONS
 
 
-@dataclass(frozen=True)
-class ExecSpec:
+class ExecSpec(NamedTuple):
     """A user's ``exec`` credential plugin (EKS, GKE, AKS, OIDC helpers)."""
 
     command: str
@@ -26,8 +24,7 @@ class ExecSpec:
     install_hint: str = ""
 
 
-@dataclass(frozen=True)
-class Impersonation:
+class Impersonation(NamedTuple):
     """``as``, ``as-uid``, ``as-groups``, ``as-user-extra``: who the API server is asked
     to treat the request as (``transport/round_trippers.go``)."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from pacdeploy.kube import identity, validation
@@ -40,8 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """Everything one context says about reaching its cluster and who to be there.
     Without TLS (``secure`` false) it holds no credential and no CA, as kubectl's config."""
 
@@ -269,24 +268,21 @@ def with_credentials(
     )
     # exec.go UpdateTransportConfig: with a token, basic auth or a certificate, never the plugin.
     other = bearer or user.get("tokenFile") or user.get("username") or has_cert
-    return Endpoint(
-        **{
-            **endpoint.__dict__,
-            "ca_file": None if ca_data else cluster.get("certificate-authority"),
-            "ca_data": ca_data,
-            "insecure": bool(cluster.get("insecure-skip-tls-verify")),
-            "tls_server_name": cluster.get("tls-server-name") or None,
-            "cert_file": user.get("client-certificate"),
-            "cert_data": user.get("client-certificate-data"),
-            "key_file": user.get("client-key"),
-            "key_data": user.get("client-key-data"),
-            "token": bearer or None,
-            "token_file": user.get("tokenFile"),
-            "username": user.get("username") or None,
-            "password": user.get("password") or None,
-            "exec": identity.exec_spec(user["exec"]) if user.get("exec") and not other else None,
-            "oidc": identity.auth_provider(provider, where),
-        }
+    return endpoint._replace(
+        ca_file=None if ca_data else cluster.get("certificate-authority"),
+        ca_data=ca_data,
+        insecure=bool(cluster.get("insecure-skip-tls-verify")),
+        tls_server_name=cluster.get("tls-server-name") or None,
+        cert_file=user.get("client-certificate"),
+        cert_data=user.get("client-certificate-data"),
+        key_file=user.get("client-key"),
+        key_data=user.get("client-key-data"),
+        token=bearer or None,
+        token_file=user.get("tokenFile"),
+        username=user.get("username") or None,
+        password=user.get("password") or None,
+        exec=identity.exec_spec(user["exec"]) if user.get("exec") and not other else None,
+        oidc=identity.auth_provider(provider, where),
     )
 
 

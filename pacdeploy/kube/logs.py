@@ -7,7 +7,7 @@ it open meanwhile, so it is ended from another thread by its Cancel, as a watch 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import urllib3
 
@@ -17,8 +17,7 @@ from pacdeploy.kube.resources import resource
 from pacdeploy.kube.watch import Cancel, streaming
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """Which lines: kubectl logs' --tail (None: all), --since (seconds), --previous."""
 
     tail: int | None = None

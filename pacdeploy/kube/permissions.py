@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pacdeploy.errors import PermissionDenied
 from pacdeploy.kube import fanout
@@ -12,8 +11,7 @@ from pacdeploy.kube.client import Cluster
 from pacdeploy.kube.resources import resource
 
 
-@dataclass(frozen=True, order=True)
-class Need:
+class Need(NamedTuple):
     verb: str
     group: str
     resource: str

@@ -15,7 +15,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from pacdeploy.kube.kubeconfig import KubeconfigError
@@ -29,8 +29,7 @@ class ProxyRefused(OSError):
     """The proxy would not open a tunnel to the API server."""
 
 
-@dataclass(frozen=True)
-class Proxy:
+class Proxy(NamedTuple):
     scheme: str
     host: str
     port: int

@@ -8,15 +8,13 @@ the registry against the manifests so the two cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 FIELD_MANAGER = "pacdeploy"
 SNAPSHOT_API = "snapshot.storage.k8s.io/v1"  # a CRD: served only where it is installed
 
 
-@dataclass(frozen=True)
-class Resource:
+class Resource(NamedTuple):
     kind: str
     api_version: str  # "v1" for the core group, else "group/version"
     plural: str

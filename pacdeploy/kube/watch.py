@@ -11,8 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import urllib3
 
@@ -61,8 +60,7 @@ def _shutdown(stream: Any) -> None:
         stream.shutdown()
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """What a watch selects: objects of ``kind`` in ``namespace`` (None: every namespace,
     or a cluster-scoped kind), narrowed by the selectors the API server takes."""
 

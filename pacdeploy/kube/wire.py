@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
 
 from urllib3 import HTTPHeaderDict
@@ -30,8 +29,7 @@ WHO = ("Authorization", "Impersonate-")  # the headers a stream's upgrade carrie
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """One request to the API server, before it is built for the wire. A list in
     ``query`` is a repeated parameter (exec's ``command=mongo&command=--eval&...``)."""
 
@@ -43,8 +41,7 @@ class Request:
     timeout: tuple[float, float | None] = REQUEST_TIMEOUT  # read None: a followed stream
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(NamedTuple):
     """A request as it is sent: its URL, every header, its body."""
 
     url: str
@@ -56,8 +53,7 @@ class Built:
         return self.headers.get("Authorization")
 
 
-@dataclass(frozen=True)
-class Carrier(Generic[T]):
+class Carrier(NamedTuple, Generic[T]):
     """How a built request travels: ``carry`` sends it; ``refused`` says its answer was a
     401; ``discard`` lets go of an answer that will be asked again."""
 
