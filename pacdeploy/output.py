@@ -14,13 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Report = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One line of a live board. ``key`` names it for plain output, which prints a keyed row
     each time its text changes and never prints an unkeyed (fast-changing) one."""
 

@@ -10,7 +10,7 @@ every rendering by tests/unit/test_image_contracts.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pacdeploy.errors import InvalidInput
 from pacdeploy.kube.resources import labels_of
@@ -20,8 +20,7 @@ DEFAULT = MODERN
 LABEL = "pacdeploy.io/stack"  # on the StatefulSet and (modern) its claims: the data's stack
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     repository: str
     tag: str
     digest: str | None  # sha256:..., as published; None: see ``unpinned``

@@ -27,8 +27,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pacdeploy.app import stacks
 from pacdeploy.app.manifests import SECRET, STATEFULSET
@@ -67,8 +66,7 @@ _CALLS = {
 }
 
 
-@dataclass(frozen=True)
-class Shell:
+class Shell(NamedTuple):
     """The mongo shell of one running container: which one, and where root's password is."""
 
     stack: Stack
@@ -123,8 +121,7 @@ def ready_mongo_pods(cluster: Cluster, namespace: str) -> dict[str, Shell]:
     return {name_of(p): shell_of(p) for p in sorted(ready, key=name_of)}
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     """mongo's writes held: the snapshots must be cut by ``deadline``. ``required``: the
     user asked for this backup, so a lock that ends before the cut fails it."""
 

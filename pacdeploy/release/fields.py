@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pacdeploy.app.manifests import is_managed
 from pacdeploy.kube.resources import annotations_of
@@ -29,8 +28,7 @@ DIGEST_PATH = f"metadata.annotations.{APPLIED}"
 SERVER_SET_METADATA = ("resourceVersion", "managedFields", "generation", "creationTimestamp", "uid")
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(NamedTuple):
     path: str
     live: Any
     desired: Any

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pacdeploy.kube.resources import labels_of, name_of
 from pacdeploy.wait import causes
@@ -52,8 +51,7 @@ class Status(Enum):
     FAILED = "Failed"
 
 
-@dataclass(frozen=True)
-class Readiness:
+class Readiness(NamedTuple):
     status: Status
     progress: str  # e.g. "2/3 ready"
     message: str = ""  # what the rollout waits for, or why it failed
@@ -204,8 +202,7 @@ def claims_of(pod: Pod) -> list[str]:
 ProblemKey = tuple[str, str, str | None]  # pod, reason, container
 
 
-@dataclass(frozen=True)
-class PodProblem:
+class PodProblem(NamedTuple):
     """Why one pod is not ready, as precisely as status and Events tell."""
 
     pod: str
@@ -242,7 +239,7 @@ def from_log(problem: PodProblem, log_line: str | None, pod: Pod, *, hints: Hint
     """A crash whose last log line names its root cause (runc's `exec format error`)."""
     if log_line and causes.EXEC_FORMAT in log_line and problem.reason != causes.WRONG_ARCH:
         detail = causes.wrong_architecture(problem.container, pod, hints)
-        return replace(problem, reason=causes.WRONG_ARCH, detail=detail, fatal_after=0.0)
+        return problem._replace(reason=causes.WRONG_ARCH, detail=detail, fatal_after=0.0)
     return problem
 
 
