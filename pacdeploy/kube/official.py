@@ -9,8 +9,10 @@ project's kind, before the first request, for code pacdeploy never calls.
 ``kubernetes.client``'s own ``__init__`` is lazy since v37, so the REST layer by itself
 costs about 30 ms. So, for the versions pyproject.toml allows (``STAND_IN_FOR``), the top
 package is stood in for by a module of the same name and path whose ``__init__`` is not
-run; its subpackages then load as usual, each from the installed client. Any other
-version, or a process that already imported the package, takes the plain import.
+run, and so is ``kubernetes.utils`` (the REST layer's retry and keepalive modules live
+there, beside a YAML loader and metrics its ``__init__`` imports); their modules then load
+as usual, each from the installed client. Any other version, or a process that already
+imported the package, takes the plain import.
 """
 
 from __future__ import annotations
