@@ -253,8 +253,8 @@ def connect(
 
     ``ahead``: what the command started for these flags before its modules loaded
     (`dialing.start`): the endpoint, and the connections its first round wants. They get
-    their TLS here, as soon as the credentials are known, beside what the command still
-    loads (the official REST layer, with the first request: `official.py`).
+    their TLS here, as soon as the credentials are known, in threads, while this one loads
+    the official REST layer (`Wire.prepare`) and then the command's own modules.
     """
     if ahead is None:
         ahead = Ahead(kubeconfig.load(kubeconfig_file, context), connections=1)
@@ -262,6 +262,6 @@ def connect(
     transport = Transport(endpoint, dialed=ahead.dialed)
     transport.prepare()
     transport.warm(ahead.connections)
-    return Cluster(
-        Wire(transport, endpoint.server), endpoint.context, endpoint.server, retry_seconds
-    )
+    wire = Wire(transport, endpoint.server)
+    wire.prepare()
+    return Cluster(wire, endpoint.context, endpoint.server, retry_seconds)

@@ -156,6 +156,12 @@ class Wire:
         ws.settimeout(None)
         return ws
 
+    def prepare(self) -> None:
+        """Load the official REST layer now (~12 ms of imports), while the connections
+        opened ahead start TLS in threads of their own, rather than in the first request's
+        thread once they are ready, with every other request waiting for it."""
+        self._rest_client()
+
     def _rest_client(self) -> official.RestClient:
         """The official REST client on the transport's current pools: made again only when
         the transport replaced them (a rotated client certificate), never changed."""
