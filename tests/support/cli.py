@@ -1,4 +1,5 @@
-"""The one way tests and benches run the real `pacdeploy` command, as a user would."""
+"""The one way tests and benches run the real `pacdeploy` command, as a user would, and a
+fresh interpreter for what a module loads."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pacdeploy.kube import contexts
+
+
+def fresh_python(code: str) -> str:
+    """``code`` run by a new interpreter, with nothing imported yet (what a module pulls in
+    at import is only seen there); its stdout, stripped. A failure raises."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return result.stdout.strip()
 
 
 def command(*args: str) -> list[str]:

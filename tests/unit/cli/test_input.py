@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from pacdeploy.cli import main
+from tests.support.cli import fresh_python
 
 NO_CLUSTER = ["--kubeconfig", "/nonexistent/kubeconfig"]
 
@@ -90,11 +91,9 @@ def test_help_does_not_load_the_kubernetes_client():
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('kubernetes' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert "Deploy the Pacman" in result.stdout
-    assert result.stdout.strip().endswith("False")
+    printed = fresh_python(code)
+    assert "Deploy the Pacman" in printed
+    assert printed.endswith("False")
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,8 @@ the client version pyproject.toml pins, and the plain way otherwise."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from pacdeploy.kube import official
+from tests.support.cli import fresh_python
 
 # What the package's __init__ would bring (config, ApiClient) and a command never needs;
 # and kubernetes.utils's (its YAML loader, durations, metrics).
@@ -22,15 +20,8 @@ HEAVY = (
 )
 
 
-def _in_fresh_process(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    return result.stdout.strip()
-
-
 def test_the_pinned_client_loads_its_rest_layer_alone() -> None:
-    loaded = _in_fresh_process(
+    loaded = fresh_python(
         "import sys, urllib3\n"
         "from pacdeploy.kube import official\n"
         "official.rest_client('https://127.0.0.1:6443', urllib3.PoolManager())\n"
@@ -50,7 +41,7 @@ def test_the_installed_client_is_the_version_the_stand_in_is_for() -> None:
 
 
 def test_another_version_takes_the_plain_import() -> None:
-    loaded = _in_fresh_process(
+    loaded = fresh_python(
         "import sys\n"
         "from pacdeploy.kube import official\n"
         "official.STAND_IN_FOR = '99.'\n"
@@ -60,7 +51,7 @@ def test_another_version_takes_the_plain_import() -> None:
 
 
 def test_a_process_that_imported_the_whole_package_keeps_it() -> None:
-    loaded = _in_fresh_process(
+    loaded = fresh_python(
         "import kubernetes\n"
         "from pacdeploy.kube import official\n"
         "print(official.stand_in_for_package(), 'kubernetes.config' in __import__('sys').modules)"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from kubernetes.client.exceptions import ApiException
 from tenacity import RetryCallState, Retrying
 
 from pacdeploy.errors import InvalidInput
 from pacdeploy.kube.retries import again, retry_after
+from tests.support.cli import fresh_python
 
 
 def api_error(status, headers=None):
@@ -76,7 +74,4 @@ def test_a_command_whose_requests_succeed_never_loads_tenacity():
         "Cluster(Wire(), 'c', 'https://x').get('Namespace', 'default')\n"
         "print('tenacity' in sys.modules)"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert loaded.stdout.strip() == "False"
+    assert fresh_python(code) == "False"
