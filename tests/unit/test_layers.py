@@ -9,7 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A module may import its own layer and those before it, never after.
 LAYERS = (
-    ("pacdeploy.errors", "pacdeploy.output", "pacdeploy.yamlio", "pacdeploy.collector"),
+    (
+        "pacdeploy.errors",
+        "pacdeploy.output",
+        "pacdeploy.yamlio",
+        "pacdeploy.collector",
+        "pacdeploy.regex_cache",
+    ),
     ("pacdeploy.kube",),
     ("pacdeploy.app",),
     ("pacdeploy.wait",),
