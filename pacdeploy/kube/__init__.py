@@ -7,7 +7,8 @@ decode.py      one kubeconfig file decoded as client-go decodes it (types, names
 validation.py  what client-go refuses in a context's cluster and user, before any request
 identity.py    who a user entry says we are: token, exec plugin, oidc, impersonation
 credentials.py impersonation headers, oidc id-tokens, the cluster an exec plugin is told
-dialing.py     TCP to the API server: client-go's socket options, connections opened first
+dialing.py     dialing the API server: client-go's socket options, connections opened first
+tls.py         the TLS context (client-go's TLSConfigFor), handshakes one thread steps through
 transport.py   the credentials layer: TLS trust, who we are, the proxy; every connection's origin
 execplugin.py  exec credential plugins (EKS, GKE, AKS), cached and re-run as client-go does
 proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT, SOCKS5)

@@ -252,9 +252,9 @@ def connect(
     Credentials are obtained here, so a failing plugin stops the command before any request.
 
     ``ahead``: what the command started for these flags before its modules loaded
-    (`dialing.start`): the endpoint, and the connections its first round wants. They get
-    their TLS here, as soon as the credentials are known, in threads, while this one loads
-    the official REST layer (`Wire.prepare`) and then the command's own modules.
+    (`dialing.start`): the endpoint, and the connections its first round wants, their TLS
+    done there or (with an exec plugin) started here once the credentials are known, in
+    threads, while this one loads the official REST layer (`Wire.prepare`).
     """
     if ahead is None:
         ahead = Ahead(kubeconfig.load(kubeconfig_file, context), connections=1)

@@ -2,10 +2,8 @@
 and who it says it is. Every REST request (the official client's urllib3 pool is ours) and
 every port-forward stream (:meth:`Transport.dial`) goes through it.
 
-- TLS trust: the kubeconfig's CA alone, else the system store, which honours SSL_CERT_FILE
-  and SSL_CERT_DIR as Go's does on Linux; the same context for REST and websockets
-  (client-go ``transport/transport.go`` ``TLSConfigFor``: TLS 1.2 at least, ServerName from
-  tls-server-name, no CA together with insecure-skip-tls-verify).
+- TLS trust: tls.py's context, the same for REST and websockets, and for the connections
+  whose handshakes were done before the client loaded (dialing.py).
 - Who: a client certificate, a token, a token file re-read every minute and after a 401
   (``transport/token_source.go``: ``NewCachedFileTokenSource``, ``ResetTokenOlderThan``),
   basic auth, or an exec plugin (execplugin.py), whose client certificate, when it rotates,
@@ -19,21 +17,19 @@ import base64
 import contextlib
 import logging
 import os
-import select
 import socket
 import ssl
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import urllib3
 from urllib3.util.proxy import connection_requires_http_tunnel
+from urllib3.util.wait import wait_for_read
 
-from pacdeploy.kube import proxy
+from pacdeploy.kube import proxy, tls
 from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
 from pacdeploy.kube.dialing import CONNECT_SECONDS, Dialed, socket_options
 from pacdeploy.kube.fanout import WIDTH
@@ -42,7 +38,6 @@ from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
 if TYPE_CHECKING:  # loaded only for a user with an exec plugin (it runs subprocesses)
     from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
 
-TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
 # Connections kept per host: as many as the official client's own pool (cpu count x 5), and
 # never fewer than a parallel round holding another (up's plan: 8 LISTs beside 3 reads) has in
@@ -51,54 +46,6 @@ TOKEN_FILE_PERIOD = 60.0  # seconds, client-go's NewCachedFileTokenSource
 POOL_SIZE = max((os.cpu_count() or 1) * 5, 2 * WIDTH)
 
 log = logging.getLogger(__name__)
-
-
-def tls_context(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> ssl.SSLContext:
-    """The TLS context for ``endpoint``; ``cert``: an exec plugin's (certificate, key)."""
-    try:
-        if endpoint.ca_data:  # PEM only (transport.go rootCertPool: AppendCertsFromPEM)
-            context = ssl.create_default_context(cadata=endpoint.ca_data.decode(errors="replace"))
-        elif endpoint.ca_file:
-            context = ssl.create_default_context(cafile=endpoint.ca_file)
-        else:
-            context = ssl.create_default_context()
-    except (ssl.SSLError, ValueError, OSError, TypeError) as exc:  # TypeError: not ASCII
-        raise KubeconfigError(
-            f"the certificate authority of cluster {endpoint.cluster!r} cannot be loaded: {exc}",
-            "Fix certificate-authority(-data) in the kubeconfig",
-        ) from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if endpoint.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    if cert is not None:
-        _load_pair(context, cert[0], cert[1], what="the exec plugin's client certificate")
-    elif endpoint.cert_data or endpoint.cert_file:
-        cert_pem = endpoint.cert_data or _read(endpoint.cert_file)
-        key_pem = endpoint.key_data or _read(endpoint.key_file)
-        _load_pair(context, cert_pem, key_pem, what=f"the client certificate of {endpoint.user!r}")
-    return context
-
-
-def _read(path: str | None) -> bytes:
-    try:
-        return Path(path or "").read_bytes()
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read {path}: {exc.strerror}", "Fix the path") from exc
-
-
-def _load_pair(context: ssl.SSLContext, cert: bytes, key: bytes, *, what: str) -> None:
-    # ssl loads a key pair from files only: a private directory, gone once loaded.
-    with tempfile.TemporaryDirectory(prefix="pacdeploy-") as folder:
-        cert_path, key_path = os.path.join(folder, "cert"), os.path.join(folder, "key")
-        for path, data in ((cert_path, cert), (key_path, key)):
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-        try:
-            context.load_cert_chain(cert_path, key_path)
-        except (ssl.SSLError, ValueError) as exc:
-            raise KubeconfigError(f"{what} cannot be loaded: {exc}", "Fix or renew it") from exc
 
 
 class Transport:
@@ -129,7 +76,7 @@ class Transport:
         self._lock = threading.Lock()
         self._exec: ExecCredential | None = None
         self._file_token: tuple[str, float] | None = None  # (token, read at)
-        self._context: ssl.SSLContext | None = None
+        self._context: tls.Context | None = None
         self._context_pair: tuple[bytes | None, bytes | None] | None = None
         self._pool: urllib3.PoolManager | None = None
         self._dialed = dialed
@@ -183,7 +130,7 @@ class Transport:
             cached = self._file_token
             if force or cached is None or now - cached[1] >= TOKEN_FILE_PERIOD:
                 try:
-                    token = _read(self.endpoint.token_file).decode().strip()
+                    token = tls.read(self.endpoint.token_file).decode().strip()
                 except KubeconfigError:
                     token = ""
                 if token:
@@ -219,7 +166,9 @@ class Transport:
             if self._context is None:
                 cred = self._exec
                 pair = (cred.cert_pem, cred.key_pem) if cred and cred.cert_pem else None
-                self._context = tls_context(self.endpoint, pair)  # type: ignore[arg-type]
+                # Without a plugin's certificate: the context the handshakes ahead had.
+                ahead = self._dialed.context() if self._dialed and pair is None else None
+                self._context = ahead or tls.context_for(self.endpoint, pair)  # type: ignore[arg-type]
                 self._context_pair = pair
             return self._context
 
@@ -271,7 +220,7 @@ class Transport:
             sock = proxy.tunnel(self.proxy, self.host, self.port, timeout=timeout)
         if not self.secure:
             return sock
-        name = self.endpoint.tls_server_name or self.host
+        name = tls.server_name(self.endpoint)
         try:
             return self.ssl_context().wrap_socket(sock, server_hostname=name)
         except BaseException:
@@ -316,8 +265,9 @@ class Transport:
 
 
 class _Connection(urllib3.connection.HTTPSConnection):
-    """urllib3's HTTPS connection, which may start from a TCP connection opened ahead
-    (dialing.py): TLS, and everything after it, is urllib3's as for any other."""
+    """urllib3's HTTPS connection, which may start from a connection opened ahead
+    (dialing.py): TCP only, TLS then urllib3's as for any other; or its TLS done already,
+    with the pool's own context, which hands it back as it is (tls.Context)."""
 
     opened_ahead: socket.socket | None = None
 
@@ -328,6 +278,16 @@ class _Connection(urllib3.connection.HTTPSConnection):
         sock.settimeout(self.timeout)
         return sock
 
+    @property
+    def is_connected(self) -> bool:
+        """urllib3 takes an idle connection with anything to read for one the server has
+        closed. A TLS 1.3 server sends its session tickets a round trip after the
+        handshake, so a connection pooled at once may have them to read: read now, it is
+        open (not on EOF or data)."""
+        if self.sock is None:
+            return False
+        return not wait_for_read(self.sock, timeout=0.0) or tls.only_records(self.sock)  # type: ignore[arg-type]
+
 
 class _Pool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _Connection
@@ -336,10 +296,9 @@ class _Pool(urllib3.HTTPSConnectionPool):
 def _open_idle(pool: Any, conn: Any, *, done: Callable[[], None], dialed: Dialed | None) -> None:
     """Connect ``conn``, checked out of ``pool``, and give it back, idle and clean.
 
-    A TLS 1.3 server sends its session tickets just after the handshake; unread, they make
-    the idle socket readable, which urllib3 takes for a connection the server dropped (and
-    reopens it). They are read here first: they arrive about one round trip after the
-    handshake, as long as the handshake itself took.
+    Through a proxy, whose pools are urllib3's own, the server's session tickets are waited
+    for and read first; our pools read them when they next check the connection out
+    (``_Connection.is_connected``), and give it to a request at once.
     """
     try:
         if dialed is not None:  # only for a direct https pool, whose connections are ours
@@ -351,15 +310,8 @@ def _open_idle(pool: Any, conn: Any, *, done: Callable[[], None], dialed: Dialed
             pool._prepare_proxy(conn)  # CONNECT first, as urllib3 does before a request
         else:
             conn.connect()
-        handshake = time.monotonic() - started
-        if select.select([conn.sock], [], [], max(TICKET_WAIT, 2 * handshake))[0]:
-            conn.sock.setblocking(False)
-            try:
-                if conn.sock.recv(1):  # application data on an idle connection: not ours
-                    raise OSError("unexpected data on an idle connection")
-            except ssl.SSLWantReadError:
-                pass  # only the post-handshake records were there: read and gone
-            conn.sock.setblocking(True)
+        if not isinstance(conn, _Connection):
+            tls.read_tickets(conn.sock, handshake=time.monotonic() - started)
         pool._put_conn(conn)
     except Exception as exc:  # never more than a missed head start
         log.debug("could not open a connection ahead: %s", exc)

@@ -500,9 +500,10 @@ def test_status_reads_on_the_connections_it_opened_before_loading_and_opens_no_o
     target, admin, app, tmp_path
 ):
     """`status` opens its first round's connections (one per read) as soon as its input is
-    checked, before urllib3 loads, and the transport starts TLS on those very sockets: a
-    relay in front of the API server sees as many TCP connections as that round's reads
-    and the volume's read after it, and none besides."""
+    checked, before urllib3 loads, does their TLS there (tls-server-name as SNI), and the
+    transport's requests go on those very connections: a relay in front of the API server
+    sees as many TCP connections as that round's reads and the volume's read after it, and
+    none besides."""
     from urllib.parse import urlsplit
 
     from pacdeploy.cli import rounds
