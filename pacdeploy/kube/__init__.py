@@ -15,6 +15,7 @@ proxy.py       which proxy kubectl would use, and tunnelling through it (CONNECT
 wire.py        Wire.exchange: every request built and sent in one place (REST, watch, websocket)
 duplex.py      a websocket's TLS socket shared by a reader and a writer: one TLS call at a time
 official.py    the official client's parts we use: its REST layer, ApiException, parse_quantity
+stand_ins.py   package __init__s not run (kubernetes, urllib3.http2), for the pinned versions
 client.py      Cluster: builds every request, one call path, the object verbs on top
 retries.py     asking again after a transient failure (tenacity, loaded on the first one)
 watch.py       watching, and following a selection (list, then watch; again after 410)

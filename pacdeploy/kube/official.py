@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-import re
 import sys
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import urllib3
 
+from pacdeploy.kube import stand_ins
+
 if TYPE_CHECKING:
     from decimal import Decimal
 
 STAND_IN_FOR = "37."  # the major version pyproject.toml pins (kubernetes>=37,<38)
-_VERSION = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)
 
 
 class Response(Protocol):
@@ -62,10 +61,7 @@ class RestClient(Protocol):
 def installed_version() -> str | None:
     """The installed client's version, read from its package without running it."""
     spec = importlib.util.find_spec("kubernetes")
-    if spec is None or spec.origin is None:
-        return None
-    found = _VERSION.search(Path(spec.origin).read_text(encoding="utf-8"))
-    return found.group(1) if found else None
+    return None if spec is None or spec.origin is None else stand_ins.version_in(Path(spec.origin))
 
 
 def stand_in_for_package() -> bool:
@@ -81,26 +77,12 @@ def stand_in_for_package() -> bool:
     if not version.startswith(STAND_IN_FOR):
         return False
     directory = Path(spec.submodule_search_locations[0])
-    package = _stood_in("kubernetes", directory, spec)
+    package = stand_ins.package("kubernetes", directory, spec)
     package.__version__ = version  # type: ignore[attr-defined]
     # kubernetes.utils's __init__ too: the REST layer needs its retry and keepalive modules,
     # not the YAML loader, quantities, durations and metrics it imports with them (~3 ms).
-    _stood_in("kubernetes.utils", directory / "utils")
+    stand_ins.package("kubernetes.utils", directory / "utils")
     return True
-
-
-def _stood_in(
-    name: str, directory: Path, spec: importlib.machinery.ModuleSpec | None = None
-) -> types.ModuleType:
-    """A package module for ``name`` whose submodules load from ``directory``, its
-    ``__init__`` not run (``spec``: the package's own, where it was found)."""
-    package = types.ModuleType(name, "stood in for by pacdeploy.kube.official")
-    package.__path__ = [str(directory)]
-    package.__file__ = str(directory / "__init__.py")
-    package.__spec__ = spec or importlib.machinery.ModuleSpec(name, None, is_package=True)
-    package.__pacdeploy_stand_in__ = True  # type: ignore[attr-defined]
-    sys.modules[name] = package
-    return package
 
 
 def rest_client(server: str, pool: urllib3.PoolManager) -> RestClient:

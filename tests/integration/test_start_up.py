@@ -1,6 +1,7 @@
 """What a command loads on its way to the API server: the official client's REST layer,
-not its whole package (pydantic, requests, `kubernetes.config`, the 800 models), and no
-Rich when its output is a pipe. A gate on what loads, not on how long it takes."""
+not its whole package (pydantic, requests, `kubernetes.config`, the 800 models), no
+`importlib.metadata` (urllib3's HTTP/2 `__init__`), and no Rich when its output is a pipe.
+A gate on what loads, not on how long it takes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from tests.support import cli
 
 pytestmark = pytest.mark.integration
 
-NEVER = ("pydantic", "requests", "kubernetes.config", "kubernetes.client.models", "rich")
+NEVER = (
+    "pydantic",
+    "requests",
+    "kubernetes.config",
+    "kubernetes.client.models",
+    "rich",
+    "importlib.metadata",
+)
 # Loaded by `status`, `scale` and a no-op `up` on 2026-12-07: 344-357 (592 before the REST
 # layer was loaded alone). Room for growth, none for the client package coming back.
 BUDGET = 420

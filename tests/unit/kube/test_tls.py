@@ -9,6 +9,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -95,5 +96,7 @@ def test_an_idle_connection_with_only_tickets_to_read_is_open_and_a_closed_one_i
         assert select.select([sock], [], [], 5)[0]  # the tickets have come
         assert tls.only_records(sock)
         sock.sendall(b"close")
-        assert select.select([sock], [], [], 5)[0]  # the server has closed
-        assert not tls.only_records(sock)
+        deadline = time.monotonic() + 5
+        while select.select([sock], [], [], 1)[0] and tls.only_records(sock):
+            assert time.monotonic() < deadline  # a ticket that came late, read: then the close
+        assert not tls.only_records(sock)  # closed: still so when asked again
