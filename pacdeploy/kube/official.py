@@ -9,10 +9,10 @@ project's kind, before the first request, for code pacdeploy never calls.
 ``kubernetes.client``'s own ``__init__`` is lazy since v37, so the REST layer by itself
 costs about 30 ms. So, for the versions pyproject.toml allows (``STAND_IN_FOR``), the top
 package is stood in for by a module of the same name and path whose ``__init__`` is not
-run, and so is ``kubernetes.utils`` (the REST layer's retry and keepalive modules live
-there, beside a YAML loader and metrics its ``__init__`` imports); their modules then load
-as usual, each from the installed client. Any other version, or a process that already
-imported the package, takes the plain import.
+run (stand_ins.py), and so are ``kubernetes.utils`` (the REST layer's retry and keepalive
+modules live there, beside a YAML loader and metrics its ``__init__`` imports) and
+``kubernetes.client``; their modules then load as usual, each from the installed client.
+Any other version, or a process that already imported the package, takes the plain import.
 """
 
 from __future__ import annotations
@@ -82,6 +82,9 @@ def stand_in_for_package() -> bool:
     # kubernetes.utils's __init__ too: the REST layer needs its retry and keepalive modules,
     # not the YAML loader, quantities, durations and metrics it imports with them (~3 ms).
     stand_ins.package("kubernetes.utils", directory / "utils")
+    # And kubernetes.client's: lazy since v37, it still lists every API and model it could
+    # load (~3 ms); the REST layer is three of its modules, loaded by name.
+    stand_ins.package("kubernetes.client", directory / "client")
     return True
 
 

@@ -27,9 +27,10 @@ def test_the_pinned_client_loads_its_rest_layer_alone() -> None:
         "official.rest_client('https://127.0.0.1:6443', urllib3.PoolManager())\n"
         "official.api_error(404, 'gone'); official.parse_quantity('1Gi')\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-        "print(sys.modules['kubernetes'].__pacdeploy_stand_in__)"
+        "print(sys.modules['kubernetes'].__pacdeploy_stand_in__)\n"
+        "print(sys.modules['kubernetes.client'].__pacdeploy_stand_in__)"
     )
-    assert loaded.splitlines() == ["[]", "True"], "the slow path was taken: " + loaded
+    assert loaded.splitlines() == ["[]", "True", "True"], "the slow path was taken: " + loaded
 
 
 def test_the_installed_client_is_the_version_the_stand_in_is_for() -> None:
