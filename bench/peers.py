@@ -98,7 +98,8 @@ class Tools:
         subprocess.run(command, env=self.env, check=True, capture_output=True, text=True)
 
     def pacdeploy(self, *args: str) -> None:
-        result = cli.run("--context", self.context, *args, env=self.env)
+        # As a user runs it, like kubectl's binary: the console script, not python -m.
+        result = cli.run("--context", self.context, *args, env=self.env, installed=True)
         if result.returncode != 0:
             raise RuntimeError(f"pacdeploy {' '.join(args)}: {result.stderr.strip()}")
 
