@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -243,6 +245,31 @@ def server_context(pki: Pki, leaf: str) -> ssl.SSLContext:
     context.load_verify_locations(pki.crt("client-ca"))
     context.sni_callback = _record_sni
     return context
+
+
+@contextlib.contextmanager
+def tls_server(pki: Pki, serve: Callable[[ssl.SSLSocket], None]) -> Iterator[int]:
+    """A plain TLS 1.3 server on loopback (the "tls" certificate, two session tickets after
+    each handshake, as the API server sends), each connection given to ``serve`` in a
+    thread of its own; yields its port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.crt("tls"), pki.key("tls"))
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def handle(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as sock:
+            serve(sock)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                threading.Thread(target=handle, args=(listener.accept()[0],), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
 
 
 class StubServer:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from pacdeploy.kube import duplex
+from tests.support import apiserver
 from tests.support.apiserver import Pki
 
 
@@ -133,29 +134,19 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, 
     """A TLS 1.3 server (session tickets after the handshake, as the API server's): each
     connection sends 20 small records while it reads all it is sent, then says how much."""
     pki = Pki.make(tmp_path_factory.mktemp("pki"))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pki.crt("tls"), pki.key("tls"))
-    listener = socket.create_server(("127.0.0.1", 0))
 
-    def serve(conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as tls:
-            for _ in range(20):
-                tls.sendall(b"o" * 100)
-            total = 0
-            while data := tls.recv(65536):
-                total += len(data)
-                if total >= 150_000:
-                    break
-            tls.sendall(str(total).encode())
+    def serve(tls: ssl.SSLSocket) -> None:
+        for _ in range(20):
+            tls.sendall(b"o" * 100)
+        total = 0
+        while data := tls.recv(65536):
+            total += len(data)
+            if total >= 150_000:
+                break
+        tls.sendall(str(total).encode())
 
-    def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                threading.Thread(target=serve, args=(listener.accept()[0],)).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()[1], pki
-    listener.close()
+    with apiserver.tls_server(pki, serve) as port:
+        yield port, pki
 
 
 def _feed(shared: duplex.Duplex) -> None:

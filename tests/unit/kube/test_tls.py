@@ -4,11 +4,9 @@ unread bytes are the server's session tickets is still open."""
 
 from __future__ import annotations
 
-import contextlib
 import select
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 
@@ -16,31 +14,22 @@ import pytest
 
 from pacdeploy.kube import dialing, tls
 from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
+from tests.support import apiserver
 from tests.support.apiserver import Pki
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pki]]:
-    """A TLS 1.3 server (two session tickets after each handshake, as the API server
-    sends): a connection stays open until the client closes it or sends "close"."""
+    """A TLS 1.3 server: a connection stays open until the client closes it or sends
+    "close"."""
     pki = Pki.make(tmp_path_factory.mktemp("pki"))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pki.crt("tls"), pki.key("tls"))
-    listener = socket.create_server(("127.0.0.1", 0))
 
-    def serve(conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True) as sock:
-            while (data := sock.recv(100)) and data != b"close":
-                pass
+    def serve(sock: ssl.SSLSocket) -> None:
+        while (data := sock.recv(100)) and data != b"close":
+            pass
 
-    def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield listener.getsockname()[1], pki
-    listener.close()
+    with apiserver.tls_server(pki, serve) as port:
+        yield port, pki
 
 
 def _endpoint(port: int, **given: object) -> Endpoint:
