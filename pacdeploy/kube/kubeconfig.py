@@ -40,6 +40,14 @@ __all__ = [
 ]
 
 
+def read_file(path: str | None) -> bytes:
+    """A file a kubeconfig names (client certificate, key, token file), whole."""
+    try:
+        return Path(path or "").read_bytes()
+    except OSError as exc:
+        raise KubeconfigError(f"cannot read {path}: {exc.strerror}", "Fix the path") from exc
+
+
 class Endpoint(NamedTuple):
     """Everything one context says about reaching its cluster and who to be there.
     Without TLS (``secure`` false) it holds no credential and no CA, as kubectl's config."""

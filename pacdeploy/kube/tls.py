@@ -17,10 +17,9 @@ import selectors
 import socket
 import ssl
 import tempfile
-from pathlib import Path
 from typing import Any
 
-from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
+from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError, read_file
 
 TICKET_WAIT = 0.05  # seconds, at least, for a new connection's TLS session tickets
 # What urllib3 offers in each handshake (its ALPN_PROTOCOLS): a handshake done ahead offers
@@ -66,8 +65,8 @@ def context_for(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> 
     if cert is not None:
         _load_pair(context, cert[0], cert[1], what="the exec plugin's client certificate")
     elif endpoint.cert_data or endpoint.cert_file:
-        cert_pem = endpoint.cert_data or read(endpoint.cert_file)
-        key_pem = endpoint.key_data or read(endpoint.key_file)
+        cert_pem = endpoint.cert_data or read_file(endpoint.cert_file)
+        key_pem = endpoint.key_data or read_file(endpoint.key_file)
         _load_pair(context, cert_pem, key_pem, what=f"the client certificate of {endpoint.user!r}")
     return context
 
@@ -75,13 +74,6 @@ def context_for(endpoint: Endpoint, cert: tuple[bytes, bytes] | None = None) -> 
 def server_name(endpoint: Endpoint) -> str:
     """The name the server's certificate is checked against, and sent as SNI."""
     return endpoint.tls_server_name or endpoint.address[0]
-
-
-def read(path: str | None) -> bytes:
-    try:
-        return Path(path or "").read_bytes()
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read {path}: {exc.strerror}", "Fix the path") from exc
 
 
 def _load_pair(context: ssl.SSLContext, cert: bytes, key: bytes, *, what: str) -> None:

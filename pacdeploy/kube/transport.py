@@ -33,7 +33,7 @@ from pacdeploy.kube import proxy, tls
 from pacdeploy.kube.credentials import cluster_info, impersonation_headers, oidc_id_token
 from pacdeploy.kube.dialing import CONNECT_SECONDS, Dialed, socket_options
 from pacdeploy.kube.fanout import WIDTH
-from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError
+from pacdeploy.kube.kubeconfig import Endpoint, KubeconfigError, read_file
 
 if TYPE_CHECKING:  # loaded only for a user with an exec plugin (it runs subprocesses)
     from pacdeploy.kube.execplugin import ExecCredential, ExecPlugin
@@ -130,7 +130,7 @@ class Transport:
             cached = self._file_token
             if force or cached is None or now - cached[1] >= TOKEN_FILE_PERIOD:
                 try:
-                    token = tls.read(self.endpoint.token_file).decode().strip()
+                    token = read_file(self.endpoint.token_file).decode().strip()
                 except KubeconfigError:
                     token = ""
                 if token:
